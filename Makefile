@@ -1,0 +1,138 @@
+# gm: a Gearman-compatible job server and its shell tools.
+#
+# make            build everything (objects and binaries under $(O)/)
+# make test       install missing packages, build, run every test twice
+#                 (plain build, then AddressSanitizer + UBSan)
+# make run        build and start gm-server in the foreground on port 4730
+# make bench      gm-server against gearmand, side by side
+# make install    PREFIX, DESTDIR, BINDIR, SBINDIR, MANDIR are honoured
+
+PREFIX	?= /usr/local
+BINDIR	?= $(PREFIX)/bin
+SBINDIR	?= $(PREFIX)/sbin
+MANDIR	?= $(PREFIX)/share/man
+O	?= build
+
+CC	?= cc
+CFLAGS	?= -O2 -g
+WARN	 = -std=c11 -Wall -Wextra -Wstrict-prototypes -Wmissing-prototypes \
+	   -Wmissing-declarations -Wshadow -Wpointer-arith -Wcast-qual \
+	   -Wsign-compare
+PKGS	 = libevent libevent_pthreads libbsd-overlay
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CPPFLAGS += -D_GNU_SOURCE -Icommon $(PKG_CFLAGS) -MMD -MP
+LDLIBS	+= $(PKG_LIBS) -lpthread -lm
+
+SAN_CFLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
+	     -fno-sanitize-recover=undefined
+
+# Debian packages the build, the tests and the benchmark use.
+DEB_PKGS = gcc make pkg-config libevent-dev libbsd-dev bats bats-assert \
+	   bats-support gearman-job-server gearman-tools libgearman-dev \
+	   libgearman-client-perl mandoc netcat-openbsd perl procps iproute2 \
+	   php-cli php-gearman util-linux coreutils valgrind
+
+# Every folder in cmd/ is a program built from its .c files and libgm.a;
+# gm-server goes to sbin, the others to bin.
+PROGS	:= $(notdir $(wildcard cmd/*))
+SPROGS	:= gm-server
+LIB	:= $(O)/libgm.a
+LIB_OBJS := $(patsubst %.c,$(O)/%.o,$(wildcard common/*.c))
+UNIT_BINS := $(patsubst tests/unit/%.c,$(O)/tests/unit/%,\
+	     $(wildcard tests/unit/test_*.c))
+TOOL_BINS := $(patsubst tests/tools/%.c,$(O)/tests/tools/%,\
+	     $(wildcard tests/tools/*.c))
+BENCH_BINS := $(patsubst tests/bench/%.c,$(O)/tests/bench/%,\
+	     $(wildcard tests/bench/*.c))
+
+all: $(PROGS:%=$(O)/bin/%) $(UNIT_BINS) $(TOOL_BINS) $(BENCH_BINS)
+
+define prog_rule
+$(1)_OBJS := $$(patsubst %.c,$(O)/%.o,$$(wildcard cmd/$(1)/*.c))
+$(O)/bin/$(1): $$($(1)_OBJS) $(LIB)
+	@mkdir -p $$(@D)
+	$$(CC) $$(CFLAGS) $$(LDFLAGS) -o $$@ $$($(1)_OBJS) $(LIB) $$(LDLIBS)
+endef
+$(foreach p,$(PROGS),$(eval $(call prog_rule,$(p))))
+
+$(O)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) -c -o $@ $<
+
+$(LIB): $(LIB_OBJS)
+	@mkdir -p $(@D)
+	$(AR) rcs $@ $^
+
+# A unit test links libgm.a and, when it tests server code, the server
+# objects listed in tests/unit/NAME.objs (paths of .c files, one a line).
+unit_objs = $(patsubst %.c,$(O)/%.o,$(shell cat tests/unit/$(1).objs 2>/dev/null))
+
+.SECONDEXPANSION:
+.SECONDARY:
+$(O)/tests/unit/%: $(O)/tests/unit/%.o $(LIB) $$(call unit_objs,$$*)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(call unit_objs,$*) $(LIB) $(LDLIBS)
+
+$(O)/tests/tools/%: $(O)/tests/tools/%.o $(LIB)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
+$(O)/tests/bench/%: $(O)/tests/bench/%.o $(LIB)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
+# Install missing Debian packages (idempotent; quiet when nothing is missing).
+deps:
+	@missing=; for p in $(DEB_PKGS); do \
+	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
+	    grep -q '^install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	    echo "installing:$$missing"; \
+	    sudo=; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+	    $$sudo apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq \
+	        --no-install-recommends $$missing </dev/null; \
+	fi
+
+san:
+	$(MAKE) --no-print-directory O=build-san CFLAGS="$(SAN_CFLAGS)" all
+
+check: all
+	$(MAKE) --no-print-directory O=build-san CFLAGS="$(SAN_CFLAGS)" all
+	tests/run.sh
+
+test: deps
+	$(MAKE) --no-print-directory check
+
+run: deps
+	$(MAKE) --no-print-directory all
+	@mkdir -p $(CURDIR)/var/journal
+	exec $(O)/bin/gm-server -L 127.0.0.1 -p 4730 -l stderr \
+	    --journal $(CURDIR)/var/journal
+
+bench: deps
+	$(MAKE) --no-print-directory all
+	tests/bench/run.sh
+
+lint:
+	mandoc -Tlint -W warning man/*.[0-9]
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) \
+	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8
+	for p in $(PROGS); do \
+	    case " $(SPROGS) " in *" $$p "*) d=$(SBINDIR);; *) d=$(BINDIR);; esac; \
+	    install -m 755 $(O)/bin/$$p $(DESTDIR)$$d/$$p; done
+	for m in $(wildcard man/*.1); do install -m 644 $$m $(DESTDIR)$(MANDIR)/man1/; done
+	for m in $(wildcard man/*.8); do install -m 644 $$m $(DESTDIR)$(MANDIR)/man8/; done
+
+uninstall:
+	for p in $(PROGS); do rm -f $(DESTDIR)$(BINDIR)/$$p $(DESTDIR)$(SBINDIR)/$$p; done
+	for m in $(notdir $(wildcard man/*.1)); do rm -f $(DESTDIR)$(MANDIR)/man1/$$m; done
+	for m in $(notdir $(wildcard man/*.8)); do rm -f $(DESTDIR)$(MANDIR)/man8/$$m; done
+
+clean:
+	rm -rf build build-san
+
+.PHONY: all deps san check test run bench lint install uninstall clean
+
+-include $(shell find $(O) -name '*.d' 2>/dev/null)

@@ -1,0 +1,198 @@
+/* Public domain. See README.md for the licence of this project. */
+/* Logging for the daemon: stderr, a log file, syslog or nothing. */
+
+#include <sys/types.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+
+static enum log_dest	 log_dest = LOG_TO_STDERR;
+static char		*log_path;
+static int		 log_fd = -1;
+static int		 log_verbose;
+
+static void	log_vwrite(int, const char *, va_list)
+		    __attribute__((__format__(printf, 2, 0)));
+
+/*
+ * Start logging to dest; path is the file for LOG_TO_FILE.  Until this is
+ * called everything goes to stderr.
+ */
+void
+log_init(enum log_dest dest, const char *path, int facility)
+{
+	log_dest = dest;
+	free(log_path);
+	log_path = path != NULL ? strdup(path) : NULL;
+	if (dest == LOG_TO_SYSLOG)
+		openlog(getprogname(), LOG_PID | LOG_NDELAY, facility);
+	if (dest == LOG_TO_FILE && log_reopen() == -1) {
+		log_dest = LOG_TO_STDERR;
+		log_warn("open %s", path);
+	}
+}
+
+/* Reopen the log file (after rotation, on SIGHUP). */
+int
+log_reopen(void)
+{
+	int	 fd;
+
+	if (log_dest != LOG_TO_FILE)
+		return 0;
+	fd = open(log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	if (fd == -1)
+		return -1;
+	if (log_fd != -1)
+		close(log_fd);
+	log_fd = fd;
+	return 0;
+}
+
+void
+log_setverbose(int v)
+{
+	log_verbose = v;
+}
+
+int
+log_getverbose(void)
+{
+	return log_verbose;
+}
+
+/* Format one message and send it to the destination; errno is kept. */
+static void
+log_vwrite(int pri, const char *fmt, va_list ap)
+{
+	char		 msg[2048], stamp[32];
+	struct tm	 tm;
+	time_t		 now;
+	int		 saved = errno, fd, n;
+
+	if (log_dest == LOG_TO_NONE)
+		goto done;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (log_dest == LOG_TO_SYSLOG) {
+		syslog(pri, "%s", msg);
+		goto done;
+	}
+	fd = log_dest == LOG_TO_FILE ? log_fd : STDERR_FILENO;
+	now = time(NULL);
+	localtime_r(&now, &tm);
+	strftime(stamp, sizeof(stamp), "%Y-%m-%d %H:%M:%S", &tm);
+	n = dprintf(fd, "%s %s[%ld]: %s\n", stamp, getprogname(),
+	    (long)getpid(), msg);
+	(void)n;
+done:
+	errno = saved;
+}
+
+void
+log_warn(const char *fmt, ...)
+{
+	char		 buf[1024];
+	va_list		 ap;
+	int		 saved = errno;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	log_warnx("%s: %s", buf, strerror(saved));
+	errno = saved;
+}
+
+void
+log_warnx(const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	log_vwrite(LOG_WARNING, fmt, ap);
+	va_end(ap);
+}
+
+void
+log_info(const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	log_vwrite(LOG_INFO, fmt, ap);
+	va_end(ap);
+}
+
+void
+log_debug(const char *fmt, ...)
+{
+	va_list	 ap;
+
+	if (log_verbose < 1)
+		return;
+	va_start(ap, fmt);
+	log_vwrite(LOG_DEBUG, fmt, ap);
+	va_end(ap);
+}
+
+void
+fatal(const char *fmt, ...)
+{
+	char		 buf[1024];
+	va_list		 ap;
+	int		 saved = errno;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	log_warnx("fatal: %s: %s", buf, strerror(saved));
+	exit(1);
+}
+
+void
+fatalx(const char *fmt, ...)
+{
+	char		 buf[1024];
+	va_list		 ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	log_warnx("fatal: %s", buf);
+	exit(1);
+}
+
+/*
+ * Escape peer bytes for a log line: printable ASCII as is, the rest as \xNN.
+ * Returns out, always NUL-terminated; long input is cut with "...".
+ */
+char *
+log_escape(const void *p, size_t len, char *out, size_t cap)
+{
+	const unsigned char	*s = p;
+	size_t			 i, o = 0;
+
+	if (cap == 0)
+		return out;
+	for (i = 0; i < len; i++) {
+		if (o + 8 >= cap) {
+			if (cap >= 4)
+				memcpy(out + (o < cap - 4 ? o : cap - 4),
+				    "...", 3), o = (o < cap - 4 ? o : cap - 4) + 3;
+			break;
+		}
+		if (s[i] >= 0x20 && s[i] < 0x7f && s[i] != '\\')
+			out[o++] = s[i];
+		else
+			o += snprintf(out + o, cap - o, "\\x%02x", s[i]);
+	}
+	out[o] = '\0';
+	return out;
+}

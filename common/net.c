@@ -1,0 +1,258 @@
+/* Public domain. See README.md for the licence of this project. */
+/* Connect and listen by host name, and parse lists of servers. */
+
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <arpa/inet.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "net.h"
+#include "xmalloc.h"
+
+/* Turn Nagle off. */
+int
+net_nodelay(int fd)
+{
+	int	 one = 1;
+
+	return setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
+
+/* Set or clear O_NONBLOCK. */
+int
+net_nonblock(int fd, int on)
+{
+	int	 fl;
+
+	if ((fl = fcntl(fd, F_GETFL)) == -1)
+		return -1;
+	fl = on ? fl | O_NONBLOCK : fl & ~O_NONBLOCK;
+	return fcntl(fd, F_SETFL, fl);
+}
+
+/* Connect one address, giving up after timeout ms (<= 0: no limit). */
+static int
+connect_one(const struct addrinfo *ai, int timeout)
+{
+	struct pollfd	 pfd;
+	socklen_t	 len;
+	int		 fd, rv, error;
+
+	fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
+	    ai->ai_protocol);
+	if (fd == -1)
+		return -1;
+	if (net_nonblock(fd, 1) == -1)
+		goto fail;
+	if (connect(fd, ai->ai_addr, ai->ai_addrlen) == -1) {
+		if (errno != EINPROGRESS)
+			goto fail;
+		pfd.fd = fd;
+		pfd.events = POLLOUT;
+		do
+			rv = poll(&pfd, 1, timeout > 0 ? timeout : -1);
+		while (rv == -1 && errno == EINTR);
+		if (rv == 0)
+			errno = ETIMEDOUT;
+		if (rv <= 0)
+			goto fail;
+		len = sizeof(error);
+		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &len) == -1)
+			goto fail;
+		if (error != 0) {
+			errno = error;
+			goto fail;
+		}
+	}
+	net_nodelay(fd);
+	return fd;
+fail:
+	error = errno;
+	close(fd);
+	errno = error;
+	return -1;
+}
+
+/*
+ * Connect to host:port (a name or a number) and return a non-blocking,
+ * close-on-exec TCP socket with Nagle off, or -1 with errno set (EHOSTUNREACH
+ * for a name that does not resolve).
+ */
+int
+net_connect(const char *host, const char *port, int timeout)
+{
+	struct addrinfo	 hints, *res, *ai;
+	int		 fd = -1, error, saved = ECONNREFUSED;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	if ((error = getaddrinfo(host, port, &hints, &res)) != 0) {
+		errno = error == EAI_SYSTEM ? errno : EHOSTUNREACH;
+		return -1;
+	}
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		if ((fd = connect_one(ai, timeout)) != -1)
+			break;
+		saved = errno;
+	}
+	freeaddrinfo(res);
+	if (fd == -1)
+		errno = saved;
+	return fd;
+}
+
+/*
+ * Listen on every address host:port resolves to (host NULL: the wildcard),
+ * storing up to max descriptors in fds.  Returns how many, or -1 with errno
+ * set when none could be opened.
+ */
+int
+net_listen(const char *host, const char *port, int backlog, int *fds, int max)
+{
+	struct addrinfo	 hints, *res, *ai;
+	int		 fd, n = 0, one = 1, error, saved = EADDRNOTAVAIL;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE;
+	if ((error = getaddrinfo(host, port, &hints, &res)) != 0) {
+		errno = error == EAI_SYSTEM ? errno : EADDRNOTAVAIL;
+		return -1;
+	}
+	for (ai = res; ai != NULL && n < max; ai = ai->ai_next) {
+		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC |
+		    SOCK_NONBLOCK, ai->ai_protocol);
+		if (fd == -1) {
+			saved = errno;
+			continue;
+		}
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (ai->ai_family == AF_INET6)
+			setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one,
+			    sizeof(one));
+		if (bind(fd, ai->ai_addr, ai->ai_addrlen) == -1 ||
+		    listen(fd, backlog) == -1) {
+			saved = errno;
+			close(fd);
+			continue;
+		}
+		fds[n++] = fd;
+	}
+	freeaddrinfo(res);
+	if (n == 0) {
+		errno = saved;
+		return -1;
+	}
+	return n;
+}
+
+/*
+ * Parse one server, "host", "host:port", "[v6]" or "[v6]:port"; a bare
+ * address with several colons is an IPv6 host.  Returns 0, or -1 with
+ * *cause set.
+ */
+int
+net_parse_server(const char *spec, const char *defport, struct gm_server *srv,
+    const char **cause)
+{
+	const char	*host = spec, *port = defport, *colon, *end;
+	size_t		 hlen;
+	long		 n;
+	char		*ep;
+
+	if (*spec == '[') {
+		if ((end = strchr(spec, ']')) == NULL) {
+			*cause = "missing ]";
+			return -1;
+		}
+		host = spec + 1;
+		hlen = (size_t)(end - host);
+		if (end[1] == ':')
+			port = end + 2;
+		else if (end[1] != '\0') {
+			*cause = "junk after ]";
+			return -1;
+		}
+	} else if ((colon = strchr(spec, ':')) != NULL &&
+	    strchr(colon + 1, ':') == NULL) {
+		hlen = (size_t)(colon - spec);
+		port = colon + 1;
+	} else
+		hlen = strlen(spec);
+	if (hlen == 0) {
+		host = "localhost";
+		hlen = strlen(host);
+	}
+	if (hlen >= sizeof(srv->host)) {
+		*cause = "host name too long";
+		return -1;
+	}
+	if (*port == '\0' || strlen(port) >= sizeof(srv->port)) {
+		*cause = "bad port";
+		return -1;
+	}
+	n = strtol(port, &ep, 10);
+	if (*ep == '\0' && (n < 1 || n > 65535)) {
+		*cause = "port out of range";
+		return -1;
+	}
+	memcpy(srv->host, host, hlen);
+	srv->host[hlen] = '\0';
+	strlcpy(srv->port, port, sizeof(srv->port));
+	return 0;
+}
+
+/*
+ * Parse a comma-separated list of servers and append them to *list, which
+ * holds *n entries (grown as needed; caller frees).  Empty items are skipped.
+ */
+int
+net_parse_servers(const char *spec, const char *defport,
+    struct gm_server **list, size_t *n, const char **cause)
+{
+	char		*copy, *item, *p;
+	struct gm_server srv;
+	int		 rv = 0;
+
+	copy = p = xstrdup(spec);
+	while ((item = strsep(&p, ",")) != NULL) {
+		while (*item == ' ')
+			item++;
+		if (*item == '\0')
+			continue;
+		if (net_parse_server(item, defport, &srv, cause) == -1) {
+			rv = -1;
+			break;
+		}
+		*list = xreallocarray(*list, *n + 1, sizeof(**list));
+		(*list)[(*n)++] = srv;
+	}
+	free(copy);
+	return rv;
+}
+
+/* Write the peer address of fd ("1.2.3.4" or "::1") into buf. */
+char *
+net_peer_name(int fd, char *buf, size_t len)
+{
+	struct sockaddr_storage	 ss;
+	socklen_t		 slen = sizeof(ss);
+
+	if (getpeername(fd, (struct sockaddr *)&ss, &slen) == -1 ||
+	    getnameinfo((struct sockaddr *)&ss, slen, buf, len, NULL, 0,
+	    NI_NUMERICHOST) != 0)
+		strlcpy(buf, "-", len);
+	return buf;
+}

@@ -1,0 +1,24 @@
+/* Public domain. See README.md for the licence of this project. */
+/* Sockets: connect and listen by name, and server-list parsing. */
+#ifndef GM_NET_H
+#define GM_NET_H
+
+#include <stddef.h>
+
+/* One server of a list such as "a,b:4731,[::1]:4732". */
+struct gm_server {
+	char	 host[256];
+	char	 port[32];
+};
+
+int	net_connect(const char *, const char *, int);
+int	net_listen(const char *, const char *, int, int *, int);
+int	net_nodelay(int);
+int	net_nonblock(int, int);
+int	net_parse_server(const char *, const char *, struct gm_server *,
+	    const char **);
+int	net_parse_servers(const char *, const char *, struct gm_server **,
+	    size_t *, const char **);
+char	*net_peer_name(int, char *, size_t);
+
+#endif /* GM_NET_H */

@@ -1,0 +1,154 @@
+# Shared functions for the bats suites.
+#
+# Every suite runs once per target server: TARGET=gm (our gm-server) and
+# TARGET=gearmand (gearmand 1.1.20 from Debian), so a test that only our
+# server passes is caught.  GM_BIN is the folder of our binaries.
+
+load '/usr/lib/bats/bats-support/load.bash'
+load '/usr/lib/bats/bats-assert/load.bash'
+
+: "${TARGET:=gm}"
+: "${GM_BIN:=$BATS_TEST_DIRNAME/../build/bin}"
+: "${GM_BUILD:=$(dirname "$GM_BIN")}"
+: "${GEARMAND:=/usr/sbin/gearmand}"
+export TARGET GM_BIN GM_BUILD
+export PATH="$GM_BIN:$PATH"
+
+# wait_until SECONDS COMMAND...: poll COMMAND until it succeeds or the
+# deadline passes (then return 1).
+wait_until() {
+	local deadline=$((SECONDS + $1))
+	shift
+	until "$@"; do
+		[ "$SECONDS" -lt "$deadline" ] || return 1
+		sleep 0.02
+	done
+}
+
+# A free TCP port on 127.0.0.1 (for servers that cannot report their own).
+free_port() {
+	perl -MIO::Socket::INET -e \
+	    'print IO::Socket::INET->new(Listen => 1, LocalAddr =>
+	    "127.0.0.1", LocalPort => 0, ReuseAddr => 1)->sockport, "\n"'
+}
+
+# port_open PORT: something accepts connections on 127.0.0.1:PORT.
+port_open() {
+	(exec 9<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+# pid_alive PID
+pid_alive() {
+	kill -0 "$1" 2>/dev/null
+}
+
+is_gm() { [ "$TARGET" = gm ]; }
+is_gearmand() { [ "$TARGET" = gearmand ]; }
+
+# gm_only [REASON]: skip this test when running against gearmand.
+gm_only() {
+	is_gm || skip "${1:-gm-server only}"
+}
+
+# server_start NAME [SERVER ARGS...]: start a target server on a free port
+# on 127.0.0.1.  Sets PORT_NAME, PID_NAME, LOG_NAME and DIR_NAME; the first
+# server started also sets PORT and exports GEARMAN_SERVER.  gm-server runs
+# with --journal none unless JOURNAL_NAME (or GM_JOURNAL) names a folder.
+# PORT_NAME, if already set, is reused (a restart on the same port).
+server_start() {
+	local name=$1 dir port pid pv jv journal
+	shift
+	dir="$BATS_FILE_TMPDIR/srv-$name"
+	mkdir -p "$dir"
+	pv="PORT_$name"
+	jv="JOURNAL_$name"
+	journal=${!jv:-${GM_JOURNAL:-none}}
+	case $TARGET in
+	gm)
+		rm -f "$dir/port"
+		"$GM_BIN/gm-server" -L 127.0.0.1 -p "${!pv:-0}" \
+		    --port-file "$dir/port" -l "$dir/log" \
+		    --journal "$journal" "$@" 3>&- </dev/null &
+		pid=$!
+		if ! wait_until 20 test -s "$dir/port"; then
+			kill -9 "$pid" 2>/dev/null
+			echo "gm-server did not start; its log:" >&2
+			cat "$dir/log" >&2 2>/dev/null
+			return 1
+		fi
+		port=$(cat "$dir/port")
+		;;
+	gearmand)
+		port=${!pv:-$(free_port)}
+		"$GEARMAND" -L 127.0.0.1 -p "$port" -l "$dir/log" \
+		    --verbose INFO "$@" 3>&- </dev/null &
+		pid=$!
+		if ! wait_until 20 port_open "$port"; then
+			kill -9 "$pid" 2>/dev/null
+			echo "gearmand did not start; its log:" >&2
+			cat "$dir/log" >&2 2>/dev/null
+			return 1
+		fi
+		;;
+	esac
+	printf -v "PORT_$name" %s "$port"
+	printf -v "PID_$name" %s "$pid"
+	printf -v "LOG_$name" %s "$dir/log"
+	printf -v "DIR_$name" %s "$dir"
+	echo "$pid" >>"$BATS_FILE_TMPDIR/pids"
+	if [ -z "${PORT:-}" ]; then
+		PORT=$port
+		export GEARMAN_SERVER="127.0.0.1:$port"
+	fi
+}
+
+# server_stop NAME [SIGNAL]: stop a server started by server_start and wait
+# for it (10 s, then SIGKILL and failure).  Its exit status is in
+# SERVER_STATUS.
+server_stop() {
+	local pv="PID_$1" pid
+	pid=${!pv:-}
+	[ -n "$pid" ] || return 0
+	kill "-${2:-TERM}" "$pid" 2>/dev/null
+	if ! wait_until 10 eval "! pid_alive $pid"; then
+		kill -9 "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+		echo "server $1 ($pid) ignored SIG${2:-TERM}" >&2
+		return 1
+	fi
+	SERVER_STATUS=0
+	wait "$pid" 2>/dev/null || SERVER_STATUS=$?
+	printf -v "PID_$1" %s ""
+}
+
+# kill_started: kill every server this file started (for teardown_file).
+kill_started() {
+	local pid
+	[ -f "$BATS_FILE_TMPDIR/pids" ] || return 0
+	while read -r pid; do
+		pid_alive "$pid" && kill -TERM "$pid" 2>/dev/null
+	done <"$BATS_FILE_TMPDIR/pids"
+	while read -r pid; do
+		wait_until 10 eval "! pid_alive $pid" || kill -9 "$pid" 2>/dev/null
+	done <"$BATS_FILE_TMPDIR/pids"
+	rm -f "$BATS_FILE_TMPDIR/pids"
+}
+
+# admin [PORT] LINE: send one admin text command and print the reply up to
+# its end (one OK/ERR line, or a list up to "."), byte for byte.
+admin() {
+	local port=$PORT
+	[ $# -lt 2 ] || { port=$1; shift; }
+	perl -MIO::Socket::INET -e '
+	    my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1",
+	        PeerPort => $ARGV[0]) or die "connect: $!\n";
+	    $s->autoflush(1);
+	    print $s "$ARGV[1]\r\n";
+	    my $out = "";
+	    while (defined(my $l = <$s>)) {
+	        $out .= $l;
+	        last if $out eq $l && $l =~ /^(OK|ERR)\b/;
+	        last if $l eq ".\n";
+	    }
+	    print $out;' "$port" "$1"
+}
