@@ -36,8 +36,8 @@ units() {
 	for t in "$build"/tests/unit/test_*; do
 		[ -x "$t" ] || continue
 		echo "# unit: $t"
-		tally "unit $(basename "$t") ($build)" < <("$t" 2>&1; \
-		    echo "# exit $?")
+		tally "unit $(basename "$t") ($build)" < <("$t" 2>&1 ||
+		    echo "not ok - $(basename "$t") exited with status $?")
 	done
 }
 
