@@ -1,0 +1,989 @@
+/* Public domain. See README.md for the licence of this project. */
+/*
+ * gm-admin: ask Gearman job servers for their status and give them admin
+ * commands, over the admin text protocol.  Prints tables for people,
+ * --json for scripts, --raw for the server's own lines; gearadmin's
+ * options still work and print what gearadmin printed.
+ */
+
+#include <sys/types.h>
+
+#include <err.h>
+#include <errno.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "client.h"
+#include "compat.h"
+#include "gm-admin.h"
+#include "net.h"
+#include "xmalloc.h"
+
+/* Exit status; the highest that applies wins. */
+#define ST_OK		0	/* done */
+#define ST_ERR		1	/* a server answered ERR */
+#define ST_USAGE	2	/* bad command line */
+#define ST_NOSERVER	3	/* a server could not be reached, or hung up */
+#define ST_TIMEOUT	4	/* a server did not answer in time */
+#define ST_LOCAL	6	/* cannot write the output */
+
+#define DEFAULT_TIMEOUT	5000
+
+enum kind {
+	K_LIST,		/* lines up to ".", or one ERR line */
+	K_VALUE,	/* "OK value" or ERR */
+	K_OK		/* "OK" or ERR */
+};
+
+struct server {
+	struct gm_server	 srv;
+	struct client		 c;
+	int			 dead;
+};
+
+struct reply {
+	int		 st;
+	char		*raw;		/* the bytes as they came; freed */
+	size_t		 rawlen;
+	char		**lines;	/* list lines without line ends */
+	size_t		 nlines;
+	char		*value;		/* OK value, or the ERR text */
+};
+
+/* A column of a table: header, JSON key, and how JSON shows it. */
+struct column {
+	const char	*hdr;
+	const char	*key;
+	int		 type;		/* 's' string, 'n' number, 'l' list */
+};
+
+struct table {
+	const struct column	*cols;
+	size_t			 ncols;
+	char			***rows;
+	size_t			 nrows;
+	int			 withserver;
+};
+
+static struct server	*servers;
+static size_t		 nservers;
+static int		 timeout_ms = DEFAULT_TIMEOUT;
+static int		 json, raw;
+static int		 worst = ST_OK;
+static volatile sig_atomic_t interrupted;
+
+static const struct column c_status[] = {
+	{ "FUNCTION", "function", 's' }, { "TOTAL", "total", 'n' },
+	{ "QUEUED", "queued", 'n' }, { "RUNNING", "running", 'n' },
+	{ "WORKERS", "workers", 'n' }
+};
+static const struct column c_prio[] = {
+	{ "FUNCTION", "function", 's' }, { "HIGH", "high", 'n' },
+	{ "NORMAL", "normal", 'n' }, { "LOW", "low", 'n' },
+	{ "WORKERS", "workers", 'n' }
+};
+static const struct column c_workers[] = {
+	{ "FD", "fd", 'n' }, { "ADDRESS", "address", 's' },
+	{ "CLIENT-ID", "client_id", 's' }, { "FUNCTIONS", "functions", 'l' }
+};
+static const struct column c_jobs[] = {
+	{ "HANDLE", "handle", 's' }, { "RETRIES", "retries", 'n' },
+	{ "IGNORED", "ignored", 'n' }, { "PERSISTED", "persisted", 'n' }
+};
+static const struct column c_unique[] = {
+	{ "UNIQUE", "unique", 's' }
+};
+static const struct column c_journal[] = {
+	{ "KEY", "key", 's' }, { "VALUE", "value", 's' }
+};
+static const struct column c_server = { "SERVER", "server", 's' };
+
+static __dead void
+usage(int code)
+{
+	FILE	*f = code == 0 ? stdout : stderr;
+
+	fprintf(f,
+	    "usage: %s [-V] [-c count] [-h host[:port]] [-p port] [-t ms] "
+	    "[--json | --raw]\n\t%s\n"
+	    "       %s [-h host] [-p port] --status | --workers | "
+	    "--show-jobs |\n"
+	    "\t--show-unique-jobs | --priority-status | --server-version |\n"
+	    "\t--server-verbose | --getpid | --create-function function |\n"
+	    "\t--drop-function function | --cancel-job handle\n",
+	    getprogname(), parse_keywords(), getprogname());
+	exit(code == 0 ? 0 : ST_USAGE);
+}
+
+static void
+set_status(int st)
+{
+	if (st > worst)
+		worst = st;
+}
+
+static void
+on_sigint(int sig __unused)
+{
+	interrupted = 1;
+}
+
+static void
+reply_free(struct reply *r)
+{
+	size_t	 i;
+
+	for (i = 0; i < r->nlines; i++)
+		free(r->lines[i]);
+	free(r->lines);
+	free(r->raw);
+	free(r->value);
+	memset(r, 0, sizeof(*r));
+}
+
+/* Keep a line's bytes for --raw. */
+static void
+reply_raw(struct reply *r, const char *line, size_t len)
+{
+	r->raw = xreallocarray(r->raw, r->rawlen + len + 1, 1);
+	memcpy(r->raw + r->rawlen, line, len);
+	r->rawlen += len;
+	r->raw[r->rawlen] = '\0';
+}
+
+/* A copy of a line without its "\n" or "\r\n". */
+static char *
+chomp(const char *line, size_t len)
+{
+	char	*s;
+
+	if (len > 0 && line[len - 1] == '\n')
+		len--;
+	if (len > 0 && line[len - 1] == '\r')
+		len--;
+	s = xmalloc(len + 1);
+	memcpy(s, line, len);
+	s[len] = '\0';
+	return s;
+}
+
+/*
+ * Send one admin command to a server and read its reply of the given
+ * kind.  r->st says how it went; connection problems are reported here.
+ */
+static void
+ask(struct server *s, const char *cmd, enum kind kind, struct reply *r)
+{
+	const char	*line;
+	size_t		 len;
+	int64_t		 deadline = client_now() + timeout_ms;
+	char		*l;
+
+	memset(r, 0, sizeof(*r));
+	if (s->dead) {
+		r->st = ST_NOSERVER;
+		return;
+	}
+	if (s->c.fd == -1 && client_connect(&s->c, &s->srv, timeout_ms) ==
+	    -1) {
+		warnx("%s: %s", s->c.name, errno == EHOSTUNREACH ?
+		    "host not found" : strerror(errno));
+		s->dead = 1;
+		r->st = errno == ETIMEDOUT ? ST_TIMEOUT : ST_NOSERVER;
+		set_status(r->st);
+		return;
+	}
+	client_queue_line(&s->c, cmd);
+	for (;;) {
+		if (client_wait_line(&s->c, &line, &len, deadline) == -1) {
+			if (errno == ETIMEDOUT) {
+				warnx("%s: no answer to \"%s\" within %d ms",
+				    s->c.name, cmd, timeout_ms);
+				r->st = ST_TIMEOUT;
+			} else {
+				warnx("%s: %s", s->c.name, errno ==
+				    ECONNRESET ? "connection closed" :
+				    strerror(errno));
+				r->st = ST_NOSERVER;
+			}
+			client_close(&s->c);
+			s->dead = 1;
+			set_status(r->st);
+			return;
+		}
+		reply_raw(r, line, len);
+		if (strncmp(line, "ERR", 3) == 0 && (len == 4 ||
+		    line[3] == ' ' || line[3] == '\r') && r->nlines == 0 &&
+		    memchr(line, '\t', len) == NULL) {
+			l = chomp(line, len);
+			r->value = xstrdup(l[3] == ' ' ? l + 4 : l + 3);
+			free(l);
+			r->st = ST_ERR;
+			return;
+		}
+		if (kind == K_LIST) {
+			if (len == 2 && line[0] == '.')
+				return;
+			r->lines = xreallocarray(r->lines, r->nlines + 1,
+			    sizeof(*r->lines));
+			r->lines[r->nlines++] = chomp(line, len);
+			continue;
+		}
+		l = chomp(line, len);
+		if (strncmp(l, "OK ", 3) == 0)
+			r->value = xstrdup(l + 3);
+		else
+			r->value = xstrdup(l);
+		free(l);
+		return;
+	}
+}
+
+/* Report an ERR answer. */
+static void
+report_err(const struct server *s, const struct reply *r)
+{
+	if (r->value != NULL && strncmp(r->value, "UNKNOWN_COMMAND", 15) == 0)
+		warnx("%s: the server does not know this command (%s)",
+		    s->c.name, r->value);
+	else
+		warnx("%s: %s", s->c.name, r->value != NULL ? r->value :
+		    "error");
+	set_status(ST_ERR);
+}
+
+/* Split a line on a separator into at most max fields. */
+static size_t
+split(char *line, int sep, char **f, size_t max)
+{
+	size_t	 n = 0;
+	char	*p;
+
+	while (n < max - 1 && (p = strchr(line, sep)) != NULL) {
+		*p = '\0';
+		f[n++] = line;
+		line = p + 1;
+	}
+	f[n++] = line;
+	return n;
+}
+
+static void
+table_init(struct table *t, const struct column *cols, size_t ncols)
+{
+	memset(t, 0, sizeof(*t));
+	t->cols = cols;
+	t->ncols = ncols;
+	t->withserver = nservers > 1;
+}
+
+/* Add a row: the server's name (or NULL) and ncols fields, copied. */
+static void
+table_add(struct table *t, const char *server, char **f)
+{
+	char	**row;
+	size_t	 i;
+
+	row = xcalloc(t->ncols + 1, sizeof(*row));
+	row[0] = xstrdup(server != NULL ? server : "");
+	for (i = 0; i < t->ncols; i++)
+		row[i + 1] = xstrdup(f[i] != NULL ? f[i] : "");
+	t->rows = xreallocarray(t->rows, t->nrows + 1, sizeof(*t->rows));
+	t->rows[t->nrows++] = row;
+}
+
+static void
+table_free(struct table *t)
+{
+	size_t	 i, k;
+
+	for (i = 0; i < t->nrows; i++) {
+		for (k = 0; k <= t->ncols; k++)
+			free(t->rows[i][k]);
+		free(t->rows[i]);
+	}
+	free(t->rows);
+	t->rows = NULL;
+	t->nrows = 0;
+}
+
+/* Print a JSON string. */
+static void
+json_str(FILE *f, const char *s)
+{
+	const unsigned char	*p;
+
+	fputc('"', f);
+	for (p = (const unsigned char *)s; *p != '\0'; p++) {
+		if (*p == '"' || *p == '\\')
+			fprintf(f, "\\%c", *p);
+		else if (*p < 0x20)
+			fprintf(f, "\\u%04x", *p);
+		else
+			fputc(*p, f);
+	}
+	fputc('"', f);
+}
+
+/* Whether a string is a plain decimal number. */
+static int
+is_number(const char *s)
+{
+	if (*s == '-')
+		s++;
+	if (*s == '\0' || strlen(s) > 18)
+		return 0;
+	for (; *s != '\0'; s++)
+		if (*s < '0' || *s > '9')
+			return 0;
+	return 1;
+}
+
+static void
+json_value(FILE *f, int type, const char *v)
+{
+	char	*copy, *p, *w;
+	int	 first = 1;
+
+	if (type == 'n' && is_number(v))
+		fputs(v, f);
+	else if (type == 'l') {
+		fputc('[', f);
+		copy = p = xstrdup(v);
+		while ((w = strsep(&p, " ")) != NULL) {
+			if (*w == '\0')
+				continue;
+			if (!first)
+				fputs(", ", f);
+			json_str(f, w);
+			first = 0;
+		}
+		free(copy);
+		fputc(']', f);
+	} else
+		json_str(f, v);
+}
+
+/* Print a table aligned (numbers to the right), or as a JSON array. */
+static void
+table_print(const struct table *t, FILE *f)
+{
+	size_t	*w, i, k, first = t->withserver ? 0 : 1, len, n;
+	const struct column *col;
+	char	*line;
+
+	if (json) {
+		fputc('[', f);
+		for (i = 0; i < t->nrows; i++) {
+			if (t->rows[i][0][0] == '\0' && t->withserver)
+				continue;	/* totals */
+			fputs(i == 0 ? "\n  {" : ",\n  {", f);
+			json_str(f, "server");
+			fputs(": ", f);
+			json_str(f, t->rows[i][0]);
+			for (k = 0; k < t->ncols; k++) {
+				fputs(", ", f);
+				json_str(f, t->cols[k].key);
+				fputs(": ", f);
+				json_value(f, t->cols[k].type,
+				    t->rows[i][k + 1]);
+			}
+			fputc('}', f);
+		}
+		fputs(t->nrows > 0 ? "\n]\n" : "]\n", f);
+		return;
+	}
+	w = xcalloc(t->ncols + 1, sizeof(*w));
+	for (k = first; k <= t->ncols; k++) {
+		col = k == 0 ? &c_server : &t->cols[k - 1];
+		w[k] = strlen(col->hdr);
+		for (i = 0; i < t->nrows; i++)
+			if (strlen(t->rows[i][k]) > w[k])
+				w[k] = strlen(t->rows[i][k]);
+	}
+	for (k = first, len = 0; k <= t->ncols; k++)
+		len += w[k] + 2;
+	line = xmalloc(len + 1);
+	for (i = 0; i <= t->nrows; i++) {
+		n = 0;
+		for (k = first; k <= t->ncols; k++) {
+			const char *v;
+
+			col = k == 0 ? &c_server : &t->cols[k - 1];
+			v = i == 0 ? col->hdr : t->rows[i - 1][k];
+			n += (size_t)snprintf(line + n, len + 1 - n,
+			    col->type == 'n' ? "%s%*s" : "%s%-*s",
+			    k > first ? "  " : "", (int)w[k], v);
+		}
+		while (n > 0 && line[n - 1] == ' ')
+			n--;
+		line[n] = '\0';
+		fprintf(f, "%s\n", line);
+	}
+	free(line);
+	free(w);
+}
+
+/* Order rows by their first column, then by server. */
+static int
+row_cmp(const void *a, const void *b)
+{
+	char *const	*ra = *(char **const *)a, *const *rb = *(char **const *)b;
+	int		 c;
+
+	if ((c = strcmp(ra[1], rb[1])) != 0)
+		return c;
+	return strcmp(ra[0], rb[0]);
+}
+
+/*
+ * Sort function rows and, with several servers, follow each function's
+ * rows with a row of totals (server column "total").
+ */
+static void
+table_totals(struct table *t)
+{
+	struct table	 out;
+	char		**f, num[32];
+	size_t		 i, k, start;
+	long long	 sum;
+
+	qsort(t->rows, t->nrows, sizeof(*t->rows), row_cmp);
+	if (!t->withserver)
+		return;
+	out = *t;
+	out.rows = NULL;
+	out.nrows = 0;
+	f = xcalloc(t->ncols, sizeof(*f));
+	for (start = 0; start < t->nrows; start = i) {
+		for (i = start; i < t->nrows &&
+		    strcmp(t->rows[i][1], t->rows[start][1]) == 0; i++)
+			table_add(&out, t->rows[i][0], t->rows[i] + 1);
+		f[0] = t->rows[start][1];
+		for (k = 1; k < t->ncols; k++) {
+			size_t r;
+
+			sum = 0;
+			for (r = start; r < i; r++)
+				sum += strtoll(t->rows[r][k + 1], NULL, 10);
+			snprintf(num, sizeof(num), "%lld", sum);
+			f[k] = xstrdup(num);
+		}
+		table_add(&out, "total", f);
+		for (k = 1; k < t->ncols; k++)
+			free(f[k]);
+	}
+	free(f);
+	table_free(t);
+	*t = out;
+}
+
+/* Mark total rows so JSON leaves them out. */
+static void
+table_print_functions(struct table *t)
+{
+	size_t	 i;
+
+	table_totals(t);
+	if (json)
+		for (i = 0; i < t->nrows; i++)
+			if (strcmp(t->rows[i][0], "total") == 0)
+				t->rows[i][0][0] = '\0';
+	table_print(t, stdout);
+}
+
+/* Ask every server for a list and fill a table from its lines. */
+static int
+list_table(const char *cmd, struct table *t, int sep)
+{
+	int		 answered = 0;
+	struct reply	 r;
+	char		*f[8], *copy, buf[32];
+	size_t		 i, k, n;
+	long long	 tot, run;
+
+	for (i = 0; i < nservers; i++) {
+		ask(&servers[i], cmd, K_LIST, &r);
+		if (r.st == ST_ERR)
+			report_err(&servers[i], &r);
+		if (r.st != ST_OK) {
+			reply_free(&r);
+			continue;
+		}
+		answered = 1;
+		if (raw)
+			fwrite(r.raw, 1, r.rawlen, stdout);
+		for (k = 0; k < r.nlines && !raw; k++) {
+			copy = xstrdup(r.lines[k]);
+			memset(f, 0, sizeof(f));
+			if (t->cols == c_workers) {
+				/* FD IP CLIENT-ID :[ FUNC]* (the id may
+				 * hold blanks) */
+				char *colon = strstr(copy, " :");
+				n = split(copy, ' ', f, 3);
+				if (colon != NULL && n == 3) {
+					*colon = '\0';
+					f[3] = colon + 2;
+					while (*f[3] == ' ')
+						f[3]++;
+				}
+			} else if (t->cols == c_status) {
+				n = split(copy, sep, f, 4);
+				if (n == 4) {
+					f[4] = f[3];
+					f[3] = f[2];
+					tot = strtoll(f[1], NULL, 10);
+					run = strtoll(f[2], NULL, 10);
+					snprintf(buf, sizeof(buf), "%lld",
+					    tot > run ? tot - run : 0);
+					f[2] = buf;
+				}
+			} else
+				split(copy, sep, f, t->ncols);
+			table_add(t, servers[i].c.name, f);
+			free(copy);
+		}
+		reply_free(&r);
+	}
+	return answered;
+}
+
+/* status, priority-status, workers, jobs, unique-jobs, journal. */
+static void
+do_list(enum action a)
+{
+	struct table	 t;
+	int		 answered;
+
+	switch (a) {
+	case A_STATUS:
+		table_init(&t, c_status, nitems(c_status));
+		answered = list_table("status", &t, '\t');
+		break;
+	case A_PRIO:
+		table_init(&t, c_prio, nitems(c_prio));
+		answered = list_table("prioritystatus", &t, '\t');
+		break;
+	case A_WORKERS:
+		table_init(&t, c_workers, nitems(c_workers));
+		answered = list_table("workers", &t, ' ');
+		break;
+	case A_JOBS:
+		table_init(&t, c_jobs, nitems(c_jobs));
+		answered = list_table("show jobs", &t, '\t');
+		break;
+	case A_UNIQUE:
+		table_init(&t, c_unique, nitems(c_unique));
+		answered = list_table("show unique jobs", &t, '\n');
+		break;
+	case A_JOURNAL:
+		table_init(&t, c_journal, nitems(c_journal));
+		answered = list_table("journal", &t, '\t');
+		break;
+	default:
+		return;
+	}
+	if (!raw && answered) {
+		if (a == A_STATUS || a == A_PRIO)
+			table_print_functions(&t);
+		else
+			table_print(&t, stdout);
+	}
+	table_free(&t);
+}
+
+/* version, getpid, verbose: one value per server. */
+static void
+do_value(const char *cmd, const char *hdr, const char *key)
+{
+	struct column	 col[1];
+	struct table	 t;
+	struct reply	 r;
+	char		*f[1];
+	size_t		 i;
+
+	col[0].hdr = hdr;
+	col[0].key = key;
+	col[0].type = strcmp(key, "pid") == 0 ? 'n' : 's';
+	table_init(&t, col, 1);
+	for (i = 0; i < nservers; i++) {
+		ask(&servers[i], cmd, K_VALUE, &r);
+		if (r.st == ST_ERR)
+			report_err(&servers[i], &r);
+		if (r.st == ST_OK) {
+			if (raw)
+				fwrite(r.raw, 1, r.rawlen, stdout);
+			else if (nservers == 1 && !json)
+				printf("%s\n", r.value);
+			f[0] = r.value;
+			table_add(&t, servers[i].c.name, f);
+		}
+		reply_free(&r);
+	}
+	if (!raw && (json || nservers > 1))
+		table_print(&t, stdout);
+	table_free(&t);
+}
+
+/*
+ * Commands answered with OK: every server gets it.  For cancel, one OK is
+ * enough (a handle lives on one server); the others' ERR are not errors.
+ */
+static void
+do_ok(const char *cmd, int any)
+{
+	struct reply	*r;
+	size_t		 i, oks = 0;
+
+	r = xcalloc(nservers, sizeof(*r));
+	for (i = 0; i < nservers; i++) {
+		ask(&servers[i], cmd, K_OK, &r[i]);
+		if (r[i].st == ST_OK)
+			oks++;
+		if (raw && r[i].rawlen > 0)
+			fwrite(r[i].raw, 1, r[i].rawlen, stdout);
+	}
+	for (i = 0; i < nservers; i++) {
+		if (r[i].st == ST_ERR && !(any && oks > 0))
+			report_err(&servers[i], &r[i]);
+		if (json && !raw && r[i].st <= ST_ERR) {
+			printf(i == 0 ? "[\n  {" : ",\n  {");
+			json_str(stdout, "server");
+			printf(": ");
+			json_str(stdout, servers[i].c.name);
+			printf(", \"ok\": %s", r[i].st == ST_OK ? "true" :
+			    "false");
+			if (r[i].st == ST_ERR) {
+				printf(", \"error\": ");
+				json_str(stdout, r[i].value);
+			}
+			printf("}");
+		}
+		reply_free(&r[i]);
+	}
+	if (json && !raw)
+		printf("%s]\n", nservers > 0 ? "\n" : "");
+	free(r);
+}
+
+/* gm-admin watch: redraw the status table every interval seconds. */
+static void
+do_watch(double interval, long long count)
+{
+	struct sigaction sa;
+	char		 tbuf[64];
+	time_t		 now;
+	int		 tty = isatty(STDOUT_FILENO);
+	long long	 n;
+	size_t		 i;
+	int64_t		 until;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_sigint;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	for (n = 0; !interrupted && (count == 0 || n < count); n++) {
+		if (n > 0) {
+			until = client_now() + (int64_t)(interval * 1000);
+			while (!interrupted && client_remaining(until) > 0)
+				poll(NULL, 0, client_remaining(until));
+			if (interrupted)
+				break;
+			/* A server that went away is tried again. */
+			for (i = 0; i < nservers; i++)
+				servers[i].dead = 0;
+		}
+		if (tty) {
+			now = time(NULL);
+			strftime(tbuf, sizeof(tbuf), "%Y-%m-%d %H:%M:%S",
+			    localtime(&now));
+			printf("\033[H\033[2J");
+			printf("every %gs: gm-admin status%*s\n\n", interval,
+			    30, tbuf);
+		} else if (n > 0)
+			printf("\n");
+		worst = ST_OK;
+		do_list(A_STATUS);
+		fflush(stdout);
+	}
+}
+
+enum {
+	OPT_JSON = 256,
+	OPT_RAW,
+	OPT_HELP,
+	OPT_G_STATUS,
+	OPT_G_WORKERS,
+	OPT_G_JOBS,
+	OPT_G_UNIQUE,
+	OPT_G_PRIO,
+	OPT_G_VERSION,
+	OPT_G_VERBOSE,
+	OPT_G_GETPID,
+	OPT_G_CREATE,
+	OPT_G_DROP,
+	OPT_G_CANCEL
+};
+
+static const struct option longopts[] = {
+	{ "count",		required_argument,	NULL,	'c' },
+	{ "help",		no_argument,		NULL,	OPT_HELP },
+	{ "host",		required_argument,	NULL,	'h' },
+	{ "json",		no_argument,		NULL,	OPT_JSON },
+	{ "port",		required_argument,	NULL,	'p' },
+	{ "raw",		no_argument,		NULL,	OPT_RAW },
+	{ "timeout",		required_argument,	NULL,	't' },
+	{ "version",		no_argument,		NULL,	'V' },
+	/* gearadmin's options. */
+	{ "status",		no_argument,		NULL,	OPT_G_STATUS },
+	{ "workers",		no_argument,		NULL,	OPT_G_WORKERS },
+	{ "show-jobs",		no_argument,		NULL,	OPT_G_JOBS },
+	{ "show-unique-jobs",	no_argument,		NULL,	OPT_G_UNIQUE },
+	{ "priority-status",	no_argument,		NULL,	OPT_G_PRIO },
+	{ "server-version",	no_argument,		NULL,	OPT_G_VERSION },
+	{ "server-verbose",	no_argument,		NULL,	OPT_G_VERBOSE },
+	{ "getpid",		no_argument,		NULL,	OPT_G_GETPID },
+	{ "create-function",	required_argument,	NULL,	OPT_G_CREATE },
+	{ "drop-function",	required_argument,	NULL,	OPT_G_DROP },
+	{ "cancel-job",		required_argument,	NULL,	OPT_G_CANCEL },
+	{ NULL,			0,			NULL,	0 }
+};
+
+/* One gearadmin option, run the way gearadmin printed it. */
+struct gop {
+	int		 opt;
+	const char	*arg;
+};
+
+static void
+gearadmin_op(const struct gop *g)
+{
+	static const struct {
+		int		 opt;
+		const char	*cmd;
+		enum kind	 kind;
+	} map[] = {
+		{ OPT_G_STATUS,		"status",		K_LIST },
+		{ OPT_G_WORKERS,	"workers",		K_LIST },
+		{ OPT_G_JOBS,		"show jobs",		K_LIST },
+		{ OPT_G_UNIQUE,		"show unique jobs",	K_LIST },
+		{ OPT_G_PRIO,		"prioritystatus",	K_LIST },
+		{ OPT_G_VERSION,	"version",		K_VALUE },
+		{ OPT_G_VERBOSE,	"verbose",		K_VALUE },
+		{ OPT_G_GETPID,		"getpid",		K_VALUE },
+		{ OPT_G_CREATE,		"create function",	K_OK },
+		{ OPT_G_DROP,		"drop function",	K_OK },
+		{ OPT_G_CANCEL,		"cancel job",		K_OK },
+	};
+	struct reply	 r;
+	char		*cmd;
+	size_t		 i, k;
+
+	for (k = 0; k < nitems(map) && map[k].opt != g->opt; k++)
+		;
+	if (g->arg != NULL)
+		xasprintf(&cmd, "%s %s", map[k].cmd, g->arg);
+	else
+		cmd = xstrdup(map[k].cmd);
+	for (i = 0; i < nservers; i++) {
+		ask(&servers[i], cmd, map[k].kind, &r);
+		if (r.st == ST_ERR)
+			report_err(&servers[i], &r);
+		else if (r.st == ST_OK) {
+			if (map[k].kind == K_LIST || raw)
+				fwrite(r.raw, 1, r.rawlen, stdout);
+			else
+				printf("%s\n", r.value);
+		}
+		reply_free(&r);
+	}
+	free(cmd);
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct parse_result	 res;
+	struct gop		*gops = NULL;
+	struct gm_server	*srvs = NULL;
+	const char		*port = NULL, *errstr, *cause, *env;
+	char			**hosts = NULL, defport[16], *cmd;
+	size_t			 nhosts = 0, ngops = 0, i;
+	long long		 count = 0;
+	int			 ch;
+
+	if (argc == 2 && strcmp(argv[1], "-h") == 0)
+		usage(0);
+	while ((ch = getopt_long(argc, argv, "c:h:p:t:V", longopts,
+	    NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			count = strtonum(optarg, 1, 1000000000, &errstr);
+			if (errstr != NULL)
+				errx(ST_USAGE, "-c %s: %s", optarg, errstr);
+			break;
+		case 'h':
+			hosts = xreallocarray(hosts, nhosts + 1,
+			    sizeof(*hosts));
+			hosts[nhosts++] = optarg;
+			break;
+		case 'p':
+			strtonum(optarg, 1, 65535, &errstr);
+			if (errstr != NULL)
+				errx(ST_USAGE, "-p %s: %s", optarg, errstr);
+			port = optarg;
+			break;
+		case 't':
+			timeout_ms = strtonum(optarg, 1, 86400000, &errstr);
+			if (errstr != NULL)
+				errx(ST_USAGE, "-t %s: %s", optarg, errstr);
+			break;
+		case 'V':
+			printf("gm-admin %s\n", GM_VERSION);
+			exit(0);
+		case OPT_HELP:
+			usage(0);
+		case OPT_JSON:
+			json = 1;
+			break;
+		case OPT_RAW:
+			raw = 1;
+			break;
+		case OPT_G_STATUS:
+		case OPT_G_WORKERS:
+		case OPT_G_JOBS:
+		case OPT_G_UNIQUE:
+		case OPT_G_PRIO:
+		case OPT_G_VERSION:
+		case OPT_G_VERBOSE:
+		case OPT_G_GETPID:
+		case OPT_G_CREATE:
+		case OPT_G_DROP:
+		case OPT_G_CANCEL:
+			if (optarg != NULL && (*optarg == '\0' ||
+			    strpbrk(optarg, " \t\r\n") != NULL))
+				errx(ST_USAGE, "%s: names cannot be empty or "
+				    "contain blanks", optarg);
+			gops = xreallocarray(gops, ngops + 1, sizeof(*gops));
+			gops[ngops].opt = ch;
+			gops[ngops++].arg = optarg;
+			break;
+		default:
+			usage(1);
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (json && raw)
+		errx(ST_USAGE, "--json and --raw cannot be used together");
+	if (ngops > 0 && argc > 0)
+		errx(ST_USAGE, "gearadmin options and subcommands cannot be "
+		    "mixed");
+	if (ngops == 0) {
+		if (argc == 0) {
+			warnx("no subcommand given");
+			usage(1);
+		}
+		if (parse(argc, argv, &res, &cause) == -1) {
+			warnx("%s", cause);
+			usage(1);
+		}
+		if (count > 0 && res.action != A_WATCH)
+			errx(ST_USAGE, "-c applies to watch only");
+	}
+
+	/* Servers: -h, else GEARMAN_SERVER, else localhost. */
+	snprintf(defport, sizeof(defport), "%s",
+	    port != NULL ? port : "4730");
+	for (i = 0; i < nhosts; i++)
+		if (net_parse_servers(hosts[i], defport, &srvs, &nservers,
+		    &cause) == -1)
+			errx(ST_USAGE, "-h %s: %s", hosts[i], cause);
+	if (nhosts == 0 && (env = getenv("GEARMAN_SERVER")) != NULL &&
+	    *env != '\0' && net_parse_servers(env, defport, &srvs, &nservers,
+	    &cause) == -1)
+		errx(ST_USAGE, "GEARMAN_SERVER %s: %s", env, cause);
+	if (nservers == 0)
+		net_parse_servers("localhost", defport, &srvs, &nservers,
+		    &cause);
+	free(hosts);
+	servers = xcalloc(nservers, sizeof(*servers));
+	for (i = 0; i < nservers; i++) {
+		servers[i].srv = srvs[i];
+		client_init(&servers[i].c, &srvs[i]);
+	}
+	free(srvs);
+	signal(SIGPIPE, SIG_IGN);
+
+	for (i = 0; i < ngops; i++)
+		gearadmin_op(&gops[i]);
+	free(gops);
+	if (ngops > 0)
+		goto done;
+
+	switch (res.action) {
+	case A_STATUS:
+	case A_PRIO:
+	case A_WORKERS:
+	case A_JOBS:
+	case A_UNIQUE:
+	case A_JOURNAL:
+		do_list(res.action);
+		break;
+	case A_VERSION:
+		do_value("version", "VERSION", "version");
+		break;
+	case A_GETPID:
+		do_value("getpid", "PID", "pid");
+		break;
+	case A_VERBOSE:
+		do_value("verbose", "VERBOSE", "verbose");
+		break;
+	case A_MAXQUEUE:
+		xasprintf(&cmd, "maxqueue %s%s%s%s%s%s%s", res.func,
+		    res.nnums > 0 ? " " : "", res.nnums > 0 ? res.nums[0] : "",
+		    res.nnums > 1 ? " " : "", res.nnums > 1 ? res.nums[1] : "",
+		    res.nnums > 2 ? " " : "", res.nnums > 2 ? res.nums[2] : "");
+		do_ok(cmd, 0);
+		free(cmd);
+		break;
+	case A_CANCEL:
+		xasprintf(&cmd, "cancel job %s", res.handle);
+		do_ok(cmd, 1);
+		free(cmd);
+		break;
+	case A_CREATE:
+	case A_DROP:
+		xasprintf(&cmd, "%s function %s", res.action == A_CREATE ?
+		    "create" : "drop", res.func);
+		do_ok(cmd, 0);
+		free(cmd);
+		break;
+	case A_SHUTDOWN:
+		do_ok("shutdown", 0);
+		break;
+	case A_SHUTDOWN_GRACEFUL:
+		do_ok("shutdown graceful", 0);
+		break;
+	case A_WATCH:
+		do_watch(res.interval, count);
+		break;
+	case A_NONE:
+		usage(1);
+	}
+done:
+	fflush(stdout);
+	if (ferror(stdout))
+		errx(ST_LOCAL, "cannot write the output");
+	for (i = 0; i < nservers; i++)
+		client_free(&servers[i].c);
+	free(servers);
+	return worst;
+}
