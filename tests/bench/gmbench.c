@@ -1,0 +1,1009 @@
+/* Public domain. See README.md for the licence of this project. */
+/*
+ * Load generator for Gearman servers: raw protocol, pipelined, one epoll
+ * loop driving every client and worker connection, so that the server is
+ * what limits the numbers.  Prints one "result key=value ..." line.
+ */
+
+#include <sys/types.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <netinet/in.h>
+
+#include <err.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "compat.h"
+#include "net.h"
+#include "proto.h"
+#include "xmalloc.h"
+
+#define ID_DIGITS	10		/* job id at the start of each payload */
+#define READ_CHUNK	(64 * 1024)
+#define MAX_EVENTS	256
+
+enum mode {
+	M_BG,		/* background end to end: clients and workers */
+	M_SUBMIT,	/* background submissions only */
+	M_DRAIN,	/* workers drain a pre-filled queue */
+	M_FG,		/* foreground throughput */
+	M_LAT,		/* foreground latency, one job at a time */
+	M_CONNS,	/* idle connections: RSS per connection, ECHO latency */
+	M_WORKER,	/* echo worker for tool scenarios */
+	M_PORT		/* print a free port */
+};
+
+enum role {
+	R_CLIENT,
+	R_WORKER,
+	R_IDLE
+};
+
+struct conn {
+	int		 fd;
+	enum role	 role;
+	uint8_t		*in;		/* received, not yet parsed */
+	size_t		 inlen, incap;
+	uint8_t		*out;		/* to send: out[outoff..outlen) */
+	size_t		 outoff, outlen, outcap;
+	int		 dirty;		/* on the flush list */
+	int		 pollout;	/* EPOLLOUT registered */
+	int		 inflight;	/* client: jobs not finished */
+	int		 grabs;		/* worker: GRAB_JOBs unanswered */
+	int		 sleeping;	/* worker: PRE_SLEEP sent, no NOOP */
+	int		 echoes;	/* ECHO_REQs unanswered */
+	uint64_t	 sent_ns;	/* latency mode: submit time */
+	struct conn	*next_dirty;
+};
+
+static enum mode	 mode;
+static const char	*host = "127.0.0.1";
+static const char	*port;
+static const char	*func = "bench";
+static const char	*uprefix;	/* unique ids: prefix + job id */
+static long long	 srvpid;
+static long long	 njobs = 1000;
+static int		 nclients = 1, nworkers = 1, window = 64, grabwin = 1;
+static size_t		 psize = 100;
+static int		 timeout_s = 300;
+static int		 verbose;
+
+static int		 ep = -1;
+static struct conn	**conns;
+static int		 nconns;
+static struct conn	*dirty_head;
+static uint64_t		 deadline_ns;
+
+static long long	 next_id;	/* next job to submit */
+static long long	 created;	/* JOB_CREATED received */
+static long long	 finished;	/* completions seen (by client or worker) */
+static long long	 assigned;	/* JOB_ASSIGNs received */
+static long long	 dups, failures;
+static uint8_t		*seen;		/* bitmap of finished job ids */
+static uint64_t		*lat;		/* latency samples, ns */
+static long long	 nlat;
+static uint8_t		*payload;
+
+static __dead void	 usage(void);
+static uint64_t		 now_ns(void);
+static double		 cpu_self(void);
+static double		 cpu_server(void);
+static long		 rss_server(void);
+static void		 raise_nofile(long);
+static struct conn	*conn_open(enum role);
+static uint8_t		*conn_reserve(struct conn *, size_t);
+static void		 conn_mark(struct conn *);
+static void		 conn_flush(struct conn *);
+static void		 flush_all(void);
+static void		 conn_read(struct conn *);
+static void		 send_simple(struct conn *, uint32_t);
+static void		 send_str(struct conn *, uint32_t, const char *);
+static void		 send_submit(struct conn *, long long);
+static void		 send_echo(struct conn *);
+static void		 client_refill(struct conn *);
+static void		 handle(struct conn *, const struct gm_packet *);
+static void		 on_client(struct conn *, const struct gm_packet *);
+static void		 on_worker(struct conn *, const struct gm_packet *);
+static long long	 payload_id(const struct gm_arg *);
+static void		 mark_done(long long);
+static void		 loop_until(int (*)(void));
+static int		 no_echoes(void);
+static void		 sync_echo(enum role);
+static int		 workers_asleep(void);
+static int		 all_created(void);
+static int		 all_assigned(void);
+static int		 all_finished(void);
+static void		 workers_start(int);
+static void		 check_exact(void);
+static int		 cmp_u64(const void *, const void *);
+static void		 report_lat(const char *, uint64_t *, long long);
+static void		 run_jobs(void);
+static void		 run_conns(void);
+static void		 print_port(void);
+
+static __dead void
+usage(void)
+{
+	fprintf(stderr, "usage: gmbench [-v] [-c clients] [-f function] "
+	    "[-g grabs] [-H host] [-n count]\n"
+	    "\t[-P server-pid] [-p port] [-s size] [-t seconds] "
+	    "[-U unique-prefix]\n"
+	    "\t[-W window] [-w workers] "
+	    "bg|submit|drain|fg|lat|conns|worker|port\n");
+	exit(1);
+}
+
+/* Monotonic time in nanoseconds. */
+static uint64_t
+now_ns(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/* CPU seconds (user + system) this process has used. */
+static double
+cpu_self(void)
+{
+	struct rusage	 ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec +
+	    (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+/* CPU seconds the server process has used (all threads), or -1. */
+static double
+cpu_server(void)
+{
+	char		 path[64], buf[2048], *p;
+	unsigned long	 ut, st;
+	FILE		*f;
+	size_t		 n;
+
+	if (srvpid <= 0)
+		return -1;
+	snprintf(path, sizeof(path), "/proc/%lld/stat", srvpid);
+	if ((f = fopen(path, "r")) == NULL)
+		return -1;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	/* The command name may hold spaces: fields resume after ')'. */
+	if ((p = strrchr(buf, ')')) == NULL)
+		return -1;
+	if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u "
+	    "%lu %lu", &ut, &st) != 2)
+		return -1;
+	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+/* The server's resident set in kB (VmRSS), or -1. */
+static long
+rss_server(void)
+{
+	char	 path[64], line[256];
+	long	 kb = -1;
+	FILE	*f;
+
+	if (srvpid <= 0)
+		return -1;
+	snprintf(path, sizeof(path), "/proc/%lld/status", srvpid);
+	if ((f = fopen(path, "r")) == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "VmRSS: %ld", &kb) == 1)
+			break;
+	fclose(f);
+	return kb;
+}
+
+/* Allow at least want descriptors, raising the hard limit when allowed. */
+static void
+raise_nofile(long want)
+{
+	struct rlimit	 rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+		err(1, "getrlimit");
+	if (rl.rlim_cur != RLIM_INFINITY && (long)rl.rlim_cur >= want)
+		return;
+	if (rl.rlim_max != RLIM_INFINITY && (long)rl.rlim_max < want)
+		rl.rlim_max = (rlim_t)want;
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) == -1) {
+		getrlimit(RLIMIT_NOFILE, &rl);
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) == -1 ||
+		    (long)rl.rlim_cur < want)
+			errx(1, "cannot raise the descriptor limit to %ld "
+			    "(hard limit %ld)", want, (long)rl.rlim_max);
+	}
+}
+
+/* Connect one connection of the given role and watch it. */
+static struct conn *
+conn_open(enum role role)
+{
+	struct epoll_event	 ev;
+	struct conn		*c;
+	int			 fd;
+
+	if ((fd = net_connect(host, port, 5000)) == -1)
+		err(1, "connect %s:%s", host, port);
+	c = xcalloc(1, sizeof(*c));
+	c->fd = fd;
+	c->role = role;
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN;
+	ev.data.ptr = c;
+	if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) == -1)
+		err(1, "epoll_ctl");
+	conns = xreallocarray(conns, nconns + 1, sizeof(*conns));
+	conns[nconns++] = c;
+	return c;
+}
+
+/* Make room for n more output bytes and return where they go. */
+static uint8_t *
+conn_reserve(struct conn *c, size_t n)
+{
+	if (c->outoff > 0 && c->outoff == c->outlen)
+		c->outoff = c->outlen = 0;
+	if (c->outlen + n > c->outcap) {
+		if (c->outoff > 0) {
+			memmove(c->out, c->out + c->outoff,
+			    c->outlen - c->outoff);
+			c->outlen -= c->outoff;
+			c->outoff = 0;
+		}
+		if (c->outlen + n > c->outcap) {
+			c->outcap = (c->outlen + n) * 2;
+			if (c->outcap < 16384)
+				c->outcap = 16384;
+			c->out = xreallocarray(c->out, 1, c->outcap);
+		}
+	}
+	return c->out + c->outlen;
+}
+
+/* Put a connection with pending output on the flush list. */
+static void
+conn_mark(struct conn *c)
+{
+	if (!c->dirty) {
+		c->dirty = 1;
+		c->next_dirty = dirty_head;
+		dirty_head = c;
+	}
+}
+
+/* Write what the socket takes; watch for EPOLLOUT while output remains. */
+static void
+conn_flush(struct conn *c)
+{
+	struct epoll_event	 ev;
+	ssize_t			 n;
+	int			 want;
+
+	while (c->outoff < c->outlen) {
+		n = write(c->fd, c->out + c->outoff, c->outlen - c->outoff);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN)
+				break;
+			err(1, "write");
+		}
+		c->outoff += (size_t)n;
+	}
+	want = c->outoff < c->outlen;
+	if (want != c->pollout) {
+		memset(&ev, 0, sizeof(ev));
+		ev.events = EPOLLIN | (want ? EPOLLOUT : 0);
+		ev.data.ptr = c;
+		if (epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev) == -1)
+			err(1, "epoll_ctl");
+		c->pollout = want;
+	}
+}
+
+/* Flush every connection that has new output. */
+static void
+flush_all(void)
+{
+	struct conn	*c;
+
+	while ((c = dirty_head) != NULL) {
+		dirty_head = c->next_dirty;
+		c->dirty = 0;
+		conn_flush(c);
+	}
+}
+
+/* Read what is there and handle every complete packet. */
+static void
+conn_read(struct conn *c)
+{
+	struct gm_packet	 pkt;
+	size_t			 off = 0, used;
+	ssize_t			 n;
+	int			 rv;
+
+	if (c->incap - c->inlen < READ_CHUNK) {
+		c->incap = c->inlen + READ_CHUNK * 2;
+		c->in = xreallocarray(c->in, 1, c->incap);
+	}
+	n = read(c->fd, c->in + c->inlen, c->incap - c->inlen);
+	if (n == -1) {
+		if (errno == EINTR || errno == EAGAIN)
+			return;
+		err(1, "read");
+	}
+	if (n == 0)
+		errx(1, "server closed a %s connection",
+		    c->role == R_WORKER ? "worker" : "client");
+	c->inlen += (size_t)n;
+	for (;;) {
+		rv = proto_decode(c->in + off, c->inlen - off, 0, &pkt, &used);
+		if (rv == PROTO_NEED_MORE)
+			break;
+		if (rv != PROTO_OK)
+			errx(1, "bad packet from server: %s",
+			    proto_strerror(rv));
+		handle(c, &pkt);
+		off += used;
+	}
+	if (off > 0) {
+		memmove(c->in, c->in + off, c->inlen - off);
+		c->inlen -= off;
+	}
+}
+
+/* Queue a packet without arguments. */
+static void
+send_simple(struct conn *c, uint32_t type)
+{
+	size_t	 len;
+
+	if (proto_encode_prefix(conn_reserve(c, GM_HEADER_SIZE),
+	    GM_HEADER_SIZE, GM_REQ, type, NULL, 0, 0, &len) != PROTO_OK)
+		errx(1, "encode %s", proto_type_name(type));
+	c->outlen += len;
+	conn_mark(c);
+}
+
+/* Queue a packet with one string argument. */
+static void
+send_str(struct conn *c, uint32_t type, const char *s)
+{
+	struct gm_arg	 a = gm_str(s);
+	size_t		 need = GM_HEADER_SIZE + a.len, len;
+
+	if (proto_encode(conn_reserve(c, need), need, GM_REQ, type, &a, 1,
+	    &len) != PROTO_OK)
+		errx(1, "encode %s", proto_type_name(type));
+	c->outlen += len;
+	conn_mark(c);
+}
+
+/* Queue the submission of job id (its id leads the payload). */
+static void
+send_submit(struct conn *c, long long id)
+{
+	struct gm_arg	 a[2];
+	char		 ubuf[GM_UNIQUE_SIZE], idbuf[ID_DIGITS + 1];
+	uint32_t	 type;
+	size_t		 need, len;
+	uint8_t		*p;
+
+	a[0] = gm_str(func);
+	if (uprefix != NULL) {
+		snprintf(ubuf, sizeof(ubuf), "%s%lld", uprefix, id);
+		a[1] = gm_str(ubuf);
+	} else
+		a[1] = gm_str("");
+	need = GM_HEADER_SIZE + a[0].len + a[1].len + 2 + psize;
+	p = conn_reserve(c, need);
+	type = (mode == M_FG || mode == M_LAT) ? GM_SUBMIT_JOB :
+	    GM_SUBMIT_JOB_BG;
+	if (proto_encode_prefix(p, need, GM_REQ, type, a, 2, psize, &len) !=
+	    PROTO_OK)
+		errx(1, "encode submit");
+	snprintf(idbuf, sizeof(idbuf), "%0*lld", ID_DIGITS, id);
+	memcpy(p + len, idbuf, ID_DIGITS);
+	memcpy(p + len + ID_DIGITS, payload, psize - ID_DIGITS);
+	c->outlen += len + psize;
+	c->inflight++;
+	if (mode == M_LAT)
+		c->sent_ns = now_ns();
+	conn_mark(c);
+}
+
+/* Queue an ECHO_REQ, to learn when the server has read all before it. */
+static void
+send_echo(struct conn *c)
+{
+	send_str(c, GM_ECHO_REQ, "sync");
+	c->echoes++;
+}
+
+/* Keep a client's window full while jobs remain. */
+static void
+client_refill(struct conn *c)
+{
+	int	 win = mode == M_LAT ? 1 : window;
+
+	while (c->inflight < win && next_id < njobs)
+		send_submit(c, next_id++);
+}
+
+/* Dispatch one packet by the connection's role. */
+static void
+handle(struct conn *c, const struct gm_packet *pkt)
+{
+	if (pkt->hdr.magic != GM_RES)
+		errx(1, "server sent a request packet");
+	switch (pkt->hdr.type) {
+	case GM_ECHO_RES:
+		c->echoes--;
+		return;
+	case GM_ERROR:
+		errx(1, "server ERROR %.*s: %.*s", (int)pkt->arg[0].len,
+		    pkt->arg[0].ptr, (int)pkt->arg[1].len, pkt->arg[1].ptr);
+	}
+	if (c->role == R_WORKER)
+		on_worker(c, pkt);
+	else if (c->role == R_CLIENT)
+		on_client(c, pkt);
+	else
+		errx(1, "unexpected %s", proto_type_name(pkt->hdr.type));
+}
+
+/* A client's packets: JOB_CREATED and the final WORK_* of its jobs. */
+static void
+on_client(struct conn *c, const struct gm_packet *pkt)
+{
+	uint64_t	 t;
+
+	switch (pkt->hdr.type) {
+	case GM_JOB_CREATED:
+		created++;
+		if (mode == M_BG || mode == M_SUBMIT) {
+			c->inflight--;
+			client_refill(c);
+		}
+		return;
+	case GM_WORK_COMPLETE:
+		if (mode == M_LAT) {
+			t = now_ns();
+			lat[nlat++] = t - c->sent_ns;
+		}
+		mark_done(payload_id(&pkt->arg[1]));
+		break;
+	case GM_WORK_FAIL:
+	case GM_WORK_EXCEPTION:
+		failures++;
+		break;
+	case GM_WORK_DATA:
+	case GM_WORK_WARNING:
+	case GM_WORK_STATUS:
+		return;
+	default:
+		errx(1, "client got %s", proto_type_name(pkt->hdr.type));
+	}
+	c->inflight--;
+	client_refill(c);
+}
+
+/* A worker's packets: NOOP, NO_JOB, JOB_ASSIGN. */
+static void
+on_worker(struct conn *c, const struct gm_packet *pkt)
+{
+	struct gm_arg	 a;
+	size_t		 need, len, rlen;
+	uint8_t		*p;
+	int		 i;
+
+	switch (pkt->hdr.type) {
+	case GM_NOOP:
+		if (c->sleeping) {
+			c->sleeping = 0;
+			for (i = 0; i < grabwin; i++)
+				send_simple(c, GM_GRAB_JOB);
+			c->grabs += grabwin;
+		}
+		return;
+	case GM_NO_JOB:
+		c->grabs--;
+		if (c->grabs == 0 && !c->sleeping &&
+		    assigned < njobs) {
+			send_simple(c, GM_PRE_SLEEP);
+			c->sleeping = 1;
+		}
+		return;
+	case GM_JOB_ASSIGN:
+		break;
+	default:
+		errx(1, "worker got %s", proto_type_name(pkt->hdr.type));
+	}
+	c->grabs--;
+	assigned++;
+	/* Foreground jobs get their payload back; background ones nothing. */
+	rlen = (mode == M_FG || mode == M_LAT || mode == M_WORKER) ?
+	    pkt->arg[2].len : 0;
+	if (rlen == 0)
+		mark_done(payload_id(&pkt->arg[2]));
+	a.ptr = pkt->arg[0].ptr;
+	a.len = pkt->arg[0].len;
+	need = GM_HEADER_SIZE + a.len + 1 + rlen;
+	p = conn_reserve(c, need);
+	if (proto_encode_prefix(p, need, GM_REQ, GM_WORK_COMPLETE, &a, 1,
+	    rlen, &len) != PROTO_OK)
+		errx(1, "encode WORK_COMPLETE");
+	if (rlen > 0)
+		memcpy(p + len, pkt->arg[2].ptr, rlen);
+	c->outlen += len + rlen;
+	conn_mark(c);
+	if (assigned < njobs) {
+		send_simple(c, GM_GRAB_JOB);
+		c->grabs++;
+	}
+}
+
+/* The job id at the start of a payload or result, or -1. */
+static long long
+payload_id(const struct gm_arg *a)
+{
+	long long	 id = 0;
+	size_t		 i;
+
+	if (a->len < ID_DIGITS)
+		return -1;
+	for (i = 0; i < ID_DIGITS; i++) {
+		if (a->ptr[i] < '0' || a->ptr[i] > '9')
+			return -1;
+		id = id * 10 + (a->ptr[i] - '0');
+	}
+	return id;
+}
+
+/* Count a finished job once, and a second sighting as a duplicate. */
+static void
+mark_done(long long id)
+{
+	if (id < 0 || id >= njobs) {
+		if (mode == M_WORKER || mode == M_DRAIN)
+			finished++;	/* foreign payload */
+		else
+			errx(1, "result with a foreign payload");
+		return;
+	}
+	if (seen[id / 8] & (1U << (id % 8))) {
+		dups++;
+		return;
+	}
+	seen[id / 8] |= 1U << (id % 8);
+	finished++;
+}
+
+/* Run the event loop until done() holds or the deadline passes. */
+static void
+loop_until(int (*done)(void))
+{
+	struct epoll_event	 evs[MAX_EVENTS];
+	struct conn		*c;
+	uint64_t		 t;
+	int			 i, n, ms;
+
+	for (;;) {
+		flush_all();
+		if (done())
+			return;
+		t = now_ns();
+		if (t >= deadline_ns)
+			errx(1, "timed out: %lld submitted, %lld created, "
+			    "%lld assigned, %lld finished of %lld", next_id,
+			    created, assigned, finished, njobs);
+		ms = (int)((deadline_ns - t) / 1000000) + 1;
+		if ((n = epoll_wait(ep, evs, MAX_EVENTS, ms)) == -1) {
+			if (errno == EINTR)
+				continue;
+			err(1, "epoll_wait");
+		}
+		for (i = 0; i < n; i++) {
+			c = evs[i].data.ptr;
+			if (evs[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP))
+				conn_read(c);
+			if (evs[i].events & EPOLLOUT)
+				conn_flush(c);
+		}
+	}
+}
+
+static int
+no_echoes(void)
+{
+	int	 i;
+
+	for (i = 0; i < nconns; i++)
+		if (conns[i]->echoes > 0)
+			return 0;
+	return 1;
+}
+
+/* Echo on every connection of a role and wait for the answers. */
+static void
+sync_echo(enum role role)
+{
+	int	 i;
+
+	for (i = 0; i < nconns; i++)
+		if (conns[i]->role == role)
+			send_echo(conns[i]);
+	loop_until(no_echoes);
+}
+
+static int
+workers_asleep(void)
+{
+	int	 i;
+
+	for (i = 0; i < nconns; i++)
+		if (conns[i]->role == R_WORKER && !conns[i]->sleeping)
+			return 0;
+	return 1;
+}
+
+static int
+all_created(void)
+{
+	return created >= njobs;
+}
+
+static int
+all_assigned(void)
+{
+	return assigned >= njobs;
+}
+
+static int
+all_finished(void)
+{
+	return finished + dups + failures >= njobs;
+}
+
+/* Register every worker and send its first grabs. */
+static void
+workers_start(int grab)
+{
+	int	 i;
+
+	for (i = 0; i < nconns; i++) {
+		if (conns[i]->role != R_WORKER)
+			continue;
+		send_str(conns[i], GM_CAN_DO, func);
+		if (grab) {
+			for (int j = 0; j < grabwin; j++)
+				send_simple(conns[i], GM_GRAB_JOB);
+			conns[i]->grabs += grabwin;
+		}
+	}
+}
+
+/* Fail unless every job finished exactly once. */
+static void
+check_exact(void)
+{
+	if (dups > 0 || failures > 0 || finished != njobs)
+		errx(1, "not exact: %lld of %lld finished, %lld duplicates, "
+		    "%lld failures", finished, njobs, dups, failures);
+}
+
+static int
+cmp_u64(const void *a, const void *b)
+{
+	uint64_t	 x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Print p50, p99 and max of n samples (ns) as microseconds. */
+static void
+report_lat(const char *pfx, uint64_t *v, long long n)
+{
+	if (n == 0)
+		return;
+	qsort(v, (size_t)n, sizeof(*v), cmp_u64);
+	printf(" %sp50_us=%.1f %sp99_us=%.1f %smax_us=%.1f", pfx,
+	    v[n / 2] / 1e3, pfx, v[(n * 99) / 100] / 1e3, pfx,
+	    v[n - 1] / 1e3);
+}
+
+/* The job scenarios: bg, submit, drain, fg, lat, worker. */
+static void
+run_jobs(void)
+{
+	uint64_t	 t0, t1;
+	double		 g0, g1, s0, s1, secs;
+	long		 r0, r1;
+	int		 i, nc = 0, nw = 0;
+
+	switch (mode) {
+	case M_BG:
+	case M_FG:
+		nc = nclients;
+		nw = nworkers;
+		break;
+	case M_LAT:
+		nc = 1;
+		nw = nworkers > 0 ? 1 : 0;
+		lat = xreallocarray(NULL, njobs, sizeof(*lat));
+		break;
+	case M_SUBMIT:
+		nc = nclients;
+		break;
+	case M_DRAIN:
+	case M_WORKER:
+		nw = nworkers;
+		break;
+	default:
+		abort();
+	}
+	seen = xcalloc((size_t)njobs / 8 + 1, 1);
+	raise_nofile(nc + nw + 64);
+	for (i = 0; i < nw; i++)
+		conn_open(R_WORKER);
+	for (i = 0; i < nc; i++)
+		conn_open(R_CLIENT);
+
+	/* Workers register and go to sleep before the clock starts. */
+	if (nw > 0 && mode != M_DRAIN) {
+		workers_start(1);
+		loop_until(workers_asleep);
+		sync_echo(R_WORKER);
+	} else if (nw > 0) {
+		workers_start(0);
+		sync_echo(R_WORKER);
+	}
+
+	r0 = rss_server();
+	g0 = cpu_self();
+	s0 = cpu_server();
+	t0 = now_ns();
+	if (mode == M_DRAIN) {
+		for (i = 0; i < nconns; i++) {
+			for (int j = 0; j < grabwin; j++)
+				send_simple(conns[i], GM_GRAB_JOB);
+			conns[i]->grabs += grabwin;
+		}
+	}
+	for (i = 0; i < nconns; i++)
+		if (conns[i]->role == R_CLIENT)
+			client_refill(conns[i]);
+	switch (mode) {
+	case M_SUBMIT:
+		loop_until(all_created);
+		break;
+	case M_BG:
+	case M_DRAIN:
+		loop_until(all_assigned);
+		sync_echo(R_WORKER);
+		break;
+	case M_WORKER:
+		loop_until(all_assigned);
+		sync_echo(R_WORKER);
+		break;
+	default:
+		loop_until(all_finished);
+		break;
+	}
+	t1 = now_ns();
+	g1 = cpu_self();
+	s1 = cpu_server();
+	r1 = rss_server();
+	secs = (t1 - t0) / 1e9;
+
+	if (mode != M_SUBMIT && mode != M_WORKER)
+		check_exact();
+	if (mode == M_SUBMIT && created != njobs)
+		errx(1, "%lld of %lld submissions acknowledged", created,
+		    njobs);
+	printf("result jobs=%lld secs=%.4f rate=%.0f us_per_job=%.3f "
+	    "gen_cpu=%.2f srv_cpu=%.2f gen_pct=%.0f srv_pct=%.0f "
+	    "rss_before_kb=%ld rss_after_kb=%ld", njobs, secs, njobs / secs,
+	    secs * 1e6 / (double)(njobs > 0 ? njobs : 1), g1 - g0,
+	    s0 < 0 ? -1.0 : s1 - s0, 100 * (g1 - g0) / secs,
+	    s0 < 0 ? -1.0 : 100 * (s1 - s0) / secs, r0, r1);
+	if (mode == M_LAT)
+		report_lat("", lat, nlat);
+	printf(" finished=%lld dups=%lld\n", finished, dups);
+}
+
+/* Idle connections: RSS per connection, then ECHO latency with them open. */
+static void
+run_conns(void)
+{
+	struct conn	*c;
+	uint64_t	*v, t0, t;
+	long		 r0, r1;
+	long long	 i, nsamp = 2000, k;
+	int		 batch = 64;
+
+	raise_nofile(njobs + 64);
+	r0 = rss_server();
+	t0 = now_ns();
+	for (i = 0; i < njobs; i++) {
+		c = conn_open(R_IDLE);
+		send_echo(c);
+		if ((i + 1) % batch == 0)
+			loop_until(no_echoes);
+	}
+	loop_until(no_echoes);
+	t = now_ns();
+	r1 = rss_server();
+	printf("result conns=%lld connect_secs=%.3f rss_before_kb=%ld "
+	    "rss_after_kb=%ld bytes_per_conn=%.0f", njobs, (t - t0) / 1e9,
+	    r0, r1, r0 < 0 ? -1.0 : (r1 - r0) * 1024.0 / (double)njobs);
+
+	/* One ECHO at a time on a connection opened first, then on a new one. */
+	v = xreallocarray(NULL, nsamp, sizeof(*v));
+	c = conns[0];
+	for (k = 0; k < nsamp; k++) {
+		t = now_ns();
+		send_echo(c);
+		loop_until(no_echoes);
+		v[k] = now_ns() - t;
+	}
+	report_lat("echo_", v, nsamp);
+	/* A new connection: the server accepts it and answers its ECHO. */
+	c = conn_open(R_IDLE);
+	t = now_ns();
+	send_echo(c);
+	loop_until(no_echoes);
+	printf(" new_conn_echo_us=%.1f\n", (now_ns() - t) / 1e3);
+	free(v);
+}
+
+/* Print a TCP port on 127.0.0.1 that is free right now. */
+static void
+print_port(void)
+{
+	struct sockaddr_in	 sin;
+	socklen_t		 len = sizeof(sin);
+	int			 fd;
+
+	if ((fd = socket(AF_INET, SOCK_STREAM, 0)) == -1)
+		err(1, "socket");
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1 ||
+	    getsockname(fd, (struct sockaddr *)&sin, &len) == -1)
+		err(1, "bind");
+	printf("%d\n", ntohs(sin.sin_port));
+	close(fd);
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct {
+		const char	*name;
+		enum mode	 mode;
+	} modes[] = {
+		{ "bg", M_BG }, { "submit", M_SUBMIT }, { "drain", M_DRAIN },
+		{ "fg", M_FG }, { "lat", M_LAT }, { "conns", M_CONNS },
+		{ "worker", M_WORKER }, { "port", M_PORT },
+	};
+	const char	*errstr;
+	size_t		 i;
+	int		 ch, found = 0;
+
+	while ((ch = getopt(argc, argv, "c:f:g:H:n:P:p:s:t:U:vW:w:")) != -1) {
+		switch (ch) {
+		case 'c':
+			nclients = strtonum(optarg, 1, 100000, &errstr);
+			if (errstr != NULL)
+				errx(1, "-c %s: %s", optarg, errstr);
+			break;
+		case 'f':
+			func = optarg;
+			break;
+		case 'g':
+			grabwin = strtonum(optarg, 1, 1000, &errstr);
+			if (errstr != NULL)
+				errx(1, "-g %s: %s", optarg, errstr);
+			break;
+		case 'H':
+			host = optarg;
+			break;
+		case 'n':
+			njobs = strtonum(optarg, 0, 1000000000, &errstr);
+			if (errstr != NULL)
+				errx(1, "-n %s: %s", optarg, errstr);
+			break;
+		case 'P':
+			srvpid = strtonum(optarg, 1, INT32_MAX, &errstr);
+			if (errstr != NULL)
+				errx(1, "-P %s: %s", optarg, errstr);
+			break;
+		case 'p':
+			port = optarg;
+			break;
+		case 's':
+			psize = strtonum(optarg, ID_DIGITS, 100000000,
+			    &errstr);
+			if (errstr != NULL)
+				errx(1, "-s %s: %s", optarg, errstr);
+			break;
+		case 't':
+			timeout_s = strtonum(optarg, 1, 86400, &errstr);
+			if (errstr != NULL)
+				errx(1, "-t %s: %s", optarg, errstr);
+			break;
+		case 'U':
+			uprefix = optarg;
+			break;
+		case 'v':
+			verbose = 1;
+			break;
+		case 'W':
+			window = strtonum(optarg, 1, 1000000, &errstr);
+			if (errstr != NULL)
+				errx(1, "-W %s: %s", optarg, errstr);
+			break;
+		case 'w':
+			nworkers = strtonum(optarg, 0, 100000, &errstr);
+			if (errstr != NULL)
+				errx(1, "-w %s: %s", optarg, errstr);
+			break;
+		default:
+			usage();
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc != 1)
+		usage();
+	for (i = 0; i < nitems(modes); i++)
+		if (strcmp(argv[0], modes[i].name) == 0) {
+			mode = modes[i].mode;
+			found = 1;
+		}
+	if (!found)
+		usage();
+	if (mode == M_PORT) {
+		print_port();
+		return 0;
+	}
+	if (port == NULL)
+		errx(1, "no port (-p)");
+	if (njobs == 0)
+		errx(1, "-n must be positive");
+	if (uprefix != NULL && strlen(uprefix) + ID_DIGITS >= GM_UNIQUE_SIZE)
+		errx(1, "unique prefix too long");
+	payload = xmalloc(psize);
+	memset(payload, 'x', psize);
+	if ((ep = epoll_create1(EPOLL_CLOEXEC)) == -1)
+		err(1, "epoll_create1");
+	deadline_ns = now_ns() + (uint64_t)timeout_s * 1000000000ULL;
+	if (mode == M_CONNS)
+		run_conns();
+	else
+		run_jobs();
+	if (verbose)
+		fprintf(stderr, "gmbench: %d connections\n", nconns);
+	return 0;
+}
