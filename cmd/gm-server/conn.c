@@ -1,0 +1,597 @@
+/* Public domain. See README.md for the licence of this project. */
+/*
+ * Connections: buffers, packet framing (binary or admin text, chosen per
+ * packet by its first byte), bounded output, ordered replies that wait for
+ * the journal, and deferred freeing.
+ */
+
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include "compat.h"
+#include "log.h"
+#include "net.h"
+#include "xmalloc.h"
+#include "gm-server.h"
+
+/* gearmand's text limit: 8191 characters before the newline. */
+#define TEXT_MAX	8192
+
+static void	conn_readcb(struct bufferevent *, void *);
+static void	conn_writecb(struct bufferevent *, void *);
+static void	conn_eventcb(struct bufferevent *, short, void *);
+static void	conn_process(struct conn *);
+static int	conn_text(struct conn *, struct evbuffer *, size_t);
+static void	conn_emit(struct conn *, struct evbuffer *, uint32_t,
+		    const struct gm_arg *, int, const void *, size_t);
+static void	conn_check(struct conn *, size_t);
+static void	conn_finish(struct conn *);
+static void	conn_ack_flush(struct conn *);
+static void	conn_reap(evutil_socket_t, short, void *);
+static void	conn_vclose(struct conn *, int, const char *, va_list)
+		    __attribute__((__format__(printf, 3, 0)));
+
+static TAILQ_HEAD(, conn) conns = TAILQ_HEAD_INITIALIZER(conns);
+static TAILQ_HEAD(, conn) dead = TAILQ_HEAD_INITIALIZER(dead);
+static struct event	*reap_ev;
+static int		 nconns;
+static struct ack	*ack_pool;	/* free ack records */
+
+/* Set up conn.c's event. */
+void
+conn_init(void)
+{
+	reap_ev = event_new(base, -1, 0, conn_reap, NULL);
+}
+
+/* Take a new connection from listen.c. */
+void
+conn_accept(int fd, const char *host, int loopback)
+{
+	struct conn	*c;
+	int		 one = 1;
+
+	net_nodelay(fd);
+	if (conf.keepalive) {
+		setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+		if (conf.keepalive_idle > 0)
+			setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE,
+			    &conf.keepalive_idle, sizeof(int));
+		if (conf.keepalive_interval > 0)
+			setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL,
+			    &conf.keepalive_interval, sizeof(int));
+		if (conf.keepalive_count > 0)
+			setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT,
+			    &conf.keepalive_count, sizeof(int));
+	}
+	c = xcalloc(1, sizeof(*c));
+	c->c_bev = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (c->c_bev == NULL) {
+		log_warnx("fd %d: cannot create a buffer event", fd);
+		close(fd);
+		free(c);
+		return;
+	}
+	c->c_fd = fd;
+	strlcpy(c->c_peer, host, sizeof(c->c_peer));
+	if (loopback)
+		c->c_flags |= CONN_LOOPBACK;
+	if (conf.exceptions)
+		c->c_flags |= CONN_EXCEPTIONS;
+	LIST_INIT(&c->c_attached);
+	TAILQ_INIT(&c->c_regs);
+	TAILQ_INIT(&c->c_jobs);
+	TAILQ_INIT(&c->c_acks);
+	bufferevent_set_max_single_read(c->c_bev, 65536);
+	bufferevent_set_max_single_write(c->c_bev, 262144);
+	bufferevent_setcb(c->c_bev, conn_readcb, conn_writecb, conn_eventcb,
+	    c);
+	bufferevent_enable(c->c_bev, EV_READ | EV_WRITE);
+	TAILQ_INSERT_TAIL(&conns, c, c_entry);
+	nconns++;
+	log_debug("%s: fd %d: connection from %s", __func__, fd, host);
+}
+
+/* The buffer replies go to: held back while journal acks are pending. */
+static struct evbuffer *
+conn_out(struct conn *c)
+{
+	if (!TAILQ_EMPTY(&c->c_acks))
+		return c->c_held;
+	return bufferevent_get_output(c->c_bev);
+}
+
+/* Bytes waiting to go to the peer, held ones included. */
+static size_t
+conn_pending(struct conn *c)
+{
+	size_t	 n;
+
+	n = evbuffer_get_length(bufferevent_get_output(c->c_bev));
+	if (c->c_held != NULL)
+		n += evbuffer_get_length(c->c_held);
+	return n;
+}
+
+/*
+ * Bound the output: above the soft limit stop reading this peer and stop
+ * handing it work; past max_output (once it was already behind) close it.
+ */
+static void
+conn_check(struct conn *c, size_t before)
+{
+	size_t	 n = conn_pending(c);
+
+	if (n <= OUTPUT_SOFT)
+		return;
+	c->c_flags |= CONN_SLOW;
+	if (before > OUTPUT_SOFT && n > conf.max_output)
+		conn_fail(c, "output over %zu bytes: peer does not read",
+		    conf.max_output);
+}
+
+/* Whether a peer is behind on reading (do not feed it). */
+int
+conn_congested(struct conn *c)
+{
+	return (c->c_flags & (CONN_SLOW | CONN_DEAD | CONN_CLOSING)) != 0;
+}
+
+/* Append one packet to buf: the leading args, then the last one (data). */
+static void
+conn_emit(struct conn *c, struct evbuffer *buf, uint32_t type,
+    const struct gm_arg *args, int nargs, const void *data, size_t len)
+{
+	uint8_t		 stack[512], *p = stack;
+	size_t		 n;
+	int		 rv;
+
+	rv = proto_encode_prefix(stack, sizeof(stack), GM_RES, type, args,
+	    nargs, len, &n);
+	if (rv == PROTO_NEED_MORE) {
+		p = xmalloc(n);
+		rv = proto_encode_prefix(p, n, GM_RES, type, args, nargs, len,
+		    &n);
+	}
+	if (rv != PROTO_OK) {
+		log_warnx("fd %d: cannot encode %s: %s", c->c_fd,
+		    proto_type_name(type), proto_strerror(rv));
+		goto done;
+	}
+	evbuffer_add(buf, p, n);
+	if (len > 0)
+		evbuffer_add(buf, data, len);
+done:
+	if (p != stack)
+		free(p);
+}
+
+/*
+ * Send a packet: args are all the arguments but the last, which is data
+ * (NULL, 0 for types without arguments).
+ */
+void
+conn_send(struct conn *c, uint32_t type, const struct gm_arg *args, int nargs,
+    const void *data, size_t len)
+{
+	size_t	 before;
+
+	if (c->c_flags & CONN_DEAD)
+		return;
+	before = conn_pending(c);
+	conn_emit(c, conn_out(c), type, args, nargs, data, len);
+	conn_check(c, before);
+}
+
+/* Send a packet whose whole body the caller has (forwarding). */
+void
+conn_send_raw(struct conn *c, uint32_t type, const void *body, size_t len)
+{
+	struct evbuffer	*out;
+	uint8_t		 hdr[GM_HEADER_SIZE];
+	size_t		 before;
+
+	if (c->c_flags & CONN_DEAD)
+		return;
+	before = conn_pending(c);
+	out = conn_out(c);
+	proto_encode_header(hdr, GM_RES, type, len);
+	evbuffer_add(out, hdr, sizeof(hdr));
+	if (len > 0)
+		evbuffer_add(out, body, len);
+	conn_check(c, before);
+}
+
+/* Send an ERROR packet. */
+void
+conn_error(struct conn *c, const char *code, const char *text)
+{
+	struct gm_arg	 a = gm_str(code);
+
+	conn_send(c, GM_ERROR, &a, 1, text, strlen(text));
+}
+
+/* Append admin text. */
+void
+conn_printf(struct conn *c, const char *fmt, ...)
+{
+	va_list	 ap;
+	size_t	 before;
+
+	if (c->c_flags & CONN_DEAD)
+		return;
+	before = conn_pending(c);
+	va_start(ap, fmt);
+	evbuffer_add_vprintf(conn_out(c), fmt, ap);
+	va_end(ap);
+	conn_check(c, before);
+}
+
+/* Handle one admin text line at the head of in; 0 if none is complete. */
+static int
+conn_text(struct conn *c, struct evbuffer *in, size_t len)
+{
+	struct evbuffer_ptr	 eol;
+	char			 line[TEXT_MAX + 1];
+	size_t			 n, eol_len;
+
+	eol = evbuffer_search_eol(in, NULL, &eol_len, EVBUFFER_EOL_LF);
+	if (eol.pos == -1) {
+		if (len > TEXT_MAX)
+			conn_fail(c, "admin line longer than %d bytes",
+			    TEXT_MAX - 1);
+		return 0;
+	}
+	if ((size_t)eol.pos >= TEXT_MAX) {
+		conn_fail(c, "admin line longer than %d bytes", TEXT_MAX - 1);
+		return 0;
+	}
+	n = (size_t)eol.pos;
+	evbuffer_remove(in, line, n + 1);
+	line[n] = '\0';
+	if (n > 0 && line[n - 1] == '\r')
+		line[--n] = '\0';
+	admin_line(c, line, n);
+	return 1;
+}
+
+/* Read and handle every complete packet in the input buffer. */
+static void
+conn_process(struct conn *c)
+{
+	struct evbuffer		*in = bufferevent_get_input(c->c_bev);
+	struct gm_header	 h;
+	struct gm_packet	 pkt;
+	uint8_t			 hdr[GM_HEADER_SIZE], *p;
+	size_t			 len, n;
+	int			 rv;
+
+	while ((c->c_flags & (CONN_DEAD | CONN_SLOW | CONN_CLOSING)) == 0) {
+		if ((len = evbuffer_get_length(in)) == 0)
+			break;
+		n = evbuffer_copyout(in, hdr, sizeof(hdr));
+		if (hdr[0] != '\0') {
+			if (conn_text(c, in, len) == 0)
+				break;
+			continue;
+		}
+		rv = proto_decode_header(hdr, n, conf.max_packet, &h);
+		if (rv == PROTO_NEED_MORE)
+			break;
+		if (rv == PROTO_BAD_MAGIC) {
+			conn_fail(c, "bad magic");
+			break;
+		}
+		if (rv == PROTO_UNKNOWN_TYPE) {
+			conn_fail(c, "unknown packet type %u", h.type);
+			break;
+		}
+		if (rv == PROTO_TOO_LARGE) {
+			conn_error(c, "ARGUMENT_TOO_LARGE", "Packet too large");
+			conn_fail(c, "%s packet of %u bytes is over the %zu "
+			    "byte limit", proto_type_name(h.type), h.size,
+			    conf.max_packet);
+			break;
+		}
+		if (len - GM_HEADER_SIZE < h.size)
+			break;
+		p = evbuffer_pullup(in, GM_HEADER_SIZE + (ssize_t)h.size);
+		if (p == NULL)
+			fatalx("evbuffer_pullup");
+		rv = proto_split(&h, p + GM_HEADER_SIZE, h.size, &pkt);
+		if (rv != PROTO_OK) {
+			conn_fail(c, "%s: %s", proto_type_name(h.type),
+			    proto_strerror(rv));
+			break;
+		}
+		dispatch_packet(c, &pkt);
+		evbuffer_drain(in, GM_HEADER_SIZE + (size_t)h.size);
+	}
+	if ((c->c_flags & (CONN_DEAD | CONN_SLOW)) == CONN_SLOW)
+		bufferevent_disable(c->c_bev, EV_READ);
+}
+
+/* Input arrived. */
+static void
+conn_readcb(struct bufferevent *bev __unused, void *arg)
+{
+	conn_process(arg);
+}
+
+/* The output drained: resume reading, or finish a close. */
+static void
+conn_writecb(struct bufferevent *bev __unused, void *arg)
+{
+	struct conn	*c = arg;
+
+	if (c->c_flags & CONN_DEAD)
+		return;
+	if (c->c_flags & CONN_CLOSING) {
+		conn_finish(c);
+		return;
+	}
+	if ((c->c_flags & CONN_SLOW) && conn_pending(c) <= OUTPUT_SOFT) {
+		c->c_flags &= ~CONN_SLOW;
+		if ((c->c_flags & CONN_EOF) == 0)
+			bufferevent_enable(c->c_bev, EV_READ);
+		conn_process(c);
+		if ((c->c_flags & (CONN_EOF | CONN_DEAD)) == CONN_EOF)
+			conn_finish(c);
+	}
+}
+
+/* End of input or an error. */
+static void
+conn_eventcb(struct bufferevent *bev __unused, short what, void *arg)
+{
+	struct conn	*c = arg;
+
+	if (c->c_flags & CONN_DEAD)
+		return;
+	if (what & BEV_EVENT_EOF) {
+		c->c_flags |= CONN_EOF;
+		/* Admin replies still go out after a half-close. */
+		conn_process(c);
+		if ((c->c_flags & (CONN_DEAD | CONN_SLOW)) == 0)
+			conn_finish(c);
+		return;
+	}
+	conn_close(c, "%s", what & BEV_EVENT_ERROR ?
+	    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()) :
+	    "connection error");
+}
+
+/* Close once everything owed to the peer is written. */
+static void
+conn_finish(struct conn *c)
+{
+	c->c_flags |= CONN_CLOSING;
+	bufferevent_disable(c->c_bev, EV_READ);
+	if (TAILQ_EMPTY(&c->c_acks) &&
+	    evbuffer_get_length(bufferevent_get_output(c->c_bev)) == 0)
+		conn_close(c, "closed by peer");
+}
+
+/* Close a connection: undo its worker and client state, free it later. */
+static void
+conn_vclose(struct conn *c, int warn, const char *fmt, va_list ap)
+{
+	struct ack	*k;
+	char		 why[256];
+
+	if (c->c_flags & CONN_DEAD)
+		return;
+	vsnprintf(why, sizeof(why), fmt, ap);
+	if (warn)
+		log_warnx("fd %d (%s): closing connection: %s", c->c_fd,
+		    c->c_peer, why);
+	else
+		log_debug("%s: fd %d: %s", __func__, c->c_fd, why);
+	c->c_flags |= CONN_DEAD;
+	bufferevent_disable(c->c_bev, EV_READ | EV_WRITE);
+	bufferevent_setcb(c->c_bev, NULL, NULL, NULL, NULL);
+	worker_gone(c);
+	queue_client_gone(c);
+	while ((k = TAILQ_FIRST(&c->c_acks)) != NULL) {
+		TAILQ_REMOVE(&c->c_acks, k, k_centry);
+		k->k_conn = NULL;
+	}
+	TAILQ_REMOVE(&conns, c, c_entry);
+	nconns--;
+	TAILQ_INSERT_TAIL(&dead, c, c_entry);
+	event_active(reap_ev, EV_TIMEOUT, 0);
+}
+
+/* Close a connection (normal end). */
+void
+conn_close(struct conn *c, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	conn_vclose(c, 0, fmt, ap);
+	va_end(ap);
+}
+
+/* Close a connection because of what the peer did, and log why. */
+void
+conn_fail(struct conn *c, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	conn_vclose(c, 1, fmt, ap);
+	va_end(ap);
+}
+
+/* Free dead connections, outside their callbacks. */
+static void
+conn_reap(evutil_socket_t fd __unused, short what __unused, void *arg __unused)
+{
+	struct conn	*c;
+
+	while ((c = TAILQ_FIRST(&dead)) != NULL) {
+		TAILQ_REMOVE(&dead, c, c_entry);
+		bufferevent_free(c->c_bev);
+		if (c->c_held != NULL)
+			evbuffer_free(c->c_held);
+		free(c->c_client_id);
+		free(c);
+	}
+}
+
+/*
+ * Reserve the place of a JOB_CREATED (or ERROR) that may go out only when
+ * the journal acknowledges; later output is held behind it.
+ */
+struct ack *
+conn_ack_new(struct conn *c, uint64_t num)
+{
+	struct ack	*k;
+
+	if ((k = ack_pool) != NULL)
+		ack_pool = k->k_jnext;
+	else
+		k = xmalloc(sizeof(*k));
+	memset(k, 0, sizeof(*k));
+	if (c->c_held == NULL)
+		c->c_held = evbuffer_new();
+	k->k_conn = c;
+	k->k_num = num;
+	k->k_pos = c->c_held_base + evbuffer_get_length(c->c_held);
+	TAILQ_INSERT_TAIL(&c->c_acks, k, k_centry);
+	return k;
+}
+
+/*
+ * The journal answered for an ack's job (error 0: durable).  Replies go out
+ * in order, so only a prefix of the connection's acks is released.
+ */
+void
+conn_ack_done(struct ack *k, int error)
+{
+	struct conn	*c = k->k_conn;
+
+	k->k_state = error ? -1 : 1;
+	k->k_error = error;
+	if (c == NULL) {
+		k->k_jnext = ack_pool;
+		ack_pool = k;
+		return;
+	}
+	conn_ack_flush(c);
+}
+
+/* Release the held output up to the first ack still waiting. */
+static void
+conn_ack_flush(struct conn *c)
+{
+	struct evbuffer	*out = bufferevent_get_output(c->c_bev);
+	struct ack	*k;
+	struct gm_arg	 a;
+	char		 handle[GM_HANDLE_SIZE], text[128];
+	size_t		 before = conn_pending(c), n;
+
+	while ((k = TAILQ_FIRST(&c->c_acks)) != NULL && k->k_state != 0) {
+		n = (size_t)(k->k_pos - c->c_held_base);
+		if (n > 0)
+			evbuffer_remove_buffer(c->c_held, out, n);
+		c->c_held_base += n;
+		if (k->k_state > 0) {
+			n = (size_t)queue_handle_num(k->k_num, handle,
+			    sizeof(handle));
+			conn_emit(c, out, GM_JOB_CREATED, NULL, 0, handle, n);
+		} else {
+			a = gm_str("QUEUE_ERROR");
+			snprintf(text, sizeof(text), "journal: %s",
+			    strerror(k->k_error));
+			conn_emit(c, out, GM_ERROR, &a, 1, text, strlen(text));
+		}
+		TAILQ_REMOVE(&c->c_acks, k, k_centry);
+		k->k_jnext = ack_pool;
+		ack_pool = k;
+	}
+	if (TAILQ_EMPTY(&c->c_acks)) {
+		c->c_held_base += evbuffer_get_length(c->c_held);
+		evbuffer_add_buffer(out, c->c_held);
+	}
+	conn_check(c, before);
+	if ((c->c_flags & (CONN_CLOSING | CONN_DEAD)) == CONN_CLOSING)
+		conn_finish(c);
+}
+
+/* Set the SET_CLIENT_ID label (at most 127 bytes, as gearmand). */
+void
+conn_set_client_id(struct conn *c, const char *id, size_t len)
+{
+	if (len > 127)
+		len = 127;
+	free(c->c_client_id);
+	c->c_client_id = xmalloc(len + 1);
+	memcpy(c->c_client_id, id, len);
+	c->c_client_id[len] = '\0';
+}
+
+/* The client id for admin `workers`. */
+const char *
+conn_client_id(struct conn *c)
+{
+	return c->c_client_id != NULL && c->c_client_id[0] != '\0' ?
+	    c->c_client_id : "-";
+}
+
+/* Call fn for every live connection. */
+void
+conn_foreach(void (*fn)(struct conn *, void *), void *arg)
+{
+	struct conn	*c;
+
+	TAILQ_FOREACH(c, &conns, c_entry)
+		fn(c, arg);
+}
+
+/* How many connections are open. */
+int
+conn_count(void)
+{
+	return nconns;
+}
+
+/* Close and free every connection (shutdown). */
+void
+conn_free_all(void)
+{
+	struct conn	*c;
+
+	while ((c = TAILQ_FIRST(&conns)) != NULL)
+		conn_close(c, "server stopping");
+	conn_reap(-1, 0, NULL);
+}
+
+/* Free what conn.c keeps after the connections are gone (last). */
+void
+conn_cleanup(void)
+{
+	struct ack	*k;
+
+	while ((k = ack_pool) != NULL) {
+		ack_pool = k->k_jnext;
+		free(k);
+	}
+	if (reap_ev != NULL)
+		event_free(reap_ev);
+	reap_ev = NULL;
+}

@@ -1,0 +1,573 @@
+/* Public domain. See README.md for the licence of this project. */
+/* gm-server: options, logging, privileges, signals and the event loop. */
+
+#include <sys/types.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+
+#include <err.h>
+#include <errno.h>
+#include <getopt.h>
+#include <grp.h>
+#include <libutil.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "compat.h"
+#include "log.h"
+#include "xmalloc.h"
+#include "journal.h"
+#include "gm-server.h"
+
+static __dead void usage(int);
+static size_t	parse_size(const char *, const char *);
+static int	parse_verbose(const char *);
+static char	*default_journal(void);
+static void	drop_privileges(const char *);
+static void	on_signal(evutil_socket_t, short, void *);
+static void	on_graceful(evutil_socket_t, short, void *);
+static void	replay_job(const struct journal_job *, void *);
+
+struct config		 conf;
+struct event_base	*base;
+struct journal		*jnl;
+
+static int		 stopping;
+static struct event	*graceful_ev;
+
+static const char *const verbose_names[] = {
+	"FATAL", "ALERT", "CRITICAL", "ERROR", "WARNING", "NOTICE", "INFO",
+	"DEBUG"
+};
+
+enum {
+	OPT_SYSLOG = 256, OPT_HANDLE_PREFIX, OPT_KEEPALIVE, OPT_KA_IDLE,
+	OPT_KA_INTERVAL, OPT_KA_COUNT, OPT_EXCEPTIONS, OPT_PORT_FILE,
+	OPT_JOURNAL, OPT_JOURNAL_SYNC, OPT_JOURNAL_REPAIR, OPT_MAX_PACKET,
+	OPT_MAX_OUTPUT, OPT_HASHTABLE
+};
+
+static const struct option longopts[] = {
+	{ "backlog",		required_argument, NULL, 'b' },
+	{ "daemon",		no_argument,	   NULL, 'd' },
+	{ "file-descriptors",	required_argument, NULL, 'f' },
+	{ "help",		no_argument,	   NULL, 'h' },
+	{ "job-retries",	required_argument, NULL, 'j' },
+	{ "listen",		required_argument, NULL, 'L' },
+	{ "log-file",		required_argument, NULL, 'l' },
+	{ "pid-file",		required_argument, NULL, 'P' },
+	{ "port",		required_argument, NULL, 'p' },
+	{ "queue-type",		required_argument, NULL, 'q' },
+	{ "round-robin",	no_argument,	   NULL, 'R' },
+	{ "threads",		required_argument, NULL, 't' },
+	{ "user",		required_argument, NULL, 'u' },
+	{ "verbose",		optional_argument, NULL, 'v' },
+	{ "version",		no_argument,	   NULL, 'V' },
+	{ "worker-wakeup",	required_argument, NULL, 'w' },
+	{ "syslog",		no_argument,	   NULL, OPT_SYSLOG },
+	{ "job-handle-prefix",	required_argument, NULL, OPT_HANDLE_PREFIX },
+	{ "keepalive",		no_argument,	   NULL, OPT_KEEPALIVE },
+	{ "keepalive-idle",	required_argument, NULL, OPT_KA_IDLE },
+	{ "keepalive-interval",	required_argument, NULL, OPT_KA_INTERVAL },
+	{ "keepalive-count",	required_argument, NULL, OPT_KA_COUNT },
+	{ "exceptions",		no_argument,	   NULL, OPT_EXCEPTIONS },
+	{ "port-file",		required_argument, NULL, OPT_PORT_FILE },
+	{ "journal",		required_argument, NULL, OPT_JOURNAL },
+	{ "journal-sync",	required_argument, NULL, OPT_JOURNAL_SYNC },
+	{ "journal-repair",	no_argument,	   NULL, OPT_JOURNAL_REPAIR },
+	{ "max-packet",		required_argument, NULL, OPT_MAX_PACKET },
+	{ "max-output",		required_argument, NULL, OPT_MAX_OUTPUT },
+	{ "hashtable-buckets",	required_argument, NULL, OPT_HASHTABLE },
+	{ NULL,			0,		   NULL, 0 }
+};
+
+/* Print the synopsis; to stdout with status 0 for -h, else to stderr. */
+static __dead void
+usage(int status)
+{
+	FILE	*fp = status == 0 ? stdout : stderr;
+
+	fprintf(fp,
+	    "usage: %s [-dhRV] [-b backlog] [-f fds] [-j attempts] "
+	    "[-L address]\n"
+	    "\t[-l file|stderr|none] [-P pidfile] [-p port] [-u user] "
+	    "[-v [level]]\n"
+	    "\t[-w count] [--exceptions] [--job-handle-prefix prefix]\n"
+	    "\t[--journal dir|none] [--journal-sync always|never|ms] "
+	    "[--journal-repair]\n"
+	    "\t[--keepalive] [--keepalive-idle s] [--keepalive-interval s] "
+	    "[--keepalive-count n]\n"
+	    "\t[--max-output size] [--max-packet size] [--port-file file] "
+	    "[--syslog]\n", getprogname());
+	exit(status);
+}
+
+/* Parse a size such as 512, 64K, 16M or 1G; exit on error. */
+static size_t
+parse_size(const char *s, const char *what)
+{
+	unsigned long long	 n, mul = 1;
+	char			*ep;
+
+	errno = 0;
+	n = strtoull(s, &ep, 10);
+	if (ep == s || errno != 0 || *s == '-')
+		errx(1, "%s: invalid size: %s", what, s);
+	switch (*ep) {
+	case 'k': case 'K':
+		mul = 1024;
+		ep++;
+		break;
+	case 'm': case 'M':
+		mul = 1024 * 1024;
+		ep++;
+		break;
+	case 'g': case 'G':
+		mul = 1024 * 1024 * 1024;
+		ep++;
+		break;
+	}
+	if (*ep != '\0' || n == 0 || n > UINT32_MAX / mul)
+		errx(1, "%s: invalid size: %s", what, s);
+	return (size_t)(n * mul);
+}
+
+/* Parse a --verbose level: a gearmand level name or a number. */
+static int
+parse_verbose(const char *s)
+{
+	const char	*errstr;
+	size_t		 i;
+	int		 n;
+
+	for (i = 0; i < nitems(verbose_names); i++)
+		if (strcasecmp(s, verbose_names[i]) == 0)
+			return (int)i;
+	n = (int)strtonum(s, 0, V_DEBUG, &errstr);
+	if (errstr != NULL)
+		errx(1, "invalid verbose level: %s", s);
+	return n;
+}
+
+/* Name of a verbosity level, for the admin `verbose` command. */
+const char *
+server_verbose_name(void)
+{
+	return verbose_names[conf.verbose];
+}
+
+/* The default journal folder: system-wide for root, else per user. */
+static char *
+default_journal(void)
+{
+	const char	*xdg, *home;
+	char		*dir;
+
+	if (geteuid() == 0)
+		return xstrdup("/var/lib/gm-server");
+	if ((xdg = getenv("XDG_STATE_HOME")) != NULL && *xdg == '/')
+		xasprintf(&dir, "%s/gm-server", xdg);
+	else if ((home = getenv("HOME")) != NULL && *home != '\0')
+		xasprintf(&dir, "%s/.local/state/gm-server", home);
+	else
+		errx(1, "no HOME for the default journal; use --journal");
+	return dir;
+}
+
+/* Become user (by name or number) for good. */
+static void
+drop_privileges(const char *user)
+{
+	struct passwd	*pw;
+
+	if ((pw = getpwnam(user)) == NULL)
+		errx(1, "unknown user %s", user);
+	if (setgroups(1, &pw->pw_gid) == -1 ||
+	    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) == -1 ||
+	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) == -1)
+		err(1, "cannot become user %s", user);
+}
+
+/* SIGTERM, SIGINT: stop; SIGHUP: reopen the log; SIGUSR1: graceful. */
+static void
+on_signal(evutil_socket_t sig, short what __unused, void *arg __unused)
+{
+	switch (sig) {
+	case SIGHUP:
+		if (log_reopen() == -1)
+			log_warn("reopen log file %s", conf.logfile);
+		else
+			log_info("log file reopened");
+		break;
+	case SIGUSR1:
+		server_shutdown(1);
+		break;
+	default:
+		log_info("received signal %d, stopping", (int)sig);
+		server_shutdown(0);
+		break;
+	}
+}
+
+/* While stopping gracefully: exit once no job runs. */
+static void
+on_graceful(evutil_socket_t fd __unused, short what __unused,
+    void *arg __unused)
+{
+	if (queue_running() == 0) {
+		log_info("graceful shutdown: no job running, stopping");
+		event_base_loopbreak(base);
+	}
+}
+
+/*
+ * Stop the server: at once, or gracefully (no new connections; exit once
+ * no job is running).
+ */
+void
+server_shutdown(int graceful)
+{
+	struct timeval	 tv = { 0, 100000 };
+
+	if (!graceful) {
+		event_base_loopbreak(base);
+		return;
+	}
+	if (stopping)
+		return;
+	stopping = 1;
+	log_info("graceful shutdown: no longer accepting connections");
+	listen_stop();
+	graceful_ev = event_new(base, -1, EV_PERSIST, on_graceful, NULL);
+	event_add(graceful_ev, &tv);
+}
+
+/* Whether a graceful shutdown is under way. */
+int
+server_stopping(void)
+{
+	return stopping;
+}
+
+/* Re-create one job from the journal. */
+static void
+replay_job(const struct journal_job *jj, void *arg)
+{
+	struct submit	 s;
+	uint64_t	*n = arg;
+
+	memset(&s, 0, sizeof(s));
+	s.func = jj->func;
+	s.func_len = jj->func_len;
+	s.unique = jj->unique;
+	s.unique_len = jj->unique_len;
+	s.reducer = jj->reducer;
+	s.reducer_len = jj->reducer != NULL ? jj->reducer_len : 0;
+	s.data = jj->data_ptr;
+	s.data_len = jj->data_len;
+	s.prio = jj->prio >= 0 && jj->prio < PRIO_COUNT ? jj->prio :
+	    PRIO_NORMAL;
+	s.bg = 1;
+	s.when = jj->when;
+	queue_replay(&s, jj->id, jj->attempts);
+	(*n)++;
+}
+
+int
+main(int argc, char *argv[], char *envp[])
+{
+	struct journal_opts	 jo;
+	struct utsname		 un;
+	struct rlimit		 rl;
+	struct pidfh		*pfh = NULL;
+	struct event		*sigev[5];
+	const int		 sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGUSR1 };
+	const char		*errstr;
+	char			*cause = NULL, *prefix = NULL;
+	enum log_dest		 dest;
+	uint64_t		 replayed = 0;
+	size_t			 i;
+	pid_t			 otherpid;
+	int			 ch, n, verbose_set = 0, jdefault = 1;
+
+	setproctitle_init(argc, argv, envp);
+	memset(&conf, 0, sizeof(conf));
+	conf.port = "4730";
+	conf.backlog = 32;
+	conf.verbose = V_ERROR;
+	conf.wakeup = 1;
+	conf.journal_sync = JOURNAL_SYNC_ALWAYS;
+	conf.max_packet = 256U * 1024 * 1024;
+	conf.max_output = 64U * 1024 * 1024;
+	conf.keepalive_idle = -1;
+	conf.keepalive_interval = -1;
+	conf.keepalive_count = -1;
+
+	while ((ch = getopt_long(argc, argv, "b:df:hj:L:l:P:p:q:Rt:u:v::Vw:",
+	    longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'b':
+			conf.backlog = (int)strtonum(optarg, 1, 65535, &errstr);
+			if (errstr != NULL)
+				errx(1, "backlog %s: %s", optarg, errstr);
+			break;
+		case 'd':
+			conf.daemonize = 1;
+			break;
+		case 'f':
+			conf.fd_limit = strtonum(optarg, 1, 1 << 24, &errstr);
+			if (errstr != NULL)
+				errx(1, "file descriptors %s: %s", optarg,
+				    errstr);
+			break;
+		case 'h':
+			usage(0);
+		case 'j':
+			conf.job_retries = (uint32_t)strtonum(optarg, 0,
+			    UINT32_MAX, &errstr);
+			if (errstr != NULL)
+				errx(1, "job retries %s: %s", optarg, errstr);
+			break;
+		case 'L':
+			conf.listen = xreallocarray(conf.listen,
+			    conf.nlisten + 1, sizeof(*conf.listen));
+			conf.listen[conf.nlisten++] = optarg;
+			break;
+		case 'l':
+			conf.logfile = optarg;
+			break;
+		case 'P':
+			conf.pidfile = optarg;
+			break;
+		case 'p':
+			strtonum(optarg, 0, 65535, &errstr);
+			if (errstr != NULL)
+				errx(1, "port %s: %s", optarg, errstr);
+			conf.port = optarg;
+			break;
+		case 'q':
+			fprintf(stderr, "%s: -q %s ignored: background jobs "
+			    "are kept in the journal (--journal)\n",
+			    getprogname(), optarg);
+			break;
+		case 'R':
+			conf.round_robin = 1;
+			break;
+		case 't':
+			fprintf(stderr, "%s: -t %s ignored: one event loop "
+			    "serves every connection\n", getprogname(),
+			    optarg);
+			break;
+		case 'u':
+			conf.user = optarg;
+			break;
+		case 'v':
+			if (optarg != NULL)
+				conf.verbose = parse_verbose(optarg);
+			else if (!verbose_set && conf.verbose < V_INFO)
+				conf.verbose = V_INFO;
+			else if (conf.verbose < V_DEBUG)
+				conf.verbose++;
+			verbose_set = 1;
+			break;
+		case 'V':
+			printf("gm-server %s\n", GM_VERSION);
+			exit(0);
+		case 'w':
+			conf.wakeup = (int)strtonum(optarg, 0, 65535, &errstr);
+			if (errstr != NULL)
+				errx(1, "worker wakeup %s: %s", optarg, errstr);
+			break;
+		case OPT_SYSLOG:
+			conf.syslog = 1;
+			break;
+		case OPT_HANDLE_PREFIX:
+			if (strlen(optarg) > 40 || strchr(optarg, ' '))
+				errx(1, "job handle prefix too long or "
+				    "contains a space: %s", optarg);
+			prefix = optarg;
+			break;
+		case OPT_KEEPALIVE:
+			conf.keepalive = 1;
+			break;
+		case OPT_KA_IDLE:
+		case OPT_KA_INTERVAL:
+		case OPT_KA_COUNT:
+			n = (int)strtonum(optarg, 1, 32767, &errstr);
+			if (errstr != NULL)
+				errx(1, "keepalive value %s: %s", optarg,
+				    errstr);
+			if (ch == OPT_KA_IDLE)
+				conf.keepalive_idle = n;
+			else if (ch == OPT_KA_INTERVAL)
+				conf.keepalive_interval = n;
+			else
+				conf.keepalive_count = n;
+			break;
+		case OPT_EXCEPTIONS:
+			conf.exceptions = 1;
+			break;
+		case OPT_PORT_FILE:
+			conf.port_file = optarg;
+			break;
+		case OPT_JOURNAL:
+			free(conf.journal_dir);
+			conf.journal_dir = strcmp(optarg, "none") == 0 ? NULL :
+			    xstrdup(optarg);
+			jdefault = 0;
+			break;
+		case OPT_JOURNAL_SYNC:
+			if (strcmp(optarg, "always") == 0)
+				conf.journal_sync = JOURNAL_SYNC_ALWAYS;
+			else if (strcmp(optarg, "never") == 0)
+				conf.journal_sync = JOURNAL_SYNC_NEVER;
+			else {
+				conf.journal_sync = JOURNAL_SYNC_INTERVAL;
+				conf.journal_interval = (int)strtonum(optarg,
+				    1, 3600000, &errstr);
+				if (errstr != NULL)
+					errx(1, "journal sync %s: want always, "
+					    "never or milliseconds", optarg);
+			}
+			break;
+		case OPT_JOURNAL_REPAIR:
+			conf.journal_repair = 1;
+			break;
+		case OPT_MAX_PACKET:
+			conf.max_packet = parse_size(optarg, "max packet");
+			break;
+		case OPT_MAX_OUTPUT:
+			conf.max_output = parse_size(optarg, "max output");
+			break;
+		case OPT_HASHTABLE:
+			fprintf(stderr, "%s: --hashtable-buckets %s ignored: "
+			    "tables grow by themselves\n", getprogname(),
+			    optarg);
+			break;
+		default:
+			usage(1);
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc != 0)
+		usage(1);
+	if (conf.syslog && conf.logfile != NULL)
+		errx(1, "cannot use --syslog and -l together");
+	if (jdefault)
+		conf.journal_dir = default_journal();
+
+	if (prefix != NULL)
+		conf.handle_prefix = xstrdup(prefix);
+	else {
+		if (uname(&un) == -1)
+			strlcpy(un.nodename, "localhost", sizeof(un.nodename));
+		un.nodename[40] = '\0';
+		xasprintf(&conf.handle_prefix, "H:%s", un.nodename);
+	}
+
+	if (conf.logfile != NULL && strcmp(conf.logfile, "stderr") == 0)
+		dest = LOG_TO_STDERR;
+	else if (conf.logfile != NULL && strcmp(conf.logfile, "none") == 0)
+		dest = LOG_TO_NONE;
+	else if (conf.logfile != NULL)
+		dest = LOG_TO_FILE;
+	else if (conf.syslog || conf.daemonize)
+		dest = LOG_TO_SYSLOG;
+	else
+		dest = LOG_TO_STDERR;
+	log_init(dest, dest == LOG_TO_FILE ? conf.logfile : NULL, LOG_DAEMON);
+	log_setverbose(conf.verbose >= V_DEBUG);
+
+	if (conf.fd_limit > 0) {
+		rl.rlim_cur = rl.rlim_max = (rlim_t)conf.fd_limit;
+		if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+			log_warn("cannot set file descriptor limit to %lld",
+			    conf.fd_limit);
+	}
+	signal(SIGPIPE, SIG_IGN);
+
+	if (listen_open() == -1)
+		exit(1);
+	if (conf.pidfile != NULL) {
+		pfh = pidfile_open(conf.pidfile, 0644, &otherpid);
+		if (pfh == NULL) {
+			if (errno == EEXIST)
+				errx(1, "already running as pid %ld",
+				    (long)otherpid);
+			err(1, "pid file %s", conf.pidfile);
+		}
+	}
+	if (conf.user != NULL)
+		drop_privileges(conf.user);
+	if (conf.daemonize && daemon(0, 0) == -1)
+		err(1, "daemon");
+	if (pfh != NULL && pidfile_write(pfh) == -1)
+		log_warn("write pid file %s", conf.pidfile);
+
+	if ((base = event_base_new()) == NULL)
+		fatalx("cannot create the event base");
+	memset(&jo, 0, sizeof(jo));
+	jo.sync = conf.journal_sync;
+	jo.interval_ms = conf.journal_interval;
+	jo.repair = conf.journal_repair;
+	if ((jnl = journal_open(base, conf.journal_dir, &jo, &cause)) == NULL) {
+		log_warnx("journal %s: %s", conf.journal_dir ?
+		    conf.journal_dir : "none", cause ? cause : "error");
+		if (!conf.daemonize && dest != LOG_TO_STDERR)
+			fprintf(stderr, "%s: journal %s: %s\n", getprogname(),
+			    conf.journal_dir ? conf.journal_dir : "none",
+			    cause ? cause : "error");
+		free(cause);
+		exit(1);
+	}
+	log_info("journal: %s", conf.journal_dir ? conf.journal_dir :
+	    "none (background jobs are kept in memory only)");
+	queue_init();
+	timer_init();
+	conn_init();
+	journal_replay(jnl, replay_job, &replayed);
+	if (replayed > 0)
+		log_info("journal: %llu jobs restored",
+		    (unsigned long long)replayed);
+	listen_start();
+
+	for (i = 0; i < nitems(sigs); i++) {
+		sigev[i] = evsignal_new(base, sigs[i], on_signal, NULL);
+		evsignal_add(sigev[i], NULL);
+	}
+	log_info("gm-server %s started, pid %ld", GM_VERSION, (long)getpid());
+	event_base_dispatch(base);
+	log_info("gm-server stopping");
+
+	for (i = 0; i < nitems(sigs); i++)
+		event_free(sigev[i]);
+	if (graceful_ev != NULL)
+		event_free(graceful_ev);
+	listen_free();
+	journal_close(jnl);
+	conn_free_all();
+	queue_free_all();
+	conn_cleanup();
+	timer_free();
+	event_base_free(base);
+	libevent_global_shutdown();
+	if (pfh != NULL)
+		pidfile_remove(pfh);
+	if (conf.port_file != NULL)
+		unlink(conf.port_file);
+	free(conf.listen);
+	free(conf.handle_prefix);
+	free(conf.journal_dir);
+	log_info("gm-server stopped");
+	return 0;
+}

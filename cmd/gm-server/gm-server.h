@@ -1,0 +1,300 @@
+/* Public domain. See README.md for the licence of this project. */
+/*
+ * gm-server private header: the shared structures and, grouped per file,
+ * every function one file offers the others.  Only the owning file
+ * allocates, changes or frees a structure.
+ */
+#ifndef GM_SERVER_H
+#define GM_SERVER_H
+
+#include <sys/queue.h>
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proto.h"
+
+struct bufferevent;
+struct event_base;
+struct evbuffer;
+struct journal;
+
+struct ack;
+struct attach;
+struct conn;
+struct func;
+struct job;
+struct reg;
+
+#define PRIO_HIGH	0
+#define PRIO_NORMAL	1
+#define PRIO_LOW	2
+#define PRIO_COUNT	3
+
+/* Verbosity levels, named as gearmand's --verbose. */
+enum verbosity {
+	V_FATAL, V_ALERT, V_CRITICAL, V_ERROR, V_WARNING, V_NOTICE, V_INFO,
+	V_DEBUG
+};
+
+/* Configuration, filled by main() from the command line. */
+struct config {
+	char		**listen;	/* -L addresses */
+	int		  nlisten;
+	const char	 *port;		/* -p */
+	int		  backlog;	/* -b */
+	int		  daemonize;	/* -d */
+	const char	 *pidfile;	/* -P */
+	const char	 *logfile;	/* -l: NULL, "stderr", "none", path */
+	int		  syslog;	/* --syslog */
+	const char	 *user;		/* -u */
+	uint32_t	  job_retries;	/* -j: max attempts, 0 unlimited */
+	int		  round_robin;	/* -R */
+	long long	  fd_limit;	/* -f */
+	char		 *handle_prefix; /* "H:host" or --job-handle-prefix */
+	int		  keepalive;
+	int		  keepalive_idle;
+	int		  keepalive_interval;
+	int		  keepalive_count;
+	int		  verbose;	/* enum verbosity */
+	int		  wakeup;	/* -w: NOOPs per job, 0 all */
+	int		  exceptions;	/* --exceptions */
+	const char	 *port_file;
+	char		 *journal_dir;	/* NULL: --journal none */
+	int		  journal_sync;	/* enum journal_sync */
+	int		  journal_interval;
+	int		  journal_repair;
+	size_t		  max_packet;	/* --max-packet */
+	size_t		  max_output;	/* --max-output */
+};
+
+/* Sizes of the per-connection output bounds. */
+#define OUTPUT_SOFT	(1024 * 1024)	/* stop reading and feeding above */
+
+/*
+ * A job.  One allocation holds the struct, the unique id, the reducer and
+ * the payload, in that order (no NUL terminators: lengths are kept).  The
+ * job is in exactly one place at a time, by j_state:
+ *   PENDING  waiting for its journal record (j_waiters holds the replies);
+ *   WAITING  an epoch job not due yet (in timer.c's heap, j_key = due ms);
+ *   QUEUED   in its function's queue (j_key = enqueue sequence);
+ *   RUNNING  on its worker's list (j_key = deadline, j_tidx set, or 0).
+ */
+enum job_state {
+	JOB_PENDING, JOB_WAITING, JOB_QUEUED, JOB_RUNNING
+};
+
+#define JOB_BG		0x01	/* background: does not need clients */
+#define JOB_JOURNAL	0x02	/* has a journal record (j_jid valid) */
+#define JOB_CANCELLED	0x04	/* running, cancelled: results dropped */
+#define JOB_DASH	0x08	/* unique "-": coalesce on data */
+
+struct job {
+	TAILQ_ENTRY(job)	 j_entry;	/* func queue or worker's jobs */
+	struct job		*j_hnext;	/* handle index chain */
+	struct job		*j_unext;	/* unique index chain */
+	struct func		*j_func;
+	LIST_HEAD(, attach)	 j_clients;	/* foreground clients */
+	union {
+		struct conn	*worker;	/* RUNNING */
+		struct ack	*waiters;	/* PENDING */
+	}			 j_u;
+	uint64_t		 j_num;		/* handle number */
+	uint64_t		 j_jid;		/* journal id */
+	int64_t			 j_key;		/* see above */
+	uint32_t		 j_len;		/* payload length */
+	uint32_t		 j_attempts;	/* runs lost so far */
+	uint32_t		 j_numerator;	/* last WORK_STATUS */
+	uint32_t		 j_denominator;
+	uint32_t		 j_tidx;	/* index in a timer heap */
+	uint32_t		 j_uhash;	/* unique index hash */
+	uint16_t		 j_rlen;	/* reducer length */
+	uint8_t			 j_ulen;	/* unique length */
+	uint8_t			 j_prio;
+	uint8_t			 j_state;
+	uint8_t			 j_flags;
+};
+
+#define job_unique(j)	((char *)((j) + 1))
+#define job_reducer(j)	(job_unique(j) + (j)->j_ulen)
+#define job_data(j)	(job_reducer(j) + (j)->j_rlen)
+
+/* A function: its three queues, its workers and its counters. */
+struct func {
+	struct func		*f_hnext;	/* name index chain */
+	TAILQ_ENTRY(func)	 f_entry;	/* all functions, by creation */
+	TAILQ_HEAD(, job)	 f_q[PRIO_COUNT];
+	uint32_t		 f_queued[PRIO_COUNT];
+	uint32_t		 f_total;	/* every job that exists */
+	uint32_t		 f_running;
+	uint32_t		 f_maxq[PRIO_COUNT];
+	uint32_t		 f_nregs;	/* registrations (workers) */
+	TAILQ_HEAD(, reg)	 f_regs;
+	TAILQ_HEAD(, reg)	 f_sleepers;	/* regs of sleeping workers */
+	uint32_t		 f_hash;
+	size_t			 f_len;
+	char			 f_name[];	/* NUL-terminated as well */
+};
+
+/* One CAN_DO of one connection. */
+struct reg {
+	TAILQ_ENTRY(reg)	 r_wentry;	/* the connection's list */
+	TAILQ_ENTRY(reg)	 r_fentry;	/* the function's list */
+	TAILQ_ENTRY(reg)	 r_sentry;	/* the function's sleepers */
+	struct func		*r_func;
+	struct conn		*r_conn;
+	int			 r_timeout;	/* ms, 0 none */
+	int			 r_asleep;	/* on f_sleepers */
+};
+
+/* A foreground client waiting on a job. */
+struct attach {
+	LIST_ENTRY(attach)	 a_jentry;
+	LIST_ENTRY(attach)	 a_centry;
+	struct job		*a_job;
+	struct conn		*a_conn;
+};
+
+/*
+ * A reply that waits for a journal acknowledgement: JOB_CREATED (or an
+ * ERROR) goes out at stream position k_pos of its connection once the job
+ * is durable.  Owned by conn.c; the job's waiter chain links them too.
+ */
+struct ack {
+	TAILQ_ENTRY(ack)	 k_centry;	/* the connection's FIFO */
+	struct ack		*k_jnext;	/* the job's waiters */
+	struct conn		*k_conn;	/* NULL once it closed */
+	uint64_t		 k_pos;
+	uint64_t		 k_num;		/* handle number */
+	int			 k_state;	/* 0 pending, 1 done, -1 error */
+	int			 k_error;
+};
+
+#define CONN_DEAD	0x0001	/* closed; freed from the loop */
+#define CONN_CLOSING	0x0002	/* close once the output is flushed */
+#define CONN_SLOW	0x0004	/* output above the soft bound */
+#define CONN_EXCEPTIONS	0x0008	/* OPTION_REQ exceptions */
+#define CONN_LOOPBACK	0x0010	/* peer is 127.0.0.0/8 or ::1 */
+#define CONN_SLEEPING	0x0020	/* worker sent PRE_SLEEP */
+#define CONN_NOOPED	0x0040	/* worker was sent a NOOP this sleep */
+#define CONN_EOF	0x0080	/* peer half-closed */
+
+/* A connection: client, worker, admin, or all of them at once. */
+struct conn {
+	TAILQ_ENTRY(conn)	 c_entry;	/* all, or the dead list */
+	struct bufferevent	*c_bev;
+	int			 c_fd;
+	int			 c_flags;
+	char			*c_client_id;	/* NULL: "-"; conn.c frees */
+	LIST_HEAD(, attach)	 c_attached;	/* jobs this client waits on */
+	TAILQ_HEAD(, reg)	 c_regs;	/* most recent first */
+	TAILQ_HEAD(, job)	 c_jobs;	/* jobs held, latest first */
+	uint32_t		 c_nregs;
+	TAILQ_HEAD(, ack)	 c_acks;	/* replies awaiting the journal */
+	struct evbuffer		*c_held;	/* output behind c_acks */
+	uint64_t		 c_held_base;	/* bytes ever taken from held */
+	char			 c_peer[48];
+};
+
+/* gm-server.c */
+extern struct config	 conf;
+extern struct event_base *base;
+extern struct journal	*jnl;
+void	server_shutdown(int);
+const char *server_verbose_name(void);
+int	server_stopping(void);
+
+/* listen.c */
+int	listen_open(void);
+void	listen_start(void);
+void	listen_stop(void);
+void	listen_free(void);
+int	listen_port(void);
+
+/* conn.c */
+void	 conn_accept(int, const char *, int);
+void	 conn_close(struct conn *, const char *, ...)
+	    __attribute__((__format__(printf, 2, 3)));
+void	 conn_send(struct conn *, uint32_t, const struct gm_arg *, int,
+	    const void *, size_t);
+void	 conn_fail(struct conn *, const char *, ...)
+	    __attribute__((__format__(printf, 2, 3)));
+void	 conn_send_raw(struct conn *, uint32_t, const void *, size_t);
+void	 conn_error(struct conn *, const char *, const char *);
+void	 conn_printf(struct conn *, const char *, ...)
+	    __attribute__((__format__(printf, 2, 3)));
+int	 conn_congested(struct conn *);
+struct ack *conn_ack_new(struct conn *, uint64_t);
+void	 conn_ack_done(struct ack *, int);
+void	 conn_set_client_id(struct conn *, const char *, size_t);
+const char *conn_client_id(struct conn *);
+void	 conn_foreach(void (*)(struct conn *, void *), void *);
+int	 conn_count(void);
+void	 conn_free_all(void);
+void	 conn_cleanup(void);
+void	 conn_init(void);
+
+/* dispatch.c */
+void	dispatch_packet(struct conn *, const struct gm_packet *);
+
+/* admin.c */
+void	admin_line(struct conn *, char *, size_t);
+
+/* queue.c */
+struct submit {
+	const char	*func;
+	size_t		 func_len;
+	const char	*unique;
+	size_t		 unique_len;
+	const char	*reducer;
+	size_t		 reducer_len;
+	const void	*data;
+	size_t		 data_len;
+	int		 prio;
+	int		 bg;
+	int64_t		 when;		/* epoch seconds, 0 now */
+};
+void		 queue_init(void);
+void		 queue_free_all(void);
+void		 queue_submit(struct conn *, const struct submit *);
+void		 queue_replay(const struct submit *, uint64_t, uint32_t);
+struct job	*queue_find_handle(const void *, size_t);
+struct job	*queue_find_unique(const void *, size_t);
+int		 queue_handle(const struct job *, char *, size_t);
+int		 queue_handle_num(uint64_t, char *, size_t);
+struct job	*queue_best(struct func *, int);
+void		 queue_assign(struct job *, struct conn *, int);
+void		 queue_requeue(struct job *, const char *);
+void		 queue_work(struct conn *, uint32_t, const struct gm_packet *);
+void		 queue_status(struct conn *, const void *, size_t);
+void		 queue_status_unique(struct conn *, const void *, size_t);
+void		 queue_client_gone(struct conn *);
+int		 queue_cancel(const char *, size_t);
+void		 queue_timer_due(struct job *);
+void		 queue_foreach_job(void (*)(struct job *, void *), void *);
+uint64_t	 queue_count(void);
+uint64_t	 queue_running(void);
+struct func	*func_get(const char *, size_t, int);
+struct func	*func_find_ci(const char *, size_t);
+int		 func_drop(struct func *);
+void		 func_foreach(void (*)(struct func *, void *), void *);
+
+/* worker.c */
+void	worker_can_do(struct conn *, const char *, size_t, int);
+void	worker_cant_do(struct conn *, const char *, size_t);
+void	worker_reset(struct conn *);
+void	worker_pre_sleep(struct conn *);
+void	worker_grab(struct conn *, uint32_t);
+void	worker_wake(struct func *, int);
+void	worker_gone(struct conn *);
+void	worker_unsleep(struct conn *);
+
+/* timer.c */
+void	timer_init(void);
+void	timer_free(void);
+void	timer_add(struct job *);
+void	timer_del(struct job *);
+int64_t	timer_now_ms(void);
+int64_t	timer_mono_ms(void);
+
+#endif /* GM_SERVER_H */

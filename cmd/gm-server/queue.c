@@ -1,0 +1,985 @@
+/* Public domain. See README.md for the licence of this project. */
+/*
+ * Jobs and functions: the handle and unique indexes, the per-function
+ * priority queues, submission (with coalescing and the journal), results,
+ * status, cancel and requeue.  Every operation on one job is O(1).
+ */
+
+#include <sys/types.h>
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <event2/buffer.h>
+
+#include "compat.h"
+#include "log.h"
+#include "xmalloc.h"
+#include "journal.h"
+#include "gm-server.h"
+
+/* A chained hash table of pointers, grown when chains average above 2. */
+struct table {
+	void	**t_b;
+	size_t	  t_mask;
+	size_t	  t_n;
+};
+
+static void	 table_init(struct table *);
+static void	 table_grow(struct table *, size_t);
+static uint32_t	 hash_bytes(const void *, size_t, uint32_t);
+static void	 handle_insert(struct job *);
+static void	 handle_remove(struct job *);
+static void	 unique_insert(struct job *);
+static void	 unique_remove(struct job *);
+static struct job *unique_lookup(struct func *, const struct submit *,
+		    uint32_t);
+static struct job *job_new(const struct submit *);
+static void	 job_ready(struct job *, int64_t);
+static void	 job_enqueue(struct job *);
+static void	 job_end(struct job *, int);
+static void	 job_attach(struct job *, struct conn *);
+static void	 job_detach_all(struct job *);
+static void	 job_send_clients(struct job *, uint32_t, const void *, size_t);
+static void	 job_fail_clients(struct job *);
+static void	 journal_done(int, void *);
+static void	 send_created(struct conn *, struct job *);
+static uint32_t	 parse_u32(const uint8_t *, size_t);
+
+static struct table	 handles;	/* struct job by j_num (j_hnext) */
+static struct table	 uniques;	/* struct job by j_uhash (j_unext) */
+static struct table	 funcs;		/* struct func by f_hash */
+static TAILQ_HEAD(, func) funclist = TAILQ_HEAD_INITIALIZER(funclist);
+static uint64_t		 next_handle;	/* last handle number given */
+static uint64_t		 next_seq;	/* enqueue order */
+static uint64_t		 njobs;
+static uint64_t		 nrunning;
+static struct evbuffer	*jbuf;		/* payload view for journal_add */
+
+#define DASH_SEED	0x2d2d2d2dU
+
+/* Set up the indexes. */
+void
+queue_init(void)
+{
+	table_init(&handles);
+	table_init(&uniques);
+	table_init(&funcs);
+	jbuf = evbuffer_new();
+}
+
+static void
+table_init(struct table *t)
+{
+	t->t_mask = 1023;
+	t->t_n = 0;
+	t->t_b = xcalloc(t->t_mask + 1, sizeof(*t->t_b));
+}
+
+/*
+ * Double a table.  next is the offset of the chain pointer in the entries
+ * and every entry's hash is recomputed by hash_of below.
+ */
+static uint32_t	hash_of(struct table *, void *);
+static void	**next_of(struct table *, void *);
+
+static uint32_t
+hash_of(struct table *t, void *e)
+{
+	if (t == &handles)
+		return (uint32_t)((struct job *)e)->j_num;
+	if (t == &uniques)
+		return ((struct job *)e)->j_uhash;
+	return ((struct func *)e)->f_hash;
+}
+
+static void **
+next_of(struct table *t, void *e)
+{
+	if (t == &handles)
+		return (void **)&((struct job *)e)->j_hnext;
+	if (t == &uniques)
+		return (void **)&((struct job *)e)->j_unext;
+	return (void **)&((struct func *)e)->f_hnext;
+}
+
+static void
+table_grow(struct table *t, size_t unused __unused)
+{
+	void	**nb, *e, *next;
+	size_t	  i, nmask = t->t_mask * 2 + 1, h;
+
+	nb = xcalloc(nmask + 1, sizeof(*nb));
+	for (i = 0; i <= t->t_mask; i++) {
+		for (e = t->t_b[i]; e != NULL; e = next) {
+			next = *next_of(t, e);
+			h = hash_of(t, e) & nmask;
+			*next_of(t, e) = nb[h];
+			nb[h] = e;
+		}
+	}
+	free(t->t_b);
+	t->t_b = nb;
+	t->t_mask = nmask;
+}
+
+/* FNV-1a. */
+static uint32_t
+hash_bytes(const void *p, size_t len, uint32_t h)
+{
+	const uint8_t	*s = p;
+	size_t		 i;
+
+	for (i = 0; i < len; i++) {
+		h ^= s[i];
+		h *= 16777619U;
+	}
+	return h;
+}
+
+static void
+handle_insert(struct job *j)
+{
+	size_t	 h = (size_t)j->j_num & handles.t_mask;
+
+	j->j_hnext = handles.t_b[h];
+	handles.t_b[h] = j;
+	if (++handles.t_n > 2 * (handles.t_mask + 1))
+		table_grow(&handles, 0);
+}
+
+static void
+handle_remove(struct job *j)
+{
+	struct job	**pp;
+
+	pp = (struct job **)&handles.t_b[(size_t)j->j_num & handles.t_mask];
+	for (; *pp != NULL; pp = &(*pp)->j_hnext) {
+		if (*pp == j) {
+			*pp = j->j_hnext;
+			handles.t_n--;
+			return;
+		}
+	}
+}
+
+static void
+unique_insert(struct job *j)
+{
+	size_t	 h = j->j_uhash & uniques.t_mask;
+
+	j->j_unext = uniques.t_b[h];
+	uniques.t_b[h] = j;
+	if (++uniques.t_n > 2 * (uniques.t_mask + 1))
+		table_grow(&uniques, 0);
+}
+
+static void
+unique_remove(struct job *j)
+{
+	struct job	**pp;
+
+	if (j->j_ulen == 0)
+		return;
+	pp = (struct job **)&uniques.t_b[j->j_uhash & uniques.t_mask];
+	for (; *pp != NULL; pp = &(*pp)->j_unext) {
+		if (*pp == j) {
+			*pp = j->j_unext;
+			uniques.t_n--;
+			j->j_ulen = j->j_ulen;	/* stays for show unique */
+			return;
+		}
+	}
+}
+
+/* Find the job a submission coalesces with. */
+static struct job *
+unique_lookup(struct func *f, const struct submit *s, uint32_t h)
+{
+	struct job	*j;
+	int		 dash = s->unique_len == 1 && s->unique[0] == '-';
+
+	for (j = uniques.t_b[h & uniques.t_mask]; j != NULL; j = j->j_unext) {
+		if (j->j_uhash != h || j->j_func != f ||
+		    j->j_ulen != s->unique_len ||
+		    memcmp(job_unique(j), s->unique, s->unique_len) != 0)
+			continue;
+		if (dash && (j->j_len != s->data_len ||
+		    memcmp(job_data(j), s->data, s->data_len) != 0))
+			continue;
+		return j;
+	}
+	return NULL;
+}
+
+/* Find or (create set) make a function by name. */
+struct func *
+func_get(const char *name, size_t len, int create)
+{
+	struct func	*f;
+	uint32_t	 h = hash_bytes(name, len, 2166136261U);
+	size_t		 b;
+	int		 i;
+
+	for (f = funcs.t_b[h & funcs.t_mask]; f != NULL; f = f->f_hnext)
+		if (f->f_hash == h && f->f_len == len &&
+		    memcmp(f->f_name, name, len) == 0)
+			return f;
+	if (!create)
+		return NULL;
+	f = xcalloc(1, sizeof(*f) + len + 1);
+	memcpy(f->f_name, name, len);
+	f->f_len = len;
+	f->f_hash = h;
+	for (i = 0; i < PRIO_COUNT; i++)
+		TAILQ_INIT(&f->f_q[i]);
+	TAILQ_INIT(&f->f_regs);
+	TAILQ_INIT(&f->f_sleepers);
+	b = h & funcs.t_mask;
+	f->f_hnext = funcs.t_b[b];
+	funcs.t_b[b] = f;
+	if (++funcs.t_n > 2 * (funcs.t_mask + 1))
+		table_grow(&funcs, 0);
+	TAILQ_INSERT_TAIL(&funclist, f, f_entry);
+	return f;
+}
+
+/* Find a function by name, ignoring case (admin `drop function`). */
+struct func *
+func_find_ci(const char *name, size_t len)
+{
+	struct func	*f;
+
+	TAILQ_FOREACH(f, &funclist, f_entry)
+		if (f->f_len == len && strncasecmp(f->f_name, name, len) == 0)
+			return f;
+	return NULL;
+}
+
+/*
+ * Remove a function.  Refused (-1) while it has workers or jobs of any
+ * kind, so no job is ever orphaned.
+ */
+int
+func_drop(struct func *f)
+{
+	struct func	**pp;
+
+	if (f->f_nregs > 0 || f->f_total > 0)
+		return -1;
+	pp = (struct func **)&funcs.t_b[f->f_hash & funcs.t_mask];
+	for (; *pp != NULL; pp = &(*pp)->f_hnext)
+		if (*pp == f) {
+			*pp = f->f_hnext;
+			break;
+		}
+	funcs.t_n--;
+	TAILQ_REMOVE(&funclist, f, f_entry);
+	free(f);
+	return 0;
+}
+
+/* Call fn for every function, in creation order. */
+void
+func_foreach(void (*fn)(struct func *, void *), void *arg)
+{
+	struct func	*f, *next;
+
+	TAILQ_FOREACH_SAFE(f, &funclist, f_entry, next)
+		fn(f, arg);
+}
+
+/* Format a handle number; returns its length. */
+int
+queue_handle_num(uint64_t num, char *buf, size_t len)
+{
+	int	 n;
+
+	n = snprintf(buf, len, "%s:%" PRIu64, conf.handle_prefix, num);
+	if (n < 0 || (size_t)n >= len)
+		n = (int)len - 1;
+	return n;
+}
+
+/* Format a job's handle; returns its length. */
+int
+queue_handle(const struct job *j, char *buf, size_t len)
+{
+	return queue_handle_num(j->j_num, buf, len);
+}
+
+/* Look a handle up; NULL unless it is one of ours and the job exists. */
+struct job *
+queue_find_handle(const void *p, size_t len)
+{
+	const char	*s = p;
+	struct job	*j;
+	size_t		 plen = strlen(conf.handle_prefix), i;
+	uint64_t	 num = 0;
+
+	if (len <= plen + 1 || len - plen - 1 > 20 ||
+	    memcmp(s, conf.handle_prefix, plen) != 0 || s[plen] != ':')
+		return NULL;
+	for (i = plen + 1; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return NULL;
+		num = num * 10 + (uint64_t)(s[i] - '0');
+	}
+	for (j = handles.t_b[(size_t)num & handles.t_mask]; j != NULL;
+	    j = j->j_hnext)
+		if (j->j_num == num)
+			return j;
+	return NULL;
+}
+
+/* Look a unique id up across functions (GET_STATUS_UNIQUE). */
+struct job *
+queue_find_unique(const void *p, size_t len)
+{
+	struct job	*j;
+	uint32_t	 h;
+
+	if (len == 0)
+		return NULL;
+	h = hash_bytes(p, len, 2166136261U);
+	for (j = uniques.t_b[h & uniques.t_mask]; j != NULL; j = j->j_unext)
+		if (j->j_uhash == h && j->j_ulen == len &&
+		    !(j->j_flags & JOB_DASH) &&
+		    memcmp(job_unique(j), p, len) == 0)
+			return j;
+	return NULL;
+}
+
+/* Allocate a job with its strings and payload in one block. */
+static struct job *
+job_new(const struct submit *s)
+{
+	struct job	*j;
+
+	j = xmalloc(sizeof(*j) + s->unique_len + s->reducer_len + s->data_len);
+	memset(j, 0, sizeof(*j));
+	j->j_ulen = (uint8_t)s->unique_len;
+	j->j_rlen = (uint16_t)s->reducer_len;
+	j->j_len = (uint32_t)s->data_len;
+	j->j_prio = (uint8_t)s->prio;
+	if (s->unique_len > 0)
+		memcpy(job_unique(j), s->unique, s->unique_len);
+	if (s->reducer_len > 0)
+		memcpy(job_reducer(j), s->reducer, s->reducer_len);
+	if (s->data_len > 0)
+		memcpy(job_data(j), s->data, s->data_len);
+	LIST_INIT(&j->j_clients);
+	j->j_num = ++next_handle;
+	if (s->bg)
+		j->j_flags |= JOB_BG;
+	return j;
+}
+
+/* Index a new job and count it in its function. */
+static void
+job_link(struct job *j, struct func *f, const struct submit *s, uint32_t uh)
+{
+	j->j_func = f;
+	handle_insert(j);
+	if (s->unique_len > 0 && !(s->unique_len == 1 && s->unique[0] == '-' &&
+	    s->data_len == 0)) {
+		if (s->unique_len == 1 && s->unique[0] == '-')
+			j->j_flags |= JOB_DASH;
+		j->j_uhash = uh;
+		unique_insert(j);
+	} else
+		j->j_ulen = j->j_ulen;
+	f->f_total++;
+	njobs++;
+}
+
+/* Put a queued job at the tail of its queue and wake a worker for it. */
+static void
+job_enqueue(struct job *j)
+{
+	struct func	*f = j->j_func;
+
+	j->j_state = JOB_QUEUED;
+	j->j_key = (int64_t)++next_seq;
+	TAILQ_INSERT_TAIL(&f->f_q[j->j_prio], j, j_entry);
+	f->f_queued[j->j_prio]++;
+	worker_wake(f, 1);
+}
+
+/* A job may run from epoch second `when` (0: now). */
+static void
+job_ready(struct job *j, int64_t when)
+{
+	if (when > 0 && when * 1000 > timer_now_ms()) {
+		j->j_state = JOB_WAITING;
+		j->j_key = when * 1000;
+		j->j_func->f_queued[j->j_prio]++;
+		timer_add(j);
+		return;
+	}
+	job_enqueue(j);
+}
+
+/* Attach a foreground client to a job. */
+static void
+job_attach(struct job *j, struct conn *c)
+{
+	struct attach	*a;
+
+	LIST_FOREACH(a, &j->j_clients, a_jentry)
+		if (a->a_conn == c)
+			return;
+	a = xmalloc(sizeof(*a));
+	a->a_job = j;
+	a->a_conn = c;
+	LIST_INSERT_HEAD(&j->j_clients, a, a_jentry);
+	LIST_INSERT_HEAD(&c->c_attached, a, a_centry);
+}
+
+/* Detach every client of a job. */
+static void
+job_detach_all(struct job *j)
+{
+	struct attach	*a;
+
+	while ((a = LIST_FIRST(&j->j_clients)) != NULL) {
+		LIST_REMOVE(a, a_jentry);
+		LIST_REMOVE(a, a_centry);
+		free(a);
+	}
+}
+
+/* Send one packet body to every attached client. */
+static void
+job_send_clients(struct job *j, uint32_t type, const void *body, size_t len)
+{
+	struct attach	*a, *next;
+
+	LIST_FOREACH_SAFE(a, &j->j_clients, a_jentry, next)
+		conn_send_raw(a->a_conn, type, body, len);
+}
+
+/* Tell every attached client the job failed (WORK_FAIL handle). */
+static void
+job_fail_clients(struct job *j)
+{
+	char	 h[GM_HANDLE_SIZE];
+	int	 n;
+
+	n = queue_handle(j, h, sizeof(h));
+	job_send_clients(j, GM_WORK_FAIL, h, (size_t)n);
+}
+
+/*
+ * A job is gone for good: unlink it from wherever it is, record its end
+ * (how: enum journal_end, or -1 for none) and free it.
+ */
+static void
+job_end(struct job *j, int how)
+{
+	struct func	*f = j->j_func;
+	struct conn	*w;
+
+	switch (j->j_state) {
+	case JOB_WAITING:
+		timer_del(j);
+		f->f_queued[j->j_prio]--;
+		break;
+	case JOB_QUEUED:
+		TAILQ_REMOVE(&f->f_q[j->j_prio], j, j_entry);
+		f->f_queued[j->j_prio]--;
+		break;
+	case JOB_RUNNING:
+		timer_del(j);
+		w = j->j_u.worker;
+		TAILQ_REMOVE(&w->c_jobs, j, j_entry);
+		if (!(j->j_flags & JOB_CANCELLED)) {
+			f->f_running--;
+			nrunning--;
+		}
+		break;
+	}
+	job_detach_all(j);
+	handle_remove(j);
+	if (!(j->j_flags & JOB_CANCELLED)) {
+		unique_remove(j);
+		f->f_total--;
+		njobs--;
+	}
+	if ((j->j_flags & JOB_JOURNAL) && how >= 0)
+		journal_end(jnl, j->j_jid, how);
+	free(j);
+}
+
+/* Send JOB_CREATED now. */
+static void
+send_created(struct conn *c, struct job *j)
+{
+	char	 h[GM_HANDLE_SIZE];
+	int	 n;
+
+	n = queue_handle(j, h, sizeof(h));
+	conn_send(c, GM_JOB_CREATED, NULL, 0, h, (size_t)n);
+}
+
+/*
+ * The journal answered for a pending job: release its JOB_CREATED replies
+ * and let it run, or refuse them all and forget the job.
+ */
+static void
+journal_done(int error, void *arg)
+{
+	struct job	*j = arg;
+	struct ack	*k, *next;
+	char		 h[GM_HANDLE_SIZE];
+
+	k = j->j_u.waiters;
+	j->j_u.waiters = NULL;
+	if (error) {
+		queue_handle(j, h, sizeof(h));
+		log_warnx("journal: job %s (function %s) not recorded: %s", h,
+		    j->j_func->f_name, strerror(error));
+		j->j_flags &= ~JOB_JOURNAL;
+		job_detach_all(j);
+		j->j_state = JOB_PENDING;
+		job_end(j, -1);
+	} else
+		job_ready(j, j->j_key / 1000);
+	for (; k != NULL; k = next) {
+		next = k->k_jnext;
+		conn_ack_done(k, error);
+	}
+}
+
+/* Handle a SUBMIT_* (validated by dispatch.c). */
+void
+queue_submit(struct conn *c, const struct submit *s)
+{
+	struct journal_job	 jj;
+	struct func		*f;
+	struct job		*j;
+	struct ack		*k;
+	uint32_t		 uh = 0;
+	int			 rv, dash;
+
+	f = func_get(s->func, s->func_len, 1);
+	dash = s->unique_len == 1 && s->unique[0] == '-';
+	if (s->unique_len > 0 && !(dash && s->data_len == 0)) {
+		uh = dash ? hash_bytes(s->data, s->data_len, DASH_SEED) :
+		    hash_bytes(s->unique, s->unique_len, 2166136261U);
+		if ((j = unique_lookup(f, s, uh)) != NULL) {
+			if (!s->bg)
+				job_attach(j, c);
+			else
+				j->j_flags |= JOB_BG;
+			if (j->j_state == JOB_PENDING) {
+				k = conn_ack_new(c, j->j_num);
+				k->k_jnext = j->j_u.waiters;
+				j->j_u.waiters = k;
+			} else
+				send_created(c, j);
+			return;
+		}
+	}
+	if (f->f_maxq[s->prio] > 0 && f->f_total >= f->f_maxq[s->prio]) {
+		conn_error(c, "QUEUE_ERROR", "Job queue is full");
+		return;
+	}
+	j = job_new(s);
+	job_link(j, f, s, uh);
+	if (!s->bg) {
+		job_attach(j, c);
+		send_created(c, j);
+		job_ready(j, 0);
+		return;
+	}
+	memset(&jj, 0, sizeof(jj));
+	jj.prio = s->prio;
+	jj.when = s->when;
+	jj.func = f->f_name;
+	jj.func_len = f->f_len;
+	jj.unique = s->unique;
+	jj.unique_len = s->unique_len;
+	jj.reducer = s->reducer_len > 0 ? s->reducer : NULL;
+	jj.reducer_len = s->reducer_len;
+	evbuffer_add_reference(jbuf, job_data(j), j->j_len, NULL, NULL);
+	jj.data = jbuf;
+	rv = journal_add(jnl, &jj, journal_done, j);
+	evbuffer_drain(jbuf, evbuffer_get_length(jbuf));
+	if (rv == -1) {
+		log_warn("journal: cannot record a job of %s", f->f_name);
+		conn_error(c, "QUEUE_ERROR", strerror(errno));
+		j->j_state = JOB_PENDING;
+		job_end(j, -1);
+		return;
+	}
+	j->j_jid = jj.id;
+	j->j_flags |= JOB_JOURNAL;
+	if (rv == 1) {
+		j->j_state = JOB_PENDING;
+		j->j_key = s->when * 1000;
+		k = conn_ack_new(c, j->j_num);
+		k->k_jnext = NULL;
+		j->j_u.waiters = k;
+		return;
+	}
+	send_created(c, j);
+	job_ready(j, s->when);
+}
+
+/* Re-create a background job from the journal (start-up). */
+void
+queue_replay(const struct submit *s, uint64_t jid, uint32_t attempts)
+{
+	struct func	*f;
+	struct job	*j;
+	uint32_t	 uh = 0;
+
+	f = func_get(s->func, s->func_len, 1);
+	if (s->unique_len > 0)
+		uh = s->unique_len == 1 && s->unique[0] == '-' ?
+		    hash_bytes(s->data, s->data_len, DASH_SEED) :
+		    hash_bytes(s->unique, s->unique_len, 2166136261U);
+	j = job_new(s);
+	job_link(j, f, s, uh);
+	j->j_jid = jid;
+	j->j_flags |= JOB_JOURNAL;
+	j->j_attempts = attempts;
+	job_ready(j, s->when);
+}
+
+/* The first job of a function's queue of priority prio, or NULL. */
+struct job *
+queue_best(struct func *f, int prio)
+{
+	return TAILQ_FIRST(&f->f_q[prio]);
+}
+
+/* Give a queued job to a worker; timeout in ms (0 none). */
+void
+queue_assign(struct job *j, struct conn *c, int timeout)
+{
+	struct func	*f = j->j_func;
+
+	TAILQ_REMOVE(&f->f_q[j->j_prio], j, j_entry);
+	f->f_queued[j->j_prio]--;
+	f->f_running++;
+	nrunning++;
+	j->j_state = JOB_RUNNING;
+	j->j_u.worker = c;
+	TAILQ_INSERT_HEAD(&c->c_jobs, j, j_entry);
+	j->j_key = 0;
+	if (timeout > 0) {
+		j->j_key = timer_mono_ms() + timeout;
+		timer_add(j);
+	}
+}
+
+/*
+ * A running job lost its worker (disconnect, CANT_DO, timeout): back to
+ * the tail of its queue, or dropped when it ran out of attempts.
+ */
+void
+queue_requeue(struct job *j, const char *why)
+{
+	struct func	*f = j->j_func;
+	char		 h[GM_HANDLE_SIZE];
+
+	if (j->j_flags & JOB_CANCELLED) {
+		job_end(j, -1);
+		return;
+	}
+	j->j_attempts++;
+	queue_handle(j, h, sizeof(h));
+	if (conf.job_retries > 0 && j->j_attempts >= conf.job_retries) {
+		log_warnx("job %s (function %s) dropped after %u attempts "
+		    "(last: %s)", h, f->f_name, j->j_attempts, why);
+		job_fail_clients(j);
+		job_end(j, JOURNAL_END_EXHAUSTED);
+		return;
+	}
+	if (!(j->j_flags & JOB_BG) && LIST_EMPTY(&j->j_clients)) {
+		log_debug("%s: job %s: no client waits for it", __func__, h);
+		job_end(j, -1);
+		return;
+	}
+	log_debug("%s: job %s (function %s) requeued: %s", __func__, h,
+	    f->f_name, why);
+	timer_del(j);
+	TAILQ_REMOVE(&j->j_u.worker->c_jobs, j, j_entry);
+	f->f_running--;
+	nrunning--;
+	j->j_numerator = j->j_denominator = 0;
+	if (j->j_flags & JOB_JOURNAL)
+		journal_attempt(jnl, j->j_jid, j->j_attempts);
+	job_enqueue(j);
+}
+
+/* Parse a decimal number the way gearmand's atoi does (junk: 0). */
+static uint32_t
+parse_u32(const uint8_t *p, size_t len)
+{
+	uint64_t	 n = 0;
+	size_t		 i = 0;
+
+	while (i < len && (p[i] == ' ' || p[i] == '\t'))
+		i++;
+	if (i < len && p[i] == '+')
+		i++;
+	for (; i < len && p[i] >= '0' && p[i] <= '9'; i++) {
+		n = n * 10 + (p[i] - '0');
+		if (n > UINT32_MAX)
+			return UINT32_MAX;
+	}
+	return (uint32_t)n;
+}
+
+/* WORK_STATUS, _DATA, _WARNING, _COMPLETE, _FAIL, _EXCEPTION from a worker. */
+void
+queue_work(struct conn *c, uint32_t type, const struct gm_packet *pkt)
+{
+	struct job	*j;
+	struct attach	*a, *next;
+	const uint8_t	*body = pkt->arg[0].ptr;
+	size_t		 size = pkt->hdr.size;
+	const char	*text;
+
+	if (type == GM_WORK_FAIL && pkt->arg[0].len >= GM_HANDLE_SIZE) {
+		conn_error(c, "ARGUMENT_TOO_LARGE", "Error occurred due to "
+		    "GEARMAND_JOB_HANDLE_SIZE being too small from snprintf");
+		return;
+	}
+	j = queue_find_handle(pkt->arg[0].ptr, pkt->arg[0].len);
+	if (j == NULL || j->j_state != JOB_RUNNING || j->j_u.worker != c) {
+		if (type == GM_WORK_DATA || type == GM_WORK_WARNING)
+			text = "Job does not exist on server";
+		else if (type == GM_WORK_EXCEPTION)
+			text = "An exception was received for a job that "
+			    "does not exist";
+		else
+			text = "Job given in work result not found";
+		conn_error(c, "JOB_NOT_FOUND", text);
+		return;
+	}
+	if (j->j_flags & JOB_CANCELLED) {
+		/* Its clients were told at cancel time. */
+		if (type == GM_WORK_COMPLETE || type == GM_WORK_FAIL ||
+		    type == GM_WORK_EXCEPTION)
+			job_end(j, -1);
+		return;
+	}
+	switch (type) {
+	case GM_WORK_STATUS:
+		j->j_numerator = parse_u32(pkt->arg[1].ptr, pkt->arg[1].len);
+		j->j_denominator = parse_u32(pkt->arg[2].ptr, pkt->arg[2].len);
+		job_send_clients(j, type, body, size);
+		break;
+	case GM_WORK_DATA:
+	case GM_WORK_WARNING:
+		job_send_clients(j, type, body, size);
+		break;
+	case GM_WORK_COMPLETE:
+		job_send_clients(j, type, body, size);
+		job_end(j, JOURNAL_END_COMPLETE);
+		break;
+	case GM_WORK_FAIL:
+		job_send_clients(j, type, body, size);
+		job_end(j, JOURNAL_END_FAIL);
+		break;
+	case GM_WORK_EXCEPTION:
+		LIST_FOREACH_SAFE(a, &j->j_clients, a_jentry, next) {
+			if (a->a_conn->c_flags & CONN_EXCEPTIONS)
+				conn_send_raw(a->a_conn, type, body, size);
+			else
+				conn_send(a->a_conn, GM_WORK_FAIL, NULL, 0,
+				    pkt->arg[0].ptr, pkt->arg[0].len);
+		}
+		job_end(j, JOURNAL_END_EXCEPTION);
+		break;
+	}
+}
+
+/* GET_STATUS: STATUS_RES handle, known, running, numerator, denominator. */
+void
+queue_status(struct conn *c, const void *handle, size_t len)
+{
+	struct gm_arg	 a[4];
+	struct job	*j;
+	char		 num[16], den[16];
+	int		 known = 0, running = 0;
+
+	j = queue_find_handle(handle, len);
+	if (j != NULL && !(j->j_flags & JOB_CANCELLED)) {
+		known = 1;
+		running = j->j_state == JOB_RUNNING;
+	} else
+		j = NULL;
+	snprintf(num, sizeof(num), "%u", j ? j->j_numerator : 0);
+	snprintf(den, sizeof(den), "%u", j ? j->j_denominator : 0);
+	a[0].ptr = handle;
+	a[0].len = len;
+	a[1] = gm_str(known ? "1" : "0");
+	a[2] = gm_str(running ? "1" : "0");
+	a[3] = gm_str(num);
+	conn_send(c, GM_STATUS_RES, a, 4, den, strlen(den));
+}
+
+/* GET_STATUS_UNIQUE: STATUS_RES_UNIQUE ..., client count. */
+void
+queue_status_unique(struct conn *c, const void *unique, size_t len)
+{
+	struct gm_arg	 a[5];
+	struct attach	*at;
+	struct job	*j;
+	char		 num[16], den[16], cnt[16];
+	unsigned	 clients = 0;
+	int		 known = 0, running = 0;
+
+	if ((j = queue_find_unique(unique, len)) != NULL) {
+		known = 1;
+		running = j->j_state == JOB_RUNNING;
+		LIST_FOREACH(at, &j->j_clients, a_jentry)
+			clients++;
+	}
+	snprintf(num, sizeof(num), "%u", j ? j->j_numerator : 0);
+	snprintf(den, sizeof(den), "%u", j ? j->j_denominator : 0);
+	snprintf(cnt, sizeof(cnt), "%u", clients);
+	a[0].ptr = unique;
+	a[0].len = len;
+	a[1] = gm_str(known ? "1" : "0");
+	a[2] = gm_str(running ? "1" : "0");
+	a[3] = gm_str(num);
+	a[4] = gm_str(den);
+	conn_send(c, GM_STATUS_RES_UNIQUE, a, 5, cnt, strlen(cnt));
+}
+
+/*
+ * A client closed: detach it.  A foreground job nobody waits for any more
+ * is dropped at once when it is not running yet; background jobs stay.
+ */
+void
+queue_client_gone(struct conn *c)
+{
+	struct attach	*a;
+	struct job	*j;
+
+	while ((a = LIST_FIRST(&c->c_attached)) != NULL) {
+		j = a->a_job;
+		LIST_REMOVE(a, a_centry);
+		LIST_REMOVE(a, a_jentry);
+		free(a);
+		if (LIST_EMPTY(&j->j_clients) && !(j->j_flags & JOB_BG) &&
+		    j->j_state == JOB_QUEUED)
+			job_end(j, -1);
+	}
+}
+
+/*
+ * Admin `cancel job`: the clients get WORK_FAIL and the job is gone from
+ * every listing at once.  A running job's worker may still report; its
+ * results are dropped.  -1 if there is no such job.
+ */
+int
+queue_cancel(const char *handle, size_t len)
+{
+	struct job	*j;
+	struct func	*f;
+
+	j = queue_find_handle(handle, len);
+	if (j == NULL || j->j_state == JOB_PENDING ||
+	    (j->j_flags & JOB_CANCELLED))
+		return -1;
+	job_fail_clients(j);
+	job_detach_all(j);
+	if (j->j_state != JOB_RUNNING) {
+		job_end(j, JOURNAL_END_CANCEL);
+		return 0;
+	}
+	if (j->j_flags & JOB_JOURNAL)
+		journal_end(jnl, j->j_jid, JOURNAL_END_CANCEL);
+	j->j_flags &= ~JOB_JOURNAL;
+	timer_del(j);
+	f = j->j_func;
+	unique_remove(j);
+	f->f_total--;
+	f->f_running--;
+	nrunning--;
+	njobs--;
+	j->j_flags |= JOB_CANCELLED;
+	return 0;
+}
+
+/* timer.c: an epoch job is due, or a running job's time is up. */
+void
+queue_timer_due(struct job *j)
+{
+	if (j->j_state == JOB_WAITING) {
+		j->j_func->f_queued[j->j_prio]--;
+		job_enqueue(j);
+	} else if (j->j_state == JOB_RUNNING)
+		queue_requeue(j, "CAN_DO_TIMEOUT expired");
+}
+
+/* Call fn for every job still listed (hash order, as gearmand). */
+void
+queue_foreach_job(void (*fn)(struct job *, void *), void *arg)
+{
+	struct job	*j;
+	size_t		 i;
+
+	for (i = 0; i <= handles.t_mask; i++)
+		for (j = handles.t_b[i]; j != NULL; j = j->j_hnext)
+			if (!(j->j_flags & JOB_CANCELLED))
+				fn(j, arg);
+}
+
+/* How many jobs exist. */
+uint64_t
+queue_count(void)
+{
+	return njobs;
+}
+
+/* How many jobs are running. */
+uint64_t
+queue_running(void)
+{
+	return nrunning;
+}
+
+/* Free every job and function (shutdown; connections are gone). */
+void
+queue_free_all(void)
+{
+	struct job	*j, *jn;
+	struct func	*f;
+	struct ack	*k, *kn;
+	size_t		 i;
+
+	for (i = 0; i <= handles.t_mask; i++) {
+		for (j = handles.t_b[i]; j != NULL; j = jn) {
+			jn = j->j_hnext;
+			if (j->j_state == JOB_PENDING) {
+				for (k = j->j_u.waiters; k != NULL; k = kn) {
+					kn = k->k_jnext;
+					conn_ack_done(k, ECANCELED);
+				}
+			}
+			job_detach_all(j);
+			free(j);
+		}
+	}
+	while ((f = TAILQ_FIRST(&funclist)) != NULL) {
+		TAILQ_REMOVE(&funclist, f, f_entry);
+		free(f);
+	}
+	free(handles.t_b);
+	free(uniques.t_b);
+	free(funcs.t_b);
+	if (jbuf != NULL)
+		evbuffer_free(jbuf);
+}
