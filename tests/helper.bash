@@ -152,3 +152,51 @@ admin() {
 	    }
 	    print $out;' "$port" "$1"
 }
+
+# --- compatibility suites (tests/2x-*.bats) ---
+
+# raw [GMRAW ARGS...]: run tests/tools/gmraw against $PORT, script on stdin.
+raw() {
+	"$GM_BUILD/tests/tools/gmraw" -p "$PORT" "$@"
+}
+
+# host_prefix: the handle prefix both servers use by default (H:nodename).
+host_prefix() {
+	echo "H:$(uname -n)"
+}
+
+# spawn CMD...: start CMD in the background with fd 3 closed and stdin
+# from /dev/null; its pid is left in SPAWNED and recorded for spawn_kill.
+spawn() {
+	"$@" 3>&- </dev/null &
+	SPAWNED=$!
+	echo "$SPAWNED" >>"$BATS_FILE_TMPDIR/spawned"
+}
+
+# spawn_kill: stop everything spawn started (TERM, then KILL after 5 s).
+spawn_kill() {
+	local pid
+	[ -f "$BATS_FILE_TMPDIR/spawned" ] || return 0
+	while read -r pid; do
+		kill -TERM "$pid" 2>/dev/null
+	done <"$BATS_FILE_TMPDIR/spawned"
+	while read -r pid; do
+		wait_until 5 eval "! pid_alive $pid" || kill -9 "$pid" 2>/dev/null
+	done <"$BATS_FILE_TMPDIR/spawned"
+	rm -f "$BATS_FILE_TMPDIR/spawned"
+}
+
+# status_row FUNC [PORT]: the admin `status` row of FUNC (tabs as given).
+status_row() {
+	admin "${2:-$PORT}" status | awk -F '\t' -v f="$1" '$1 == f'
+}
+
+# wait_workers FUNC N [PORT]: wait until FUNC has N registered workers.
+wait_workers() {
+	wait_until 15 eval "[ \"\$(status_row '$1' ${3:-} | cut -f4)\" = '$2' ]"
+}
+
+# wait_status FUNC 'TOTAL RUNNING WORKERS' [PORT]: wait for a status row.
+wait_status() {
+	wait_until 15 eval "[ \"\$(status_row '$1' ${3:-} | cut -f2- | tr '\t' ' ')\" = '$2' ]"
+}
