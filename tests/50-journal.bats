@@ -1,0 +1,286 @@
+#!/usr/bin/env bats
+# The journal through the real gm-server: restart and replay of every kind
+# of background job, torn tails, damage and repair, the directory lock, a
+# full disk, and the admin "journal" command.  gm-server only: gearmand
+# has no journal (its persistent queues are modules, see protocol.md §9).
+
+load helper
+
+GMJOB="$BATS_TEST_DIRNAME/50-data/gmjob.pl"
+
+setup_file() {
+	:
+}
+
+teardown() {
+	# A tmpfs of the full-disk test goes, even when the test failed.
+	if [ -n "${MNT:-}" ]; then
+		server_stop g KILL || true
+		umount -l "$MNT" || true
+	fi
+}
+
+teardown_file() {
+	kill_started
+}
+
+# gmjob ARGS...: the raw client/worker of these suites.
+gmjob() {
+	perl "$GMJOB" "$@" 3>&-
+}
+
+# status_of PORT FUNC: the function's line of the admin status, tab-split.
+status_of() {
+	admin "$1" status | awk -F '\t' -v f="$2" '$1 == f'
+}
+
+# jstat PORT KEY: one value of the admin journal command.
+jstat() {
+	admin "$1" journal | awk -F '\t' -v k="$2" '$1 == k { print $2 }'
+}
+
+# newest_seg DIR: the newest segment file of a journal.
+newest_seg() {
+	ls "$1"/seg-*.jnl | sort | tail -n 1
+}
+
+# rec_offset FILE K: offset of record K (from 0) of a segment.
+rec_offset() {
+	perl -e 'open(my $f, "<", $ARGV[0]) or die; binmode $f;
+	    my $off = 32;
+	    for (1 .. $ARGV[1]) {
+	        seek($f, $off, 0); read($f, my $h, 4) == 4 or die "short\n";
+	        $off += 8 + unpack("V", $h);
+	    }
+	    print "$off\n";' "$1" "$2"
+}
+
+# flip_byte FILE OFFSET: invert one byte in place.
+flip_byte() {
+	perl -e 'open(my $f, "+<", $ARGV[0]) or die; binmode $f;
+	    seek($f, $ARGV[1], 0); read($f, my $c, 1);
+	    seek($f, $ARGV[1], 0); print $f chr(ord($c) ^ 0xff);' "$1" "$2"
+}
+
+hex() {
+	printf '%s' "$1" | od -An -tx1 | tr -d ' \n'
+}
+
+@test "every kind of background job survives a crash, in order, intact" {
+	gm_only
+	JOURNAL_a=$BATS_TEST_TMPDIR/j
+	server_start a
+	future=$(($(date +%s) + 3600))
+	run gmjob jobs "$PORT_a" <<-EOF
+	bg jfn n1 normal-1
+	high jfn h1 high-1
+	low jfn l1 low-1
+	epoch:1000 jfn e1 epoch-past
+	bg jfn - empty-unique-1
+	bg jfn - empty-unique-2
+	high jfn h2 high-2
+	bg jfn bin \x00\x01\xff\x00end
+	low jfn l2 low-2
+	epoch:$future jfn e2 epoch-future
+	bg jfn n2 -
+	bg jretry r1 tried-before
+	bg jretry c1 control
+	EOF
+	assert_success
+	assert_equal "${#lines[@]}" 13
+	# One attempt of r1 before the crash: its worker vanishes.
+	run gmjob drop "$PORT_a" jretry
+	assert_output r1
+	wait_until 10 eval '[ "$(status_of $PORT_a jretry | cut -f3)" = 0 ]'
+	server_stop a KILL
+
+	server_start a -j 2
+	out=$BATS_TEST_TMPDIR/delivered
+	gmjob work "$PORT_a" jfn "$out" 1 drain
+	run cat "$out"
+	assert_output - <<-EOF
+	1 jfn h1 $(hex high-1)
+	1 jfn h2 $(hex high-2)
+	1 jfn n1 $(hex normal-1)
+	1 jfn e1 $(hex epoch-past)
+	1 jfn  $(hex empty-unique-1)
+	1 jfn  $(hex empty-unique-2)
+	1 jfn bin 0001ff00656e64
+	1 jfn n2 
+	1 jfn l1 $(hex low-1)
+	1 jfn l2 $(hex low-2)
+	EOF
+	# The future epoch job waits for its time, still counted.
+	run status_of "$PORT_a" jfn
+	assert_output "$(printf 'jfn\t1\t0\t0')"
+	# r1 had one attempt before the crash: with -j 2 its second is its
+	# last.  c1 had none: it is requeued after one failure.
+	run gmjob drop "$PORT_a" jretry
+	assert_output r1
+	run gmjob drop "$PORT_a" jretry
+	assert_output c1
+	out2=$BATS_TEST_TMPDIR/retry
+	gmjob work "$PORT_a" jretry "$out2" 2 drain
+	run cat "$out2"
+	assert_output "2 jretry c1 $(hex control)"
+	run grep -c "dropped after 2 attempts" "$LOG_a"
+	assert_output 1
+}
+
+@test "completed jobs do not come back after a restart" {
+	gm_only
+	JOURNAL_b=$BATS_TEST_TMPDIR/j
+	server_start b
+	printf 'bg jfn u%d data%d\n' 1 1 2 2 3 3 4 4 | gmjob jobs "$PORT_b" >/dev/null
+	out=$BATS_TEST_TMPDIR/out
+	gmjob work "$PORT_b" jfn "$out" 1 drain
+	run wc -l <"$out"
+	assert_output 4
+	# Two more, then a crash before anyone works on them.
+	printf 'bg jfn v%d data%d\n' 1 1 2 2 | gmjob jobs "$PORT_b" >/dev/null
+	server_stop b KILL
+	server_start b
+	gmjob work "$PORT_b" jfn "$out" 2 drain
+	run grep -c '^2 ' "$out"
+	assert_output 2
+	run grep '^2 ' "$out"
+	assert_output - <<-EOF
+	2 jfn v1 $(hex data1)
+	2 jfn v2 $(hex data2)
+	EOF
+}
+
+@test "admin journal shows the journal's figures" {
+	gm_only
+	JOURNAL_c=$BATS_TEST_TMPDIR/j
+	server_start c
+	printf 'bg jfn u%d data%d\n' 1 1 2 2 3 3 | gmjob jobs "$PORT_c" >/dev/null
+	run admin "$PORT_c" journal
+	assert_success
+	run cut -f1 <<<"$output"
+	assert_output - <<-EOF
+	enabled
+	dir
+	sync
+	bytes
+	live
+	dead
+	flushes
+	last_flush_us
+	peak_flush_us
+	compactions
+	write_errors
+	.
+	EOF
+	assert_equal "$(jstat "$PORT_c" enabled)" 1
+	assert_equal "$(jstat "$PORT_c" dir)" "$JOURNAL_c"
+	assert_equal "$(jstat "$PORT_c" sync)" always
+	assert_equal "$(jstat "$PORT_c" live)" 3
+	assert_equal "$(jstat "$PORT_c" dead)" 0
+	assert_equal "$(jstat "$PORT_c" bytes)" "$(stat -c %s "$(newest_seg "$JOURNAL_c")")"
+	gmjob work "$PORT_c" jfn "$BATS_TEST_TMPDIR/out" 1 drain
+	wait_until 10 eval '[ "$(jstat $PORT_c live)" = 0 ]'
+	assert_equal "$(jstat "$PORT_c" dead)" 6
+}
+
+@test "a torn record at the tail is dropped and logged, the rest replays" {
+	gm_only
+	JOURNAL_d=$BATS_TEST_TMPDIR/j
+	server_start d
+	printf 'bg jfn u%d data%d\n' 1 1 2 2 3 3 | gmjob jobs "$PORT_d" >/dev/null
+	server_stop d KILL
+	seg=$(newest_seg "$JOURNAL_d")
+	end=$(stat -c %s "$seg")
+	# Half of a record: what a crash during a write leaves.
+	off=$(rec_offset "$seg" 2)
+	tail -c "+$((off + 1))" "$seg" | head -c 25 >"$BATS_TEST_TMPDIR/half"
+	cat "$BATS_TEST_TMPDIR/half" >>"$seg"
+	server_start d
+	run grep -c "dropping torn record at offset $end" "$LOG_d"
+	assert_output 1
+	assert_equal "$(stat -c %s "$seg")" "$end"
+	gmjob work "$PORT_d" jfn "$BATS_TEST_TMPDIR/out" 1 drain
+	run cut -d' ' -f3 "$BATS_TEST_TMPDIR/out"
+	assert_output - <<-EOF
+	u1
+	u2
+	u3
+	EOF
+}
+
+@test "damage in the middle stops the start; --journal-repair salvages" {
+	gm_only
+	JOURNAL_e=$BATS_TEST_TMPDIR/j
+	server_start e
+	printf 'bg jfn u%d data%d\n' 1 1 2 2 3 3 4 4 | gmjob jobs "$PORT_e" >/dev/null
+	server_stop e KILL
+	seg=$(newest_seg "$JOURNAL_e")
+	off=$(rec_offset "$seg" 1)
+	flip_byte "$seg" "$((off + 30))"
+	run timeout 20 "$GM_BIN/gm-server" -L 127.0.0.1 -p 0 -l stderr \
+	    --journal "$JOURNAL_e"
+	assert_failure 1
+	assert_output --partial "journal $seg: damaged record at offset $off (checksum mismatch)"
+	assert_output --partial "--journal-repair"
+	server_start e --journal-repair
+	run grep -c "damaged record at offset $off" "$LOG_e"
+	assert_output 1
+	run ls "$JOURNAL_e"
+	assert_output --partial "$(basename "$seg").damaged"
+	gmjob work "$PORT_e" jfn "$BATS_TEST_TMPDIR/out" 1 drain
+	run cut -d' ' -f3 "$BATS_TEST_TMPDIR/out"
+	assert_output - <<-EOF
+	u1
+	u3
+	u4
+	EOF
+	# The repaired journal starts without the option, the damaged file
+	# is still there.
+	server_stop e
+	server_start e
+	assert_equal "$(ls "$JOURNAL_e" | grep -c damaged)" 1
+}
+
+@test "a second server on the same journal directory refuses to start" {
+	gm_only
+	JOURNAL_f=$BATS_TEST_TMPDIR/j
+	server_start f
+	run timeout 20 "$GM_BIN/gm-server" -L 127.0.0.1 -p 0 -l stderr \
+	    --journal "$JOURNAL_f"
+	assert_failure 1
+	assert_output --partial "journal directory $JOURNAL_f is in use by another gm-server (pid $PID_f)"
+	pid_alive "$PID_f"
+}
+
+@test "a full disk answers ERROR, the server stays up and recovers" {
+	gm_only
+	[ "$(id -u)" = 0 ] || skip "needs root to mount a tmpfs"
+	mnt=$BATS_TEST_TMPDIR/small
+	mkdir -p "$mnt"
+	mount -t tmpfs -o size=1m tmpfs "$mnt" 2>/dev/null ||
+	    skip "cannot mount a tmpfs here"
+	MNT=$mnt
+	JOURNAL_g=$mnt/j
+	server_start g
+	# Fill the disk, leaving less room than one job needs.
+	head -c 1000000 /dev/zero >"$mnt/filler" 2>/dev/null || true
+	big=$(head -c 60000 /dev/zero | tr '\0' x)
+	run gmjob jobs "$PORT_g" <<<"bg jfn big1 $big"
+	assert_failure
+	assert_output --partial "reply 19: QUEUE_ERROR"
+	assert_output --partial "No space left on device"
+	# The server still serves, and counts the error.
+	run admin "$PORT_g" journal
+	assert_output --partial "$(printf 'write_errors\t')"
+	[ "$(jstat "$PORT_g" write_errors)" -ge 1 ]
+	assert_equal "$(jstat "$PORT_g" live)" 0
+	# Space returns: the next submission succeeds by itself.
+	rm -f "$mnt/filler"
+	run gmjob jobs "$PORT_g" <<<"bg jfn big2 $big"
+	assert_success
+	server_stop g KILL
+	server_start g
+	gmjob work "$PORT_g" jfn "$BATS_TEST_TMPDIR/out" 1 drain
+	run cut -d' ' -f3 "$BATS_TEST_TMPDIR/out"
+	assert_output big2
+}
