@@ -216,15 +216,23 @@ h_submit(struct conn *c, const struct gm_packet *pkt)
 	queue_submit(c, &s);
 }
 
+/*
+ * GET_STATUS, GET_STATUS_UNIQUE: an argument of 64 bytes or more can name
+ * nothing; gearmand does not answer it, and neither do we.
+ */
 static void
 h_get_status(struct conn *c, const struct gm_packet *pkt)
 {
+	if (pkt->arg[0].len >= GM_HANDLE_SIZE)
+		return;
 	queue_status(c, pkt->arg[0].ptr, pkt->arg[0].len);
 }
 
 static void
 h_get_status_unique(struct conn *c, const struct gm_packet *pkt)
 {
+	if (pkt->arg[0].len >= GM_UNIQUE_SIZE)
+		return;
 	queue_status_unique(c, pkt->arg[0].ptr, pkt->arg[0].len);
 }
 

@@ -31,6 +31,7 @@
 static __dead void usage(int);
 static size_t	parse_size(const char *, const char *);
 static int	parse_verbose(const char *);
+static int	is_verbose_level(const char *);
 static char	*default_journal(void);
 static void	drop_privileges(const char *);
 static void	on_signal(evutil_socket_t, short, void *);
@@ -139,6 +140,18 @@ parse_size(const char *s, const char *what)
 	if (*ep != '\0' || n == 0 || n > UINT32_MAX / mul)
 		errx(1, "%s: invalid size: %s", what, s);
 	return (size_t)(n * mul);
+}
+
+/* Whether s names a verbose level (a gearmand level name). */
+static int
+is_verbose_level(const char *s)
+{
+	size_t	 i;
+
+	for (i = 0; i < nitems(verbose_names); i++)
+		if (strcasecmp(s, verbose_names[i]) == 0)
+			return 1;
+	return 0;
 }
 
 /* Parse a --verbose level: a gearmand level name or a number. */
@@ -371,6 +384,10 @@ main(int argc, char *argv[], char *envp[])
 			conf.user = optarg;
 			break;
 		case 'v':
+			/* gearmand takes `--verbose LEVEL` as two words. */
+			if (optarg == NULL && optind < argc &&
+			    is_verbose_level(argv[optind]))
+				optarg = argv[optind++];
 			if (optarg != NULL)
 				conf.verbose = parse_verbose(optarg);
 			else if (!verbose_set && conf.verbose < V_INFO)
