@@ -153,6 +153,8 @@ struct journal {
 	int		 dirfd;
 	int		 efd;
 	struct event	*ev;
+	struct event	*kick;		/* wakes the writer once per loop pass */
+	int		 kicked;
 
 	/* Loop thread only. */
 	struct jack	*acks;		/* ring of adds awaiting done */
@@ -209,6 +211,7 @@ static pthread_once_t crc_once = PTHREAD_ONCE_INIT;
 
 static void	*writer_main(void *);
 static void	*compact_main(void *);
+static void	 journal_kick(evutil_socket_t, short, void *);
 
 /* Fill the CRC32C (Castagnoli) tables for slicing by 8. */
 static void
@@ -1194,7 +1197,8 @@ journal_open(struct event_base *base, const char *dir,
 	}
 	j->ev = event_new(base, j->efd, EV_READ | EV_PERSIST, journal_notify,
 	    j);
-	if (j->ev == NULL || event_add(j->ev, NULL) == -1) {
+	j->kick = event_new(base, -1, 0, journal_kick, j);
+	if (j->ev == NULL || j->kick == NULL || event_add(j->ev, NULL) == -1) {
 		xasprintf(cause, "journal: cannot add the completion event");
 		goto fail;
 	}
@@ -1278,14 +1282,34 @@ writer_start(struct journal *j)
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
+/*
+ * Wake the writer for the records queued in this pass of the event loop:
+ * one wake-up (and so one write) covers every submission that arrived
+ * together.
+ */
+static void
+journal_kick(evutil_socket_t fd, short what, void *arg)
+{
+	struct journal	*j = arg;
+
+	(void)fd;
+	(void)what;
+	j->kicked = 0;
+	pthread_mutex_lock(&j->mtx);
+	pthread_cond_signal(&j->cond);
+	pthread_mutex_unlock(&j->mtx);
+}
+
 /* Queue a record of n bytes; return where its body goes.  Under mtx. */
 static uint8_t *
 pending_rec(struct journal *j, size_t body)
 {
 	uint8_t	*p;
 
-	if (j->pending.len == 0)
-		pthread_cond_signal(&j->cond);
+	if (!j->kicked) {
+		j->kicked = 1;
+		event_active(j->kick, EV_TIMEOUT, 0);
+	}
 	p = jbuf_grow(&j->pending, REC_HDR + body);
 	put32(p, body);
 	return p + REC_HDR;
@@ -1938,6 +1962,8 @@ journal_close(struct journal *j)
 		}
 		if (j->ev != NULL)
 			event_free(j->ev);
+		if (j->kick != NULL)
+			event_free(j->kick);
 		if (j->efd != -1)
 			close(j->efd);
 		if (j->fd != -1)
