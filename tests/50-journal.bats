@@ -284,3 +284,29 @@ hex() {
 	run cut -d' ' -f3 "$BATS_TEST_TMPDIR/out"
 	assert_output big2
 }
+
+@test "compaction keeps exactly the pending jobs across a crash" {
+	gm_only
+	JOURNAL_h=$BATS_TEST_TMPDIR/j
+	# Compact as soon as dead records dominate, whatever the size.
+	GM_JOURNAL_COMPACT_BYTES=1 server_start h
+	for i in $(seq 1 50); do
+		echo "bg jfn old$i data$i"
+	done | gmjob jobs "$PORT_h" >/dev/null
+	gmjob work "$PORT_h" jfn "$BATS_TEST_TMPDIR/out" 1 drain
+	wait_until 20 eval '[ "$(jstat $PORT_h compactions)" -ge 1 ]'
+	printf 'bg jfn new%d data%d\n' 1 1 2 2 3 3 | gmjob jobs "$PORT_h" >/dev/null
+	wait_until 20 eval '[ "$(jstat $PORT_h live)" = 3 ]'
+	run grep -c "compacted" "$LOG_h"
+	[ "$output" -ge 1 ]
+	server_stop h KILL
+	[ "$(ls "$JOURNAL_h" | grep -c '^seg-')" -le 2 ]
+	server_start h
+	gmjob work "$PORT_h" jfn "$BATS_TEST_TMPDIR/out" 2 drain
+	run grep '^2 ' "$BATS_TEST_TMPDIR/out"
+	assert_output - <<-EOF2
+	2 jfn new1 $(hex data1)
+	2 jfn new2 $(hex data2)
+	2 jfn new3 $(hex data3)
+	EOF2
+}
