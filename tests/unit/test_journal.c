@@ -784,6 +784,131 @@ test_compaction(void)
 	free(dir);
 }
 
+/* Copy file from to to. */
+static int
+copy_file(const char *from, const char *to)
+{
+	char	 buf[65536];
+	ssize_t	 n;
+	int	 in, out, rc = 0;
+
+	if ((in = open(from, O_RDONLY)) == -1)
+		return -1;
+	if ((out = open(to, O_WRONLY | O_CREAT | O_TRUNC, 0600)) == -1) {
+		close(in);
+		return -1;
+	}
+	while ((n = read(in, buf, sizeof(buf))) > 0)
+		if (write(out, buf, n) != n)
+			rc = -1;
+	close(in);
+	close(out);
+	return n < 0 ? -1 : rc;
+}
+
+/*
+ * A crash in the middle of a compaction: the temp file is left, or the old
+ * segments are still there next to the compacted one.
+ */
+static void
+test_compaction_crash(void)
+{
+	struct journal		*j;
+	struct journal_stats	 st;
+	struct got		*g;
+	struct timespec		 t0, t1;
+	uint64_t		 ids[200];
+	char			*dir, *cause, old[1024], keep[1024], tmp[1024];
+	int			 i, fd;
+
+	dir = newdir("compact-crash");
+	ok(fill(dir, 200, ids, JOURNAL_SYNC_ALWAYS), "200 jobs written");
+	snprintf(old, sizeof(old), "%s", last_seg(dir));
+	snprintf(keep, sizeof(keep), "%s-old-segment", dir);
+	ok(copy_file(old, keep) == 0, "keep a copy of the segment with 200 "
+	    "adds");
+	setenv("GM_JOURNAL_COMPACT_BYTES", "1", 1);
+	j = jopen(dir, JOURNAL_SYNC_ALWAYS, 0, &cause);
+	unsetenv("GM_JOURNAL_COMPACT_BYTES");
+	if (j == NULL) {
+		ok(0, "reopen: %s", cause);
+		return;
+	}
+	journal_replay(j, NULL, NULL);
+	for (i = 0; i < 200; i++)
+		if (i % 4 != 0)
+			journal_end(j, ids[i], JOURNAL_END_COMPLETE);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do {
+		event_base_loop(base, EVLOOP_NONBLOCK);
+		usleep(1000);
+		journal_stats(j, &st);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+	} while (st.compactions == 0 && t1.tv_sec - t0.tv_sec < 20);
+	ok(st.compactions >= 1, "compacted");
+	journal_close(j);
+	ok(file_size(old) == -1, "the old segment is gone");
+
+	/* Put an old segment back, as if the crash came before its unlink. */
+	ok(copy_file(keep, old) == 0, "put it back as %s", old);
+	snprintf(tmp, sizeof(tmp), "%s/compact.tmp", dir);
+	fd = open(tmp, O_WRONLY | O_CREAT, 0600);
+	ok(fd != -1 && write(fd, "half", 4) == 4, "leave a temp file");
+	close(fd);
+	g = calloc(1, sizeof(*g));
+	j = jopen(dir, JOURNAL_SYNC_ALWAYS, 0, &cause);
+	ok(j != NULL, "the journal opens (%s)", cause ? cause : "");
+	if (j != NULL) {
+		is_int(journal_replay(j, on_replay, g), 50,
+		    "the live set replays once");
+		ok(g->n == 50 && g->j[0].id == ids[0] &&
+		    g->j[49].id == ids[196], "in order");
+		journal_close(j);
+	}
+	ok(file_size(old) == -1, "the superseded segment is removed");
+	ok(file_size(tmp) == -1, "the temp file is removed");
+	got_free(g);
+	free(g);
+	free(dir);
+}
+
+/* A segment whose header was cut short by a crash right after creation. */
+static void
+test_torn_header(void)
+{
+	struct journal	*j;
+	struct got	*g;
+	char		*dir, *cause, path[1024];
+	int		 fd;
+
+	dir = newdir("torn-header");
+	ok(fill(dir, 3, NULL, JOURNAL_SYNC_ALWAYS), "3 jobs written");
+	snprintf(path, sizeof(path), "%s/seg-00000000000000ff.jnl", dir);
+	fd = open(path, O_WRONLY | O_CREAT, 0600);
+	ok(fd != -1 && write(fd, "gmjou", 5) == 5, "a newest segment of 5 "
+	    "bytes");
+	close(fd);
+	g = calloc(1, sizeof(*g));
+	j = jopen(dir, JOURNAL_SYNC_ALWAYS, 0, &cause);
+	ok(j != NULL, "a torn header at the end does not stop the start");
+	if (j != NULL) {
+		is_int(journal_replay(j, on_replay, g), 3, "3 jobs replay");
+		journal_close(j);
+	}
+	is_int(file_size(path), 32, "the segment starts over with a header");
+	got_free(g);
+	ok(fill(dir, 1, NULL, JOURNAL_SYNC_ALWAYS), "appends go on");
+	j = jopen(dir, JOURNAL_SYNC_ALWAYS, 0, &cause);
+	if (j != NULL) {
+		is_int(journal_replay(j, on_replay, g), 4, "4 jobs replay");
+		journal_close(j);
+	} else
+		ok(0, "reopen: %s", cause);
+	got_free(g);
+	free(g);
+	free(dir);
+}
+
 static void
 test_sync_modes(void)
 {
@@ -1033,6 +1158,8 @@ main(void)
 	test_version();
 	test_lock();
 	test_compaction();
+	test_compaction_crash();
+	test_torn_header();
 	test_sync_modes();
 	test_write_error();
 	test_full_disk();
