@@ -60,9 +60,7 @@ static TAILQ_HEAD(, job) jobs = TAILQ_HEAD_INITIALIZER(jobs);
 static void	job_finish(struct job *);
 static void	job_free(struct job *);
 static void	job_send_lines(struct job *, int);
-static void	job_read_out(struct bufferevent *, void *);
-static void	job_read_err(struct bufferevent *, void *);
-static void	job_read_prog(struct bufferevent *, void *);
+static void	job_read(struct bufferevent *, void *);
 static void	job_wrote_in(struct bufferevent *, void *);
 static void	job_event(struct bufferevent *, short, void *);
 static void	job_timeout(evutil_socket_t, short, void *);
@@ -210,9 +208,8 @@ job_start(struct server *srv, unsigned int gen, const char *handle,
 	}
 
 	j->j_bev[P_IN] = job_bev(j, p[P_IN][1], NULL, job_wrote_in);
-	j->j_bev[P_OUT] = job_bev(j, p[P_OUT][0], job_read_out, NULL);
-	j->j_bev[P_ERR] = job_bev(j, p[P_ERR][0], job_read_err, NULL);
-	j->j_bev[P_PROG] = job_bev(j, p[P_PROG][0], job_read_prog, NULL);
+	for (i = P_OUT; i < P_COUNT; i++)
+		j->j_bev[i] = job_bev(j, p[i][0], job_read, NULL);
 	if (evbuffer_get_length(payload) == 0) {
 		bufferevent_free(j->j_bev[P_IN]);
 		j->j_bev[P_IN] = NULL;
@@ -314,21 +311,17 @@ job_send_lines(struct job *j, int last)
 
 /* Collect stdout, or pass it on line by line. */
 static void
-job_read_out(struct bufferevent *bev, void *arg)
+job_take_out(struct job *j, struct evbuffer *in)
 {
-	struct job	*j = arg;
-
-	evbuffer_add_buffer(j->j_out, bufferevent_get_input(bev));
+	evbuffer_add_buffer(j->j_out, in);
 	if (conf.out != OUT_WHOLE)
 		job_send_lines(j, 0);
 }
 
 /* Copy stderr to our own and keep its last TAIL_MAX bytes. */
 static void
-job_read_err(struct bufferevent *bev, void *arg)
+job_take_err(struct job *j, struct evbuffer *in)
 {
-	struct job	*j = arg;
-	struct evbuffer	*in = bufferevent_get_input(bev);
 	const char	*p;
 	size_t		 len, off;
 	ssize_t		 n;
@@ -355,10 +348,8 @@ job_read_err(struct bufferevent *bev, void *arg)
 
 /* Parse progress lines "N D" from file descriptor 3 into WORK_STATUS. */
 static void
-job_read_prog(struct bufferevent *bev, void *arg)
+job_take_prog(struct job *j, struct evbuffer *in)
 {
-	struct job	*j = arg;
-	struct evbuffer	*in = bufferevent_get_input(bev);
 	struct gm_arg	 a[3];
 	char		*line, num[32], den[32];
 	const char	*errstr;
@@ -394,6 +385,32 @@ job_read_prog(struct bufferevent *bev, void *arg)
 	}
 }
 
+/* Hand what a pipe brought to its processor. */
+static void
+job_take(struct job *j, int which, struct evbuffer *in)
+{
+	switch (which) {
+	case P_OUT:
+		job_take_out(j, in);
+		break;
+	case P_ERR:
+		job_take_err(j, in);
+		break;
+	case P_PROG:
+		job_take_prog(j, in);
+		break;
+	}
+}
+
+/* Data on one of the child's output pipes. */
+static void
+job_read(struct bufferevent *bev, void *arg)
+{
+	struct job	*j = arg;
+
+	job_take(j, job_which(j, bev), bufferevent_get_input(bev));
+}
+
 /* EOF or an error on one of the pipes: close it. */
 static void
 job_event(struct bufferevent *bev, short what, void *arg)
@@ -404,9 +421,8 @@ job_event(struct bufferevent *bev, short what, void *arg)
 	(void)what;
 	if ((which = job_which(j, bev)) == -1)
 		return;
-	/* Whatever arrived with the EOF was read already; flush it. */
-	if (which == P_OUT && conf.out != OUT_WHOLE)
-		job_send_lines(j, 0);
+	/* Take in whatever came with the EOF. */
+	job_take(j, which, bufferevent_get_input(bev));
 	job_close(j, which);
 }
 
@@ -426,29 +442,35 @@ job_timeout(evutil_socket_t fd, short ev, void *arg)
 	kill(-j->j_pid, SIGKILL);
 }
 
-/* Read what a pipe still holds now that its writer has exited. */
+/*
+ * Read what a pipe still holds now that the command has exited (its
+ * bufferevent may not have seen it yet).  The bufferevent's own input is
+ * frozen for outside reads, hence the buffer of our own.
+ */
 static void
-job_drain(struct job *j, int which, bufferevent_data_cb cb)
+job_drain(struct job *j, int which)
 {
 	struct bufferevent	*bev = j->j_bev[which];
-	struct evbuffer		*in;
+	struct evbuffer		*buf;
 	size_t			 total = 0;
 	int			 n, fd;
 
 	if (bev == NULL)
 		return;
-	in = bufferevent_get_input(bev);
+	job_take(j, which, bufferevent_get_input(bev));
+	if ((buf = evbuffer_new()) == NULL)
+		fatalx("evbuffer_new");
 	fd = bufferevent_getfd(bev);
 	while (total < DRAIN_MAX) {
-		n = evbuffer_read(in, fd, READ_MAX);
+		n = evbuffer_read(buf, fd, READ_MAX);
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n <= 0)
 			break;
 		total += (size_t)n;
-		cb(bev, j);
+		job_take(j, which, buf);
 	}
-	cb(bev, j);
+	evbuffer_free(buf);
 }
 
 /* A child exited: finish its job. */
@@ -464,9 +486,9 @@ job_reap(pid_t pid, int status)
 		return;
 	j->j_pid = -1;
 	j->j_status = status;
-	job_drain(j, P_OUT, job_read_out);
-	job_drain(j, P_ERR, job_read_err);
-	job_drain(j, P_PROG, job_read_prog);
+	job_drain(j, P_OUT);
+	job_drain(j, P_ERR);
+	job_drain(j, P_PROG);
 	if (conf.out != OUT_WHOLE)
 		job_send_lines(j, 1);
 	job_finish(j);
