@@ -73,6 +73,7 @@
 #define PENDING_MAX	(256U << 20)	/* refuse adds beyond this backlog */
 #define COMPACT_MIN	(64ULL << 20)	/* no compaction below this size */
 #define RETRY_MS	100		/* pause after a write error */
+#define PREALLOC	(4U << 20)	/* zeros written ahead of appends */
 #define COMPACT_RETRY_S	30		/* pause after a failed compaction */
 
 /* A growable byte buffer. */
@@ -198,7 +199,8 @@ struct journal {
 	int		 compactor_run;
 	int		 fd;		/* current segment */
 	uint64_t	 cur_seq;
-	uint64_t	 good;		/* its size after the last good write */
+	uint64_t	 good;		/* end of its last good write */
+	uint64_t	 alloc;		/* its size: zeros from good to alloc */
 	int		 dirty;		/* written, not synced */
 	struct timespec	 last_sync;
 	struct timespec	 retry_at;
@@ -211,6 +213,7 @@ static pthread_once_t crc_once = PTHREAD_ONCE_INIT;
 
 static void	*writer_main(void *);
 static void	*compact_main(void *);
+static int	 seg_trim(struct journal *);
 static void	 journal_kick(evutil_socket_t, short, void *);
 
 /* Fill the CRC32C (Castagnoli) tables for slicing by 8. */
@@ -658,6 +661,17 @@ set_aside(const char *path)
 	return to;
 }
 
+/* Are the n bytes at p all zero? */
+static int
+all_zero(const uint8_t *p, size_t n)
+{
+	while (n > 0 && *p == 0) {
+		p++;
+		n--;
+	}
+	return n == 0;
+}
+
 /* Look for a valid record after off; its offset, or 0 if none. */
 static size_t
 next_valid(const uint8_t *p, size_t size, size_t off)
@@ -677,7 +691,7 @@ next_valid(const uint8_t *p, size_t size, size_t off)
  * *cause set; *tail gets the size to keep.
  */
 static int
-seg_scan(struct journal *j, uint32_t m, int last, size_t *tail,
+seg_scan(struct journal *j, uint32_t m, int last, size_t *tail, int *zeros,
     uint64_t *maxid, char **cause)
 {
 	struct jmap	*mp = &j->maps[m];
@@ -689,9 +703,16 @@ seg_scan(struct journal *j, uint32_t m, int last, size_t *tail,
 
 	path = seg_path(j, mp->seq);
 	*tail = mp->len;
+	*zeros = 0;
 	off = HDR_SIZE;
 	while (off < mp->len) {
 		n = rec_parse(mp->p + off, mp->len - off, &r, &why);
+		if (n == 0 && all_zero(mp->p + off, mp->len - off)) {
+			/* Space written ahead of appends, never used. */
+			*tail = off;
+			*zeros = 1;
+			break;
+		}
 		if (n == 0) {
 			nx = next_valid(mp->p, mp->len, off);
 			if (last && nx == 0) {
@@ -1012,6 +1033,7 @@ journal_open(struct event_base *base, const char *dir,
 	DIR		*d = NULL;
 	uint64_t	*seqs = NULL, seq, maxid = 1, hnext;
 	size_t		 nseqs = 0, i, start, tail;
+	int		 zeros = 0;
 	uint32_t	 flags;
 	pthread_condattr_t ca;
 	const char	*errstr;
@@ -1121,7 +1143,7 @@ journal_open(struct event_base *base, const char *dir,
 			continue;
 		if (j->maps[i].damaged == 2)
 			continue;
-		if (seg_scan(j, i, i == j->nmaps - 1, &tail, &maxid,
+		if (seg_scan(j, i, i == j->nmaps - 1, &tail, &zeros, &maxid,
 		    cause) == -1)
 			goto fail;
 	}
@@ -1150,6 +1172,10 @@ journal_open(struct event_base *base, const char *dir,
 			}
 			close(fd);
 			j->segs[j->nsegs - 1].size = HDR_SIZE;
+		} else if (j->nsegs > 0 && zeros) {
+			/* Keep the zeros: appends go on over them. */
+			j->alloc = j->segs[j->nsegs - 1].size;
+			j->segs[j->nsegs - 1].size = tail;
 		} else if (j->nsegs > 0 && tail < j->segs[j->nsegs - 1].size) {
 			path = seg_path(j, j->segs[j->nsegs - 1].seq);
 			if (truncate(path, tail) == -1) {
@@ -1189,6 +1215,8 @@ journal_open(struct event_base *base, const char *dir,
 	j->fd = fd;
 	j->cur_seq = j->segs[j->nsegs - 1].seq;
 	j->good = j->segs[j->nsegs - 1].size;
+	if (j->alloc < j->good)
+		j->alloc = j->good;
 	clock_gettime(CLOCK_MONOTONIC, &j->last_sync);
 
 	if ((j->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1) {
@@ -1579,7 +1607,7 @@ compact_start(struct journal *j, struct jcompact *cp)
 	uint64_t	 seq = j->cur_seq + 2;
 	int		 fd;
 
-	if (j->dirty && fdatasync(j->fd) == 0)
+	if (seg_trim(j) == 0 && j->dirty && fdatasync(j->fd) == 0)
 		j->dirty = 0;
 	if ((fd = seg_create(j, seq, 0, cp->next_id)) == -1) {
 		log_warn("journal %s: cannot start a new segment", j->dir);
@@ -1589,7 +1617,7 @@ compact_start(struct journal *j, struct jcompact *cp)
 	close(j->fd);
 	j->fd = fd;
 	j->cur_seq = seq;
-	j->good = HDR_SIZE;
+	j->good = j->alloc = HDR_SIZE;
 	if (j->compactor_run) {
 		pthread_join(j->compactor, NULL);
 		j->compactor_run = 0;
@@ -1778,6 +1806,52 @@ batch_retain(struct jbuf *batch, struct jbuf *keep)
 }
 
 /*
+ * Write zeros ahead of the appends up to at least end, and sync them once:
+ * later appends then overwrite allocated blocks without changing the file
+ * size, and fdatasync need not commit metadata.  When the disk has no room
+ * for the zeros, appends go on without them.
+ */
+static void
+seg_extend(struct journal *j, uint64_t end)
+{
+	static const uint8_t	 zero[65536];
+	uint64_t		 to, off;
+	size_t			 n;
+	int			 e = 0;
+
+	to = (end + PREALLOC - 1) / PREALLOC * PREALLOC;
+	if (j->alloc < j->good)
+		j->alloc = j->good;
+	for (off = j->alloc; off < to && e == 0; off += n) {
+		n = to - off < sizeof(zero) ? to - off : sizeof(zero);
+		e = pwrite_all(j->fd, zero, n, off);
+	}
+	if (e == 0 && fdatasync(j->fd) == -1)
+		e = errno;
+	if (e != 0) {
+		if (ftruncate(j->fd, j->good) == 0)
+			j->alloc = j->good;
+		return;
+	}
+	j->alloc = to;
+}
+
+/* Cut the unused zeros off the current segment; 0 or -1. */
+static int
+seg_trim(struct journal *j)
+{
+	if (j->fd == -1 || j->alloc == j->good)
+		return 0;
+	if (ftruncate(j->fd, j->good) == -1) {
+		log_warn("journal %s: truncate", j->dir);
+		return -1;
+	}
+	j->alloc = j->good;
+	j->dirty = 1;
+	return 0;
+}
+
+/*
  * Write one batch (and sync it per the mode).  Return 0 or an errno value;
  * on error the file is cut back to its last good size.
  */
@@ -1794,6 +1868,8 @@ batch_write(struct journal *j, int fault, uint64_t *nrec)
 		rec_seal(b->b + off, len);
 		(*nrec)++;
 	}
+	if (fault == 0 && j->good + b->len > j->alloc)
+		seg_extend(j, j->good + b->len);
 	if (fault != 0) {
 		/* Simulate a short write, then the failure. */
 		pwrite_all(j->fd, b->b, b->len / 2, j->good);
@@ -1807,9 +1883,13 @@ batch_write(struct journal *j, int fault, uint64_t *nrec)
 		if (ftruncate(j->fd, j->good) == -1)
 			log_warn("journal %s: cannot cut back a failed write",
 			    j->dir);
+		else
+			j->alloc = j->good;
 		return e;
 	}
 	j->good += b->len;
+	if (j->alloc < j->good)
+		j->alloc = j->good;
 	if (j->opts.sync == JOURNAL_SYNC_ALWAYS)
 		clock_gettime(CLOCK_MONOTONIC, &j->last_sync);
 	else
@@ -1966,8 +2046,11 @@ journal_close(struct journal *j)
 			event_free(j->kick);
 		if (j->efd != -1)
 			close(j->efd);
-		if (j->fd != -1)
+		if (j->fd != -1) {
+			if (seg_trim(j) == 0 && j->dirty)
+				fdatasync(j->fd);
 			close(j->fd);
+		}
 		for (i = 0; i < j->nmaps; i++)
 			if (j->maps[i].p != NULL)
 				munmap(j->maps[i].p, j->maps[i].len);
