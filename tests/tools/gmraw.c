@@ -856,6 +856,7 @@ main(int argc, char *argv[])
 			subst(optarg, &b, 0);
 			print_bytes(b.p, b.len, 1);
 			putchar('\n');
+			free(b.p);
 			return 0;
 		default:
 			usage();
