@@ -255,11 +255,13 @@ server_connect(struct server *s)
 
 	fd = net_connect(s->s_addr.host, s->s_addr.port, CONNECT_TIMEOUT);
 	if (fd == -1) {
+		/* Once per outage; with -v, every attempt. */
 		if (!s->s_outage) {
 			warn("cannot connect to %s, will keep trying",
 			    s->s_name);
 			s->s_outage = 1;
-		}
+		} else if (conf.verbose)
+			warn("cannot connect to %s", s->s_name);
 		server_down(s, NULL);
 		return;
 	}
@@ -689,7 +691,8 @@ main(int argc, char *argv[])
 {
 	struct event	*ev_term, *ev_int, *ev_chld;
 	struct server	*s;
-	const char	*hosts = NULL, *port = "4730", *id = NULL, *env;
+	const char	**hosts = NULL, *port = "4730", *id = NULL, *env;
+	size_t		 nhosts = 0, k;
 	char		 host[200];
 	FILE		*f;
 	int		 ch, i;
@@ -715,7 +718,9 @@ main(int argc, char *argv[])
 		case 'H':
 			usage(1);
 		case 'h':
-			hosts = optarg;
+			hosts = xreallocarray(hosts, nhosts + 1,
+			    sizeof(*hosts));
+			hosts[nhosts++] = optarg;
 			break;
 		case 'I':
 			id = optarg;
@@ -791,10 +796,14 @@ main(int argc, char *argv[])
 	if ((base = event_base_new()) == NULL)
 		errx(EXIT_ERROR, "event_base_new failed");
 	/* -h wins over GEARMAN_SERVER (gearman lets the variable win). */
-	if (hosts == NULL && (env = getenv("GEARMAN_SERVER")) != NULL &&
-	    *env != '\0')
-		hosts = env;
-	add_servers(hosts != NULL ? hosts : "localhost", port);
+	if (nhosts == 0) {
+		if ((env = getenv("GEARMAN_SERVER")) == NULL || *env == '\0')
+			env = "localhost";
+		add_servers(env, port);
+	}
+	for (k = 0; k < nhosts; k++)
+		add_servers(hosts[k], port);
+	free(hosts);
 	if (TAILQ_EMPTY(&servers)) {
 		warnx("no server given");
 		usage(0);
