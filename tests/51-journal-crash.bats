@@ -8,6 +8,8 @@
 #
 # GM_CRASH_ROUNDS (20), GM_CRASH_CLIENTS (4) and GM_CRASH_JOBS (jobs per
 # client per round, 500) size the run; GM_CRASH_SYNC picks --journal-sync.
+# The journal compacts from 256 KiB on (GM_CRASH_COMPACT_BYTES), so that
+# some kills land during a compaction.
 
 load helper
 
@@ -39,6 +41,7 @@ round_over() {
 	local per=${GM_CRASH_JOBS:-500} sync=${GM_CRASH_SYNC:-always}
 	local d=$BATS_TEST_TMPDIR r k target pids wpid
 	JOURNAL_k=$d/journal
+	export GM_JOURNAL_COMPACT_BYTES=${GM_CRASH_COMPACT_BYTES:-262144}
 	for r in $(seq 1 "$rounds"); do
 		unset PORT_k
 		server_start k --journal-sync "$sync"
