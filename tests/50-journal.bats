@@ -313,3 +313,27 @@ hex() {
 	2 jfn new3 $(hex data3)
 	EOF2
 }
+
+@test "relaxed sync modes keep acknowledged jobs across a server crash" {
+	gm_only
+	local mode
+	for mode in 10 never; do
+		JOURNAL_i=$BATS_TEST_TMPDIR/j-$mode
+		unset PORT_i
+		server_start i --journal-sync "$mode"
+		assert_equal "$(jstat "$PORT_i" sync)" \
+		    "$([ "$mode" = never ] && echo never || echo interval)"
+		printf 'bg jfn %s-%d data%d\n' "$mode" 1 1 "$mode" 2 2 |
+		    gmjob jobs "$PORT_i" >/dev/null
+		server_stop i KILL
+		unset PORT_i
+		server_start i
+		gmjob work "$PORT_i" jfn "$BATS_TEST_TMPDIR/out-$mode" 1 drain
+		run cut -d' ' -f3 "$BATS_TEST_TMPDIR/out-$mode"
+		assert_output - <<-EOF2
+		$mode-1
+		$mode-2
+		EOF2
+		server_stop i
+	done
+}
