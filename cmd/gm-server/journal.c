@@ -764,6 +764,7 @@ seg_scan(struct journal *j, uint32_t m, int last, size_t *tail, int *zeros,
 			    e->seg != JENT_DEAD) {
 				e->seg = JENT_DEAD;
 				j->idx.ndead++;
+				idx_tidy(&j->idx, 0);
 			}
 			break;
 		}
