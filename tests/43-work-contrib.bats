@@ -1,0 +1,65 @@
+#!/usr/bin/env bats
+# contrib/cron: rotate-and-ship sends a rotated log to a gm-work worker
+# running load-into-db.  The gearman CLI stands in for gm-submit.
+
+bats_require_minimum_version 1.5.0
+load helper
+load 40-work-helper
+
+CONTRIB=$BATS_TEST_DIRNAME/../contrib/cron
+
+setup() {
+	command -v sqlite3 >/dev/null || skip "sqlite3 is not installed"
+	work_setup
+	d=$BATS_TEST_TMPDIR
+	export DB=$d/access.db
+}
+
+teardown() {
+	work_teardown
+}
+
+rows() {
+	sqlite3 "$DB" 'SELECT count(*) FROM access' 2>/dev/null
+}
+
+@test "rotate-and-ship: the rotated log is loaded by the single worker and removed" {
+	work_start w -f logs -- "$CONTRIB/load-into-db"
+	printf 'GET / 200\nGET /a "b, c" 404\n' >"$d/access.log"
+	run env REOPEN=true GM_SUBMIT=gearman "$CONTRIB/rotate-and-ship" \
+	    "$d/access.log" logs
+	assert_success
+	[ ! -e "$d/access.log" ]
+	run ls "$d"
+	refute_output --regexp 'access\.log\.[0-9]'
+	wait_until 20 eval '[ "$(rows)" = 2 ]'
+	run sqlite3 "$DB" 'SELECT line FROM access ORDER BY rowid'
+	assert_output $'GET / 200\nGET /a "b, c" 404'
+}
+
+@test "rotate-and-ship: a file no server took is kept and shipped by the next run" {
+	work_start w -f logs -- "$CONTRIB/load-into-db"
+	echo first >"$d/access.log"
+	run --separate-stderr env REOPEN=true GM_SUBMIT=false \
+	    "$CONTRIB/rotate-and-ship" "$d/access.log" logs
+	assert_failure 1
+	[[ "$stderr" == "rotate-and-ship: $d/access.log."*" not shipped, kept for the next run" ]]
+	kept=$(ls "$d" | grep -c '^access\.log\.[0-9]')
+	[ "$kept" -eq 1 ]
+	echo second >"$d/access.log"
+	run env REOPEN=true GM_SUBMIT=gearman "$CONTRIB/rotate-and-ship" \
+	    "$d/access.log" logs
+	assert_success
+	wait_until 20 eval '[ "$(rows)" = 2 ]'
+	run sqlite3 "$DB" 'SELECT line FROM access ORDER BY line'
+	assert_output $'first\nsecond'
+}
+
+@test "load-into-db failing fails the job with sqlite3's message" {
+	export DB=/nonexistent/dir/access.db
+	work_start w -f logs -- "$CONTRIB/load-into-db"
+	run pkts logs <<<"line"
+	assert_success
+	assert_line --index 0 --regexp '^WORK_WARNING .*unable to open database.*gm-work: [^ ]*/load-into-db: exited with status 1\\x0a$'
+	assert_line --index 1 "WORK_FAIL"
+}
