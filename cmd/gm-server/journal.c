@@ -605,6 +605,27 @@ dir_lock_pid(struct journal *j)
 		log_debug("%s: %s", __func__, strerror(errno));
 }
 
+/* Make a new directory's entry durable: sync its parent. */
+static void
+sync_parent(const char *path)
+{
+	char	*s, *p;
+	int	 fd;
+
+	s = xstrdup(path);
+	if ((p = strrchr(s, '/')) != NULL && p != s)
+		*p = '\0';
+	else if (p == s)
+		s[1] = '\0';
+	else
+		strlcpy(s, ".", strlen(s) + 1);
+	if ((fd = open(s, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) != -1) {
+		fsync(fd);
+		close(fd);
+	}
+	free(s);
+}
+
 /* Create dir and its parents. */
 static int
 mkdir_p(const char *dir)
@@ -617,14 +638,20 @@ mkdir_p(const char *dir)
 		if (*p != '/')
 			continue;
 		*p = '\0';
-		if (mkdir(s, 0750) == -1 && errno != EEXIST) {
+		if (mkdir(s, 0750) == 0)
+			sync_parent(s);
+		else if (errno != EEXIST) {
 			rc = -1;
 			break;
 		}
 		*p = '/';
 	}
-	if (rc == 0 && mkdir(s, 0750) == -1 && errno != EEXIST)
-		rc = -1;
+	if (rc == 0) {
+		if (mkdir(s, 0750) == 0)
+			sync_parent(s);
+		else if (errno != EEXIST)
+			rc = -1;
+	}
 	free(s);
 	return rc;
 }
