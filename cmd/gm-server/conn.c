@@ -300,10 +300,12 @@ conn_process(struct conn *c)
 			break;
 		}
 		if (rv == PROTO_TOO_LARGE) {
-			conn_error(c, "ARGUMENT_TOO_LARGE", "Packet too large");
-			conn_fail(c, "%s packet of %u bytes is over the %zu "
-			    "byte limit", proto_type_name(h.type), h.size,
+			log_warnx("fd %d (%s): closing connection: %s packet "
+			    "of %u bytes is over the %zu byte limit", c->c_fd,
+			    c->c_peer, proto_type_name(h.type), h.size,
 			    conf.max_packet);
+			conn_error(c, "ARGUMENT_TOO_LARGE", "Packet too large");
+			conn_finish(c);
 			break;
 		}
 		if (len - GM_HEADER_SIZE < h.size)
@@ -382,7 +384,7 @@ conn_finish(struct conn *c)
 	bufferevent_disable(c->c_bev, EV_READ);
 	if (TAILQ_EMPTY(&c->c_acks) &&
 	    evbuffer_get_length(bufferevent_get_output(c->c_bev)) == 0)
-		conn_close(c, "closed by peer");
+		conn_close(c, "closed");
 }
 
 /* Close a connection: undo its worker and client state, free it later. */
@@ -575,7 +577,20 @@ void
 conn_free_all(void)
 {
 	struct conn	*c;
+	struct evbuffer	*out;
+	unsigned char	*p;
+	size_t		 len;
 
+	/*
+	 * Best effort: the last replies (shutdown's OK) still go out.  The
+	 * bufferevent froze its output's start, so write a copy.
+	 */
+	TAILQ_FOREACH(c, &conns, c_entry) {
+		out = bufferevent_get_output(c->c_bev);
+		if ((len = evbuffer_get_length(out)) > 0 && len < 65536 &&
+		    (p = evbuffer_pullup(out, (ssize_t)len)) != NULL)
+			(void)write(c->c_fd, p, len);
+	}
 	while ((c = TAILQ_FIRST(&conns)) != NULL)
 		conn_close(c, "server stopping");
 	conn_reap(-1, 0, NULL);
