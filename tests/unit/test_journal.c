@@ -129,7 +129,7 @@ run_until(int *n, int want)
 		clock_gettime(CLOCK_MONOTONIC, &t);
 		if (t.tv_sec - t0.tv_sec > 20)
 			return 0;
-		usleep(500);
+		usleep(50);
 	}
 	return 1;
 }
@@ -1147,6 +1147,75 @@ test_replay_dead(void)
 	free(dir);
 }
 
+static int
+cmp_u64(const void *a, const void *b)
+{
+	uint64_t	 x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * Durable round trip, one add at a time (write + fsync + completion):
+ * GM_JOURNAL_LATENCY=N adds (default 50), reported only.
+ */
+static void
+test_latency(void)
+{
+	struct journal		*j;
+	struct journal_stats	 st;
+	struct donearg		 d;
+	struct seen		*s;
+	struct tjob		 t;
+	struct timespec		 t0, t1;
+	uint64_t		*us;
+	const char		*env;
+	char			*dir, *cause;
+	int			 i, n = 50, good = 1;
+
+	if ((env = getenv("GM_JOURNAL_LATENCY")) != NULL)
+		n = atoi(env);
+	if (n < 1 || n > 4000)
+		n = 50;
+	dir = newdir("latency");
+	j = jopen(dir, JOURNAL_SYNC_ALWAYS, 0, &cause);
+	if (j == NULL) {
+		ok(0, "open: %s", cause);
+		return;
+	}
+	s = calloc(1, sizeof(*s));
+	us = calloc(n, sizeof(*us));
+	memset(&t, 0, sizeof(t));
+	t.func = "f";
+	t.func_len = 1;
+	t.data = "0123456789012345678901234567890123456789";
+	t.data_len = 40;
+	d.s = s;
+	d.k = 0;
+	for (i = 0; i < n; i++) {
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		add_job(j, &t, 1, &d);
+		if (!run_until(&s->n, i + 1) || s->err[i] != 0)
+			good = 0;
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		us[i] = (t1.tv_sec - t0.tv_sec) * 1000000 +
+		    (t1.tv_nsec - t0.tv_nsec) / 1000;
+	}
+	journal_stats(j, &st);
+	journal_close(j);
+	qsort(us, n, sizeof(*us), cmp_u64);
+	printf("# durable add round trip over %d adds: median %llu us, "
+	    "p90 %llu us, max %llu us (peak flush %llu us)\n", n,
+	    (unsigned long long)us[n / 2], (unsigned long long)us[n * 9 / 10],
+	    (unsigned long long)us[n - 1],
+	    (unsigned long long)st.peak_flush_us);
+	ok(good && (int)st.flushes >= n, "%d adds, one at a time, each "
+	    "durable in its own flush", n);
+	free(us);
+	free(s);
+	free(dir);
+}
+
 /* Replay speed: GM_JOURNAL_BENCH=N jobs (default 20000), reported only. */
 static void
 test_replay_many(void)
@@ -1228,6 +1297,7 @@ main(void)
 	test_write_error();
 	test_full_disk();
 	test_replay_dead();
+	test_latency();
 	test_replay_many();
 	event_base_free(base);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", top);
