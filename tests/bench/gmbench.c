@@ -75,6 +75,8 @@ static long long	 njobs = 1000;
 static int		 nclients = 1, nworkers = 1, window = 64, grabwin = 1;
 static size_t		 psize = 100;
 static int		 timeout_s = 300;
+static int		 cap_s;		/* stop submitting after this long */
+static uint64_t		 cap_ns;
 static int		 verbose;
 
 static int		 ep = -1;
@@ -133,7 +135,8 @@ static void		 print_port(void);
 static __dead void
 usage(void)
 {
-	fprintf(stderr, "usage: gmbench [-v] [-c clients] [-f function] "
+	fprintf(stderr, "usage: gmbench [-v] [-c clients] [-D seconds] "
+	    "[-f function] "
 	    "[-g grabs] [-H host] [-n count]\n"
 	    "\t[-P server-pid] [-p port] [-s size] [-t seconds] "
 	    "[-U unique-prefix]\n"
@@ -403,7 +406,7 @@ static void
 send_submit(struct conn *c, long long id)
 {
 	struct gm_arg	 a[2];
-	char		 ubuf[GM_UNIQUE_SIZE], idbuf[ID_DIGITS + 1];
+	char		 ubuf[GM_UNIQUE_SIZE], idbuf[24];
 	uint32_t	 type;
 	size_t		 need, len;
 	uint8_t		*p;
@@ -439,12 +442,17 @@ send_echo(struct conn *c)
 	c->echoes++;
 }
 
-/* Keep a client's window full while jobs remain. */
+/*
+ * Keep a client's window full while jobs remain.  Past the -D cap the
+ * run shrinks to the jobs submitted so far.
+ */
 static void
 client_refill(struct conn *c)
 {
 	int	 win = mode == M_LAT ? 1 : window;
 
+	if (cap_ns != 0 && next_id < njobs && now_ns() >= cap_ns)
+		njobs = next_id;
 	while (c->inflight < win && next_id < njobs)
 		send_submit(c, next_id++);
 }
@@ -490,6 +498,12 @@ on_client(struct conn *c, const struct gm_packet *pkt)
 			t = now_ns();
 			lat[nlat++] = t - c->sent_ns;
 		}
+		if (payload_id(&pkt->arg[1]) < 0)
+			errx(1, "result of %.*s is not a payload of ours: "
+			    "%zu bytes \"%.*s\"", (int)pkt->arg[0].len,
+			    pkt->arg[0].ptr, pkt->arg[1].len,
+			    (int)(pkt->arg[1].len < 40 ? pkt->arg[1].len : 40),
+			    pkt->arg[1].ptr);
 		mark_done(payload_id(&pkt->arg[1]));
 		break;
 	case GM_WORK_FAIL:
@@ -782,6 +796,8 @@ run_jobs(void)
 	g0 = cpu_self();
 	s0 = cpu_server();
 	t0 = now_ns();
+	if (cap_s > 0)
+		cap_ns = t0 + (uint64_t)cap_s * 1000000000ULL;
 	if (mode == M_DRAIN) {
 		for (i = 0; i < nconns; i++) {
 			for (int j = 0; j < grabwin; j++)
@@ -839,7 +855,7 @@ run_conns(void)
 	uint64_t	*v, t0, t;
 	long		 r0, r1;
 	long long	 i, nsamp = 2000, k;
-	int		 batch = 64;
+	int		 batch = 8;	/* below any listen backlog */
 
 	raise_nofile(njobs + 64);
 	r0 = rss_server();
@@ -911,12 +927,18 @@ main(int argc, char *argv[])
 	size_t		 i;
 	int		 ch, found = 0;
 
-	while ((ch = getopt(argc, argv, "c:f:g:H:n:P:p:s:t:U:vW:w:")) != -1) {
+	while ((ch = getopt(argc, argv, "c:D:f:g:H:n:P:p:s:t:U:vW:w:")) !=
+	    -1) {
 		switch (ch) {
 		case 'c':
 			nclients = strtonum(optarg, 1, 100000, &errstr);
 			if (errstr != NULL)
 				errx(1, "-c %s: %s", optarg, errstr);
+			break;
+		case 'D':
+			cap_s = strtonum(optarg, 1, 86400, &errstr);
+			if (errstr != NULL)
+				errx(1, "-D %s: %s", optarg, errstr);
 			break;
 		case 'f':
 			func = optarg;
