@@ -138,12 +138,19 @@ teardown() {
 	    "$(work_err w)"
 }
 
-@test "failing command: the gearman client prints the warning and exits 1" {
+@test "failing command: the gearman client prints the warning and exits 1 (gearman -w sends no reason)" {
 	work_start w -f fails -- sh -c 'echo partial; echo oops >&2; exit 3'
 	run --separate-stderr gm_client -f fails <<<"x"
 	assert_failure 1
 	assert_output "partial"
 	[ "$stderr" = $'oops\ngm-work: sh: exited with status 3\nJob failed' ]
+	work_stop w
+	# gearman -w keeps the command's stderr to itself.
+	gearman_w g -f fails -- sh -c 'echo partial; echo oops >&2; exit 3'
+	run --separate-stderr gm_client -f fails <<<"x"
+	assert_failure 1
+	assert_output "partial"
+	[ "$stderr" = "Job failed" ]
 }
 
 @test "-x sends failures as WORK_EXCEPTION" {
@@ -403,10 +410,15 @@ teardown() {
 	assert_line --regexp "^[0-9]+ 127\.0\.0\.1 my-worker : (f1 f2|f2 f1)$"
 }
 
-@test "the default client id is host:pid" {
+@test "the default client id is host:pid (gearman -w sets none)" {
 	work_start w -f f1 -- cat
 	run admin workers
 	assert_line --regexp "^[0-9]+ 127\.0\.0\.1 [^ ]+:$(work_pid w) : f1$"
+	work_stop w
+	# gearman -w sets no id.
+	gearman_w g -f f1 -- cat
+	run admin workers
+	assert_line --regexp "^[0-9]+ 127\.0\.0\.1 - : f1$"
 }
 
 @test "-i writes a pid file and removes it at exit" {

@@ -1,0 +1,207 @@
+#!/usr/bin/env bats
+# gm-work: servers.  Several at once, reconnecting after a restart, the
+# server list from -h, -p and GEARMAN_SERVER, and the wire sequence.
+
+bats_require_minimum_version 1.5.0
+load helper
+load 40-work-helper
+
+setup() {
+	work_setup
+}
+
+teardown() {
+	work_teardown
+}
+
+# attempts FILE: how many failed connects a -v worker has logged.
+attempts() {
+	grep -c "cannot connect to" "$1" || true
+}
+
+@test "after a server restart: one line when the connection is lost, one when it is back" {
+	work_start w -f rc -- cat
+	# A -v twin logs every attempt, to see that several were made.
+	work_start v -v -f rc2 -- cat
+	server_stop s1
+	wait_until 20 grep -q "lost connection" "$(work_err w)"
+	wait_until 30 eval '[ "$(attempts "$(work_err v)")" -ge 4 ]'
+	server_start s1
+	wait_until 30 grep -q "reconnected to" "$(work_err w)"
+	wait_until 20 workers_for rc "$PORT" -gt 0
+	run gm_client -f rc hello
+	assert_output "hello"
+	run cat "$(work_err w)"
+	assert_line --index 0 --regexp \
+	    "^gm-work: lost connection to 127\.0\.0\.1:$PORT \(.+\), reconnecting$"
+	assert_line --index 1 "gm-work: reconnected to 127.0.0.1:$PORT"
+	[ "${#lines[@]}" -eq 2 ]
+}
+
+@test "a worker started before its server logs one line, then connects" {
+	port=$(free_port)
+	NOWAIT=1 work_start w -h "127.0.0.1:$port" -f late -- cat
+	NOWAIT=1 work_start v -v -h "127.0.0.1:$port" -f late2 -- cat
+	wait_until 30 eval '[ "$(attempts "$(work_err v)")" -ge 4 ]'
+	PORT_late=$port server_start late
+	wait_until 30 workers_for late "$port" -gt 0
+	run cat "$(work_err w)"
+	assert_line --index 0 \
+	    "gm-work: cannot connect to 127.0.0.1:$port, will keep trying: Connection refused"
+	assert_line --index 1 "gm-work: connected to 127.0.0.1:$port"
+	[ "${#lines[@]}" -eq 2 ]
+}
+
+@test "several servers: it registers with each and takes work from each" {
+	server_start s2
+	work_start w -h "127.0.0.1:$PORT_s1,127.0.0.1:$PORT_s2" -f multi -- rev
+	wait_until 20 workers_for multi "$PORT_s2" -gt 0
+	run env GEARMAN_SERVER="127.0.0.1:$PORT_s1" timeout 20 gearman -f multi abc
+	assert_output "cba"
+	run env GEARMAN_SERVER="127.0.0.1:$PORT_s2" timeout 20 gearman -f multi xyz
+	assert_output "zyx"
+}
+
+@test "several servers with -j 1: queued jobs on both are all done" {
+	server_start s2
+	d=$BATS_TEST_TMPDIR
+	for i in 1 2 3; do
+		GEARMAN_SERVER="127.0.0.1:$PORT_s1" submit_bg both "a$i" >/dev/null
+		GEARMAN_SERVER="127.0.0.1:$PORT_s2" submit_bg both "b$i" >/dev/null
+	done
+	NOWAIT=1 work_start w -h "127.0.0.1:$PORT_s1" -h "127.0.0.1:$PORT_s2" \
+	    -f both -- sh -c 'touch "$0/$(cat)"' "$d"
+	for f in a1 a2 a3 b1 b2 b3; do
+		wait_until 30 test -e "$d/$f"
+	done
+	wait_until 10 eval 'admin "$PORT_s1" status | grep -qx "both	0	0	1"'
+	wait_until 10 eval 'admin "$PORT_s2" status | grep -qx "both	0	0	1"'
+}
+
+@test "a dead server in the list does not stop work from the live one" {
+	dead=$(free_port)
+	work_start w -h "127.0.0.1:$dead,127.0.0.1:$PORT" -f live -- rev
+	run gm_client -f live abc
+	assert_output "cba"
+	grep -qx "gm-work: cannot connect to 127.0.0.1:$dead, will keep trying: Connection refused" \
+	    "$(work_err w)"
+}
+
+@test "-p sets the port of hosts given without one" {
+	work_start w -h 127.0.0.1 -p "$PORT" -f port -- rev
+	run gm_client -f port abc
+	assert_output "cba"
+}
+
+@test "GEARMAN_SERVER is used without -h, and -h wins over it (gearman lets the variable win)" {
+	dead=$(free_port)
+	GEARMAN_SERVER="127.0.0.1:$PORT" work_start w -f envsrv -- rev
+	work_stop w
+	GEARMAN_SERVER="127.0.0.1:$dead" work_start w2 -h "127.0.0.1:$PORT" \
+	    -f envsrv -- rev
+	run gm_client -f envsrv abc
+	assert_output "cba"
+	work_stop w2
+	# gearman -w ignores -h when GEARMAN_SERVER is set.
+	run env GEARMAN_SERVER="127.0.0.1:$dead" timeout 20 gearman -w -c 1 \
+	    -h 127.0.0.1 -p "$PORT" -f envsrv
+	assert_success
+	assert_output --partial "Connection to 127.0.0.1:$dead failed"
+}
+
+@test "a pid file that cannot be written: exit 1 with a message" {
+	run --separate-stderr gm-work -i /nonexistent/dir/pid -f x -- cat
+	assert_failure 1
+	[ "$stderr" = "gm-work: /nonexistent/dir/pid: No such file or directory" ]
+}
+
+# fake_server PORTFILE LOG: a one-connection server that logs the packets
+# it gets, answers the first GRAB_JOB_UNIQ with NO_JOB, checks that nothing
+# comes after PRE_SLEEP for a while, wakes the worker with NOOP, hands out
+# one job, and logs the result and the next request.
+fake_server() {
+	perl -e '
+	use strict; use IO::Socket::INET; use IO::Select;
+	my ($pf, $log) = @ARGV;
+	my $l = IO::Socket::INET->new(Listen => 1, LocalAddr => "127.0.0.1",
+	    LocalPort => 0, ReuseAddr => 1) or die "listen: $!";
+	open(my $p, ">", "$pf.tmp") or die; print $p $l->sockport, "\n";
+	close $p; rename "$pf.tmp", $pf;
+	open(my $o, ">", $log) or die; $o->autoflush(1);
+	$l->blocking(1);
+	my $c = $l->accept or die "accept: $!";
+	binmode $c;
+	my %n = (1 => "CAN_DO", 4 => "PRE_SLEEP", 13 => "WORK_COMPLETE",
+	    22 => "SET_CLIENT_ID", 23 => "CAN_DO_TIMEOUT",
+	    30 => "GRAB_JOB_UNIQ");
+	sub rd { my $k = shift; my $b = "";
+		while (length $b < $k) {
+			my $r = sysread($c, $b, $k - length $b, length $b);
+			exit 0 unless $r;
+		}
+		return $b; }
+	sub pkt { my ($t) = unpack("x4NN", my $h = rd(12));
+		my $len = unpack("x8N", $h); my $b = $len ? rd($len) : "";
+		$b =~ s/\0/ /g;
+		print $o ($n{$t} // "TYPE$t") . ($len ? " $b" : "") . "\n";
+		return $t; }
+	sub send_ { my ($t, $b) = @_;
+		print $c "\0RES" . pack("NN", $t, length $b) . $b; }
+	$c->autoflush(1);
+	my $grabs = 0;
+	while (1) {
+		my $t = pkt();
+		if ($t == 30 && $grabs++ == 0) { send_(10, ""); }
+		elsif ($t == 30 && $grabs == 2) {
+			send_(31, "H:fake:1\0f1\0u-1\0payload");
+		} elsif ($t == 30) { last; }
+		if ($t == 4) {
+			my $sel = IO::Select->new($c);
+			print $o "EARLY\n" if $sel->can_read(0.5);
+			send_(6, "");
+		}
+	}' "$1" "$2"
+}
+
+@test "wire: SET_CLIENT_ID, CAN_DO_TIMEOUT per function, GRAB_JOB_UNIQ, PRE_SLEEP, quiet until NOOP" {
+	pf=$BATS_TEST_TMPDIR/fport
+	log=$BATS_TEST_TMPDIR/wire
+	fake_server "$pf" "$log" 3>&- &
+	fake=$!
+	wait_until 20 test -s "$pf"
+	NOWAIT=1 work_start w --id wire-test -t 5 -h "127.0.0.1:$(cat "$pf")" \
+	    -f f1 -f f2 -- cat
+	wait "$fake"
+	run cat "$log"
+	assert_output - <<-'EOF'
+	SET_CLIENT_ID wire-test
+	CAN_DO_TIMEOUT f1 7000
+	CAN_DO_TIMEOUT f2 7000
+	GRAB_JOB_UNIQ
+	PRE_SLEEP
+	GRAB_JOB_UNIQ
+	WORK_COMPLETE H:fake:1 payload
+	GRAB_JOB_UNIQ
+	EOF
+}
+
+@test "wire: without -t the functions are registered with CAN_DO" {
+	pf=$BATS_TEST_TMPDIR/fport
+	log=$BATS_TEST_TMPDIR/wire
+	fake_server "$pf" "$log" 3>&- &
+	fake=$!
+	wait_until 20 test -s "$pf"
+	NOWAIT=1 work_start w --id wire-test -h "127.0.0.1:$(cat "$pf")" \
+	    -f f1 -- cat
+	wait "$fake"
+	run cat "$log"
+	assert_output - <<-'EOF'
+	SET_CLIENT_ID wire-test
+	CAN_DO f1
+	GRAB_JOB_UNIQ
+	PRE_SLEEP
+	GRAB_JOB_UNIQ
+	WORK_COMPLETE H:fake:1 payload
+	GRAB_JOB_UNIQ
+	EOF
+}
