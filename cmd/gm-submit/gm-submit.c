@@ -119,6 +119,7 @@ static int		 stderr_tty;
 static int		 progress_shown;
 static int		 noserver_said;
 static size_t		 rr;
+static char		 lost[512];	/* the last connection lost */
 
 static uint8_t		*inbuf;
 static size_t		 inlen, incap;
@@ -336,40 +337,53 @@ job_finish(struct job *j, int st)
 		advance_output();
 }
 
-/* FNV-1a, to map unique ids onto servers. */
+/* FNV-1a from a seed, to map unique ids onto servers. */
 static uint32_t
-hash(const uint8_t *p, size_t len)
+hash(const uint8_t *p, size_t len, uint32_t h)
 {
-	uint32_t	 h = 2166136261U;
-
 	while (len-- > 0)
 		h = (h ^ *p++) * 16777619U;
+	/* Mix the bits (murmur3's finaliser) so scores compare fairly. */
+	h ^= h >> 16;
+	h *= 0x85ebca6bU;
+	h ^= h >> 13;
+	h *= 0xc2b2ae35U;
+	h ^= h >> 16;
 	return h;
 }
 
 /*
- * Choose a live server for a job: the one its unique id hashes to (so
- * equal ids meet on one server and coalesce), else the least loaded.
+ * Choose a live server for a job.  A job with a unique id goes to the live
+ * server that scores highest for that id (rendezvous hashing: the same id
+ * meets on the same server whatever the order of -h, so equal ids coalesce,
+ * and only the ids of a dead server move).  Others go to the least loaded.
  */
 static struct sconn *
 pick_conn(const struct job *j)
 {
 	struct sconn	*best = NULL, *s;
 	size_t		 i;
-	uint32_t	 h;
+	uint32_t	 h, score, top = 0;
 
 	if (j->j_unique[0] != '\0') {
 		if (strcmp(j->j_unique, "-") == 0)
-			h = hash(j->j_payload->p_buf, j->j_payload->p_len);
+			h = hash(j->j_payload->p_buf, j->j_payload->p_len,
+			    2166136261U);
 		else
 			h = hash((const uint8_t *)j->j_unique,
-			    strlen(j->j_unique));
+			    strlen(j->j_unique), 2166136261U);
 		for (i = 0; i < nconns; i++) {
-			s = &conns[(h + i) % nconns];
-			if (s->s_up)
-				return s;
+			s = &conns[i];
+			if (!s->s_up)
+				continue;
+			score = hash((const uint8_t *)s->s_c.name,
+			    strlen(s->s_c.name), h);
+			if (best == NULL || score > top) {
+				best = s;
+				top = score;
+			}
 		}
-		return NULL;
+		return best;
 	}
 	for (i = 0; i < nconns; i++) {
 		s = &conns[(rr + i) % nconns];
@@ -472,6 +486,8 @@ conn_lost(struct sconn *s, const char *why)
 		}
 	}
 	s->s_load = 0;
+	if (n > 0)
+		snprintf(lost, sizeof(lost), "%s: %s", s->s_c.name, why);
 	/* Resubmit in input order. */
 	while ((j = TAILQ_LAST(&back, jobq)) != NULL) {
 		TAILQ_REMOVE(&back, j, j_link);
@@ -823,6 +839,8 @@ run(void)
 		if (!TAILQ_EMPTY(&readyq) && inflight < opt.window) {
 			/* Nowhere to send them. */
 			if (!noserver_said) {
+				if (lost[0] != '\0')
+					say("%s", lost);
 				say("no server reachable");
 				noserver_said = 1;
 			}
