@@ -431,16 +431,31 @@ table_print(const struct table *t, FILE *f)
 	free(w);
 }
 
-/* Order rows by their first column, then by server. */
+/* The position of a server in the -h list, by name. */
+static size_t
+server_index(const char *name)
+{
+	size_t	 i;
+
+	for (i = 0; i < nservers; i++)
+		if (strcmp(servers[i].c.name, name) == 0)
+			return i;
+	return nservers;
+}
+
+/* Order rows by their first column, then by server as listed. */
 static int
 row_cmp(const void *a, const void *b)
 {
 	char *const	*ra = *(char **const *)a, *const *rb = *(char **const *)b;
+	size_t		 ia, ib;
 	int		 c;
 
 	if ((c = strcmp(ra[1], rb[1])) != 0)
 		return c;
-	return strcmp(ra[0], rb[0]);
+	ia = server_index(ra[0]);
+	ib = server_index(rb[0]);
+	return ia < ib ? -1 : ia > ib;
 }
 
 /*
