@@ -585,3 +585,23 @@ JOB_CREATED H:HOST:2
 ECHO_RES two
 @2 JOB_ASSIGN H:HOST:1 jo a$'
 }
+
+@test "out of file descriptors: accepting pauses, logged once, then resumes" {
+	gm_only
+	server_start fd -f 16
+	perl -MIO::Socket::INET -e '
+	    my ($port, $log) = @ARGV; my @s;
+	    for (1 .. 24) {
+	        push @s, IO::Socket::INET->new(PeerAddr => "127.0.0.1",
+	            PeerPort => $port) or die "connect: $!\n";
+	    }
+	    for (1 .. 500) {
+	        open(my $f, "<", $log) or die; local $/; my $t = <$f>;
+	        exit 0 if $t =~ /pausing accept/;
+	        select(undef, undef, undef, 0.02);
+	    }
+	    die "no pause logged\n";' "$PORT_fd" "$LOG_fd"
+	wait_until 10 eval '[ "$(admin "$PORT_fd" version)" = "OK $(gms -V | cut -d" " -f2)" ]'
+	[ "$(grep -c 'pausing accept' "$LOG_fd")" = 1 ]
+	pid_alive "$PID_fd"
+}

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -39,6 +40,8 @@ static struct listener	 listeners[MAX_LISTEN];
 static int		 nlisteners;
 static int		 bound_port;
 static int		 paused;
+static time_t		 last_log;	/* of the EMFILE warning */
+static unsigned		 suppressed;
 static struct event	*resume_ev;
 
 /* Bind and listen on every address of host; port "0" is fixed at first use. */
@@ -205,7 +208,7 @@ listen_accept(struct evconnlistener *l __unused, evutil_socket_t fd,
 
 	if (paused) {
 		paused = 0;
-		log_info("accepting connections again");
+		log_debug("%s: accepting connections again", __func__);
 	}
 	if (getnameinfo(sa, (socklen_t)slen, host, sizeof(host), NULL, 0,
 	    NI_NUMERICHOST) != 0)
@@ -221,15 +224,23 @@ static void
 listen_error(struct evconnlistener *l __unused, void *arg __unused)
 {
 	struct timeval	 tv = { 1, 0 };
+	time_t		 now;
 	int		 i, e = errno;
 
 	if (e != EMFILE && e != ENFILE) {
 		log_warnx("accept: %s", strerror(e));
 		return;
 	}
-	if (!paused)
-		log_warnx("accept: %s: pausing accept for 1 s (logged once)",
-		    strerror(e));
+	/* One line per minute at most, however often it happens. */
+	now = time(NULL);
+	if (now - last_log >= 60) {
+		log_warnx("accept: %s: pausing accept for 1 s (logged at "
+		    "most once a minute; %u pauses since the last line)",
+		    strerror(e), suppressed);
+		last_log = now;
+		suppressed = 0;
+	} else
+		suppressed++;
 	paused = 1;
 	for (i = 0; i < nlisteners; i++)
 		evconnlistener_disable(listeners[i].l_ev);
