@@ -605,3 +605,26 @@ ECHO_RES two
 	[ "$(grep -c 'pausing accept' "$LOG_fd")" = 1 ]
 	pid_alive "$PID_fd"
 }
+
+@test "-u drops privileges after binding" {
+	gm_only
+	[ "$(id -u)" = 0 ] || skip "needs root"
+	id nobody >/dev/null 2>&1 || skip "no user nobody"
+	# A folder user nobody can reach (the bats one is private to root).
+	local d
+	d=$(mktemp -d /tmp/gm-server-u.XXXXXX)
+	chmod 777 "$d"
+	"$GM_BIN/gm-server" -u nobody -L 127.0.0.1 -p 0 --port-file "$d/port" \
+	    -l "$d/log" --journal none 3>&- </dev/null &
+	local pid=$!
+	echo "$pid" >>"$BATS_FILE_TMPDIR/pids"
+	wait_until 20 test -s "$d/port"
+	[ "$(ps -o user= -p "$pid" | tr -d ' ')" = nobody ]
+	run admin "$(cat "$d/port")" getpid
+	assert_output "OK $pid"
+	kill -TERM "$pid"
+	local st=0
+	wait "$pid" || st=$?
+	[ "$st" = 0 ]
+	rm -rf "$d"
+}
