@@ -276,6 +276,8 @@ client_packet(struct client *c, struct gm_packet *pkt)
 	size_t		 avail = c->rlen - c->roff, need;
 	int		 rv;
 
+	if (avail == 0)
+		return PROTO_NEED_MORE;
 	rv = proto_decode_header(c->rbuf + c->roff, avail,
 	    GM_DEFAULT_MAX_PACKET, &hdr);
 	if (rv != PROTO_OK)
@@ -307,6 +309,8 @@ client_line(struct client *c, const char **line, size_t *len)
 {
 	uint8_t	*nl;
 
+	if (c->rlen == c->roff)
+		return 0;
 	nl = memchr(c->rbuf + c->roff, '\n', c->rlen - c->roff);
 	if (nl == NULL)
 		return 0;
