@@ -1,0 +1,90 @@
+# bash completion for gm-admin(1).  The subcommands are the keywords of
+# cmd/gm-admin/parser.c.
+# Install as /usr/share/bash-completion/completions/gm-admin, or source it.
+
+# Function names the servers know, from their status tables.
+_gm_admin_functions()
+{
+	local srv=${GEARMAN_SERVER:-localhost:4730}
+	gm-admin -h "$srv" --raw status 2>/dev/null |
+	    awk -F '\t' 'NF == 4 { print $1 }'
+}
+
+# Job handles the servers hold.
+_gm_admin_handles()
+{
+	local srv=${GEARMAN_SERVER:-localhost:4730}
+	gm-admin -h "$srv" --raw jobs 2>/dev/null |
+	    awk -F '\t' 'NF == 4 { print $1 }'
+}
+
+_gm_admin()
+{
+	local cur prev words cword i sub= nwords=0
+	_init_completion -s || return
+
+	case $prev in
+	-h|--host)
+		_known_hosts_real -- "$cur"
+		return
+		;;
+	-c|--count|-p|--port|-t|--timeout)
+		return
+		;;
+	--create-function|--drop-function)
+		COMPREPLY=($(compgen -W "$(_gm_admin_functions)" -- "$cur"))
+		return
+		;;
+	--cancel-job)
+		COMPREPLY=($(compgen -W "$(_gm_admin_handles)" -- "$cur"))
+		return
+		;;
+	esac
+
+	# The subcommand, and how many words follow it.
+	for ((i = 1; i < cword; i++)); do
+		case ${words[i]} in
+		-c|-h|-p|-t|--count|--host|--port|--timeout)
+			((i++))
+			;;
+		-*)
+			;;
+		*)
+			if [ -z "$sub" ]; then
+				sub=${words[i]}
+			else
+				((nwords++))
+			fi
+			;;
+		esac
+	done
+
+	if [[ $cur == -* ]]; then
+		COMPREPLY=($(compgen -W '-c -h -p -t -V --count --help --host
+		    --json --port --raw --timeout --version --status --workers
+		    --show-jobs --show-unique-jobs --priority-status
+		    --server-version --server-verbose --getpid
+		    --create-function --drop-function --cancel-job' -- "$cur"))
+		return
+	fi
+	case $sub in
+	'')
+		COMPREPLY=($(compgen -W 'status workers jobs unique-jobs
+		    priority-status version getpid verbose maxqueue cancel
+		    create drop journal shutdown watch' -- "$cur"))
+		;;
+	maxqueue|drop)
+		[ "$nwords" -eq 0 ] &&
+		    COMPREPLY=($(compgen -W "$(_gm_admin_functions)" -- "$cur"))
+		;;
+	cancel)
+		[ "$nwords" -eq 0 ] &&
+		    COMPREPLY=($(compgen -W "$(_gm_admin_handles)" -- "$cur"))
+		;;
+	shutdown)
+		[ "$nwords" -eq 0 ] &&
+		    COMPREPLY=($(compgen -W 'graceful' -- "$cur"))
+		;;
+	esac
+} &&
+    complete -F _gm_admin gm-admin

@@ -1,0 +1,44 @@
+# bash completion for gm-submit(1).
+# Install as /usr/share/bash-completion/completions/gm-submit, or source it.
+
+# Function names the servers know, from their status tables.
+_gm_submit_functions()
+{
+	local srv=${GEARMAN_SERVER:-localhost:4730}
+	command -v gm-admin >/dev/null 2>&1 || return 0
+	gm-admin -h "$srv" --raw status 2>/dev/null |
+	    awk -F '\t' 'NF == 4 { print $1 }'
+}
+
+_gm_submit()
+{
+	local cur prev words cword
+	_init_completion -s || return
+
+	case $prev in
+	-f|--function)
+		COMPREPLY=($(compgen -W "$(_gm_submit_functions)" -- "$cur"))
+		return
+		;;
+	-i|--pidfile)
+		_filedir
+		return
+		;;
+	-h|--host)
+		_known_hosts_real -- "$cur"
+		return
+		;;
+	-j|--jobs|-p|--port|-t|--timeout|-u|--unique|--at|--status)
+		return
+		;;
+	esac
+	if [[ $cur == -* ]]; then
+		COMPREPLY=($(compgen -W '-b -f -H -h -I -i -j -L -N -n -P -p
+		    -s -t -u -V -v --at --background --function --help --high
+		    --host --jobs --low --pidfile --port --prefix --status
+		    --timeout --unique --unordered --verbose --version' \
+		    -- "$cur"))
+		return
+	fi
+} &&
+    complete -F _gm_submit gm-submit
