@@ -160,6 +160,19 @@ teardown() {
 	assert_output 'WORK_EXCEPTION err\x0agm-work: sh: exited with status 4\x0a'
 }
 
+@test "-x with a client that did not ask for exceptions: gm-server sends a WORK_FAIL it can read, gearmand one it hangs on" {
+	work_start w -x -f fails -- sh -c 'echo err >&2; exit 4'
+	if is_gm; then
+		run --separate-stderr gm_client -f fails x
+		assert_failure 1
+		[ "$stderr" = "Job failed" ]
+	else
+		# protocol.md 5.6: hence WARNING + FAIL without -x.
+		run timeout 5 gearman -f fails x
+		assert_failure 124
+	fi
+}
+
 @test "a command killed by a signal fails (gearman -w reports success)" {
 	cmd=(sh -c 'echo partial; kill -9 $$')
 	work_start w -f sig -- "${cmd[@]}"

@@ -7,6 +7,7 @@
 
 #include <err.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
@@ -235,6 +236,13 @@ server_send(struct server *s, unsigned int gen, uint32_t type,
 	else if (dlen > 0)
 		evbuffer_add(out, args[nargs - 1].ptr, dlen);
 	return 0;
+}
+
+/* Is connection number gen of the server still up? */
+int
+server_alive(struct server *s, unsigned int gen)
+{
+	return s->s_bev != NULL && s->s_gen == gen;
 }
 
 /* Send a packet without arguments. */
@@ -672,6 +680,22 @@ on_signal(evutil_socket_t sig, short ev, void *arg)
 	check_done();
 }
 
+/*
+ * Keep descriptors 0 to 3 taken (by /dev/null when we were started without
+ * them), so that the pipes made for a child are never among the numbers
+ * they are moved to.
+ */
+static void
+reserve_fds(void)
+{
+	int	 fd;
+
+	while ((fd = open("/dev/null", O_RDWR | O_CLOEXEC)) != -1 && fd <= 3)
+		;
+	if (fd > 3)
+		close(fd);
+}
+
 /* Reap every child that has exited. */
 static void
 on_sigchld(evutil_socket_t sig, short ev, void *arg)
@@ -792,6 +816,7 @@ main(int argc, char *argv[])
 		usage(0);
 	}
 
+	reserve_fds();
 	signal(SIGPIPE, SIG_IGN);
 	if ((base = event_base_new()) == NULL)
 		errx(EXIT_ERROR, "event_base_new failed");

@@ -40,6 +40,7 @@ extern struct event_base	*base;
 int		 server_send(struct server *, unsigned int, uint32_t,
 		    const struct gm_arg *, int, struct evbuffer *);
 const char	*server_name(struct server *);
+int		 server_alive(struct server *, unsigned int);
 void		 worker_job_done(struct server *, unsigned int);
 
 /* job.c */

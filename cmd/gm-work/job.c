@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,42 +66,67 @@ static void	job_wrote_in(struct bufferevent *, void *);
 static void	job_event(struct bufferevent *, short, void *);
 static void	job_timeout(evutil_socket_t, short, void *);
 
-/* Make fd a copy of src in the child, without the close-on-exec flag. */
-static void
-child_dup(int src, int fd)
+/* Is this "NAME=..." one of the variables the command is given? */
+static int
+job_own_var(const char *e)
 {
-	if (dup2(src, fd) == -1)
-		_exit(127);
+	return strncmp(e, "GM_FUNCTION=", 12) == 0 ||
+	    strncmp(e, "GM_HANDLE=", 10) == 0 ||
+	    strncmp(e, "GM_UNIQUE=", 10) == 0;
 }
 
 /*
- * Set up the child's descriptors, signals and environment, then exec the
- * command.  On failure the errno goes up the status pipe.
+ * Start the command with fds as its descriptors 0 to 3, in a process group
+ * of its own, with SIGPIPE back to its default and the job's variables in
+ * its environment.  posix_spawn does not copy our address space and tells
+ * when the exec failed.  Returns the pid, or -1 with errno set.  The fds
+ * are all above 3 (main() keeps 0 to 3 taken), so no dup2 clobbers another.
  */
-static __dead void
-child_exec(struct job *j, int fds[P_COUNT], int status)
+static pid_t
+job_spawn(struct job *j, int fds[P_COUNT])
 {
-	int	 high[P_COUNT], i, e;
+	extern char			**environ;
+	posix_spawn_file_actions_t	  fa;
+	posix_spawnattr_t		  attr;
+	sigset_t			  set;
+	char				**env;
+	size_t				  n = 0, k = 0, i;
+	pid_t				  pid;
+	int				  rv;
 
-	setpgid(0, 0);
-	signal(SIGPIPE, SIG_DFL);
-	/* Move everything above 3 first, so no dup2 clobbers a source. */
+	while (environ[n] != NULL)
+		n++;
+	env = xcalloc(n + 4, sizeof(*env));
+	for (i = 0; i < n; i++)
+		if (!job_own_var(environ[i]))
+			env[k++] = environ[i];
+	xasprintf(&env[k++], "GM_FUNCTION=%s", j->j_func);
+	xasprintf(&env[k++], "GM_HANDLE=%s", j->j_handle);
+	xasprintf(&env[k++], "GM_UNIQUE=%s", j->j_unique);
+
+	posix_spawn_file_actions_init(&fa);
 	for (i = 0; i < P_COUNT; i++)
-		if ((high[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, 10)) == -1)
-			_exit(127);
-	child_dup(high[P_IN], STDIN_FILENO);
-	child_dup(high[P_OUT], STDOUT_FILENO);
-	child_dup(high[P_ERR], STDERR_FILENO);
-	child_dup(high[P_PROG], 3);
-	if (setenv("GM_FUNCTION", j->j_func, 1) == -1 ||
-	    setenv("GM_HANDLE", j->j_handle, 1) == -1 ||
-	    setenv("GM_UNIQUE", j->j_unique, 1) == -1)
-		_exit(127);
-	execvp(conf.argv[0], conf.argv);
-	e = errno;
-	while (write(status, &e, sizeof(e)) == -1 && errno == EINTR)
-		;
-	_exit(127);
+		posix_spawn_file_actions_adddup2(&fa, fds[i], (int)i);
+	posix_spawnattr_init(&attr);
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP |
+	    POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+	posix_spawnattr_setpgroup(&attr, 0);
+	sigemptyset(&set);
+	posix_spawnattr_setsigmask(&attr, &set);
+	sigaddset(&set, SIGPIPE);
+	posix_spawnattr_setsigdefault(&attr, &set);
+
+	rv = posix_spawnp(&pid, conf.argv[0], &fa, &attr, conf.argv, env);
+	posix_spawnattr_destroy(&attr);
+	posix_spawn_file_actions_destroy(&fa);
+	for (i = k - 3; i < k; i++)
+		free(env[i]);
+	free(env);
+	if (rv != 0) {
+		errno = rv;
+		return -1;
+	}
+	return pid;
 }
 
 /* Open a pipe whose both ends are close-on-exec; -1 on failure. */
@@ -127,7 +153,7 @@ job_bev(struct job *j, int fd, bufferevent_data_cb rd, bufferevent_data_cb wr)
 }
 
 /*
- * Start a job: fork the command with the payload (which is taken over) on
+ * Start a job: run the command with the payload (which is taken over) on
  * its stdin, or with no command give the payload back as the result.
  */
 void
@@ -135,8 +161,7 @@ job_start(struct server *srv, unsigned int gen, const char *handle,
     const char *func, const char *unique, struct evbuffer *payload)
 {
 	struct job	*j;
-	int		 p[P_COUNT][2], st[2], child[P_COUNT], i, e;
-	ssize_t		 n;
+	int		 p[P_COUNT][2], child[P_COUNT], i, e;
 
 	j = xcalloc(1, sizeof(*j));
 	j->j_srv = srv;
@@ -165,42 +190,21 @@ job_start(struct server *srv, unsigned int gen, const char *handle,
 
 	for (i = 0; i < P_COUNT; i++)
 		p[i][0] = p[i][1] = -1;
-	st[0] = st[1] = -1;
 	for (i = 0; i < P_COUNT; i++)
 		if (job_pipe(p[i]) == -1)
 			goto fail;
-	if (job_pipe(st) == -1)
-		goto fail;
 	/* The child reads stdin and writes the others. */
 	child[P_IN] = p[P_IN][0];
 	for (i = P_OUT; i < P_COUNT; i++)
 		child[i] = p[i][1];
-
-	switch (j->j_pid = fork()) {
-	case -1:
-		goto fail;
-	case 0:
-		close(st[0]);
-		child_exec(j, child, st[1]);
-		/* NOTREACHED */
-	}
-	/* Both sides set the group, so a kill right after fork finds it. */
-	setpgid(j->j_pid, j->j_pid);
+	j->j_pid = job_spawn(j, child);
+	e = errno;
 	for (i = 0; i < P_COUNT; i++)
 		close(child[i]);
-	close(st[1]);
-	st[1] = -1;
-	/* Wait for the exec: EOF means it worked, an errno that it failed. */
-	do
-		n = read(st[0], &e, sizeof(e));
-	while (n == -1 && errno == EINTR);
-	close(st[0]);
-	if (n == (ssize_t)sizeof(e)) {
+	if (j->j_pid == -1) {
 		for (i = 0; i < P_COUNT; i++)
 			close(i == P_IN ? p[i][1] : p[i][0]);
 		evbuffer_free(payload);
-		/* The child exits at once; the SIGCHLD reaper collects it. */
-		j->j_pid = -1;
 		j->j_exec_errno = e;
 		warnx("cannot run %s: %s", conf.argv[0], strerror(e));
 		job_finish(j);
@@ -233,10 +237,6 @@ fail:
 		if (p[i][1] != -1)
 			close(p[i][1]);
 	}
-	if (st[0] != -1)
-		close(st[0]);
-	if (st[1] != -1)
-		close(st[1]);
 	evbuffer_free(payload);
 	j->j_pid = -1;
 	j->j_exec_errno = e;
@@ -540,6 +540,12 @@ job_finish(struct job *j)
 	if (j->j_abandoned)
 		goto done;
 	reason = job_reason(j, why, sizeof(why));
+	if (!server_alive(j->j_srv, j->j_gen)) {
+		warnx("job %s (%s): %s; the connection to %s was lost, result "
+		    "dropped", j->j_handle, j->j_func, reason != NULL ? reason :
+		    "done", server_name(j->j_srv));
+		goto done;
+	}
 	if (reason == NULL) {
 		if (conf.out != OUT_WHOLE)
 			evbuffer_drain(j->j_out, evbuffer_get_length(j->j_out));
