@@ -45,8 +45,10 @@ TOOL_BINS := $(patsubst tests/tools/%.c,$(O)/tests/tools/%,\
 	     $(wildcard tests/tools/*.c))
 BENCH_BINS := $(patsubst tests/bench/%.c,$(O)/tests/bench/%,\
 	     $(wildcard tests/bench/*.c))
+CLIENT_BINS := $(patsubst tests/clients/%.c,$(O)/tests/clients/%,\
+	     $(wildcard tests/clients/*.c))
 
-all: $(PROGS:%=$(O)/bin/%) $(UNIT_BINS) $(TOOL_BINS) $(BENCH_BINS)
+all: $(PROGS:%=$(O)/bin/%) $(UNIT_BINS) $(TOOL_BINS) $(BENCH_BINS) $(CLIENT_BINS)
 
 define prog_rule
 $(1)_OBJS := $$(patsubst %.c,$(O)/%.o,$$(wildcard cmd/$(1)/*.c))
@@ -78,6 +80,10 @@ $(O)/tests/tools/%: $(O)/tests/tools/%.o $(LIB)
 
 $(O)/tests/bench/%: $(O)/tests/bench/%.o $(LIB)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
+# Compatibility clients on libgearman (the C library of gearmand).
+$(O)/tests/clients/%: $(O)/tests/clients/%.o $(LIB)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) -lgearman $(LDLIBS)
 
 # Install missing Debian packages (idempotent; quiet when nothing is missing).
 deps:
