@@ -29,12 +29,14 @@
 
 /* gearmand's text limit: 8191 characters before the newline. */
 #define TEXT_MAX	8192
+/* Input is parsed in contiguous blocks of this size. */
+#define BLOCK		65536
 
 static void	conn_readcb(struct bufferevent *, void *);
 static void	conn_writecb(struct bufferevent *, void *);
 static void	conn_eventcb(struct bufferevent *, short, void *);
 static void	conn_process(struct conn *);
-static int	conn_text(struct conn *, struct evbuffer *, size_t);
+static int	conn_item(struct conn *, const uint8_t *, size_t, size_t *);
 static void	conn_emit(struct conn *, struct evbuffer *, uint32_t,
 		    const struct gm_arg *, int, const void *, size_t);
 static void	conn_check(struct conn *, size_t);
@@ -171,9 +173,15 @@ conn_emit(struct conn *c, struct evbuffer *buf, uint32_t type,
 		    proto_type_name(type), proto_strerror(rv));
 		goto done;
 	}
-	evbuffer_add(buf, p, n);
-	if (len > 0)
-		evbuffer_add(buf, data, len);
+	/* One evbuffer_add for small packets: each add runs callbacks. */
+	if (p == stack && len > 0 && n + len <= sizeof(stack)) {
+		memcpy(stack + n, data, len);
+		evbuffer_add(buf, stack, n + len);
+	} else {
+		evbuffer_add(buf, p, n);
+		if (len > 0)
+			evbuffer_add(buf, data, len);
+	}
 done:
 	if (p != stack)
 		free(p);
@@ -187,13 +195,18 @@ void
 conn_send(struct conn *c, uint32_t type, const struct gm_arg *args, int nargs,
     const void *data, size_t len)
 {
-	size_t	 before;
+	struct evbuffer	*out;
+	size_t		 before;
 
 	if (c->c_flags & CONN_DEAD)
 		return;
-	before = conn_pending(c);
-	conn_emit(c, conn_out(c), type, args, nargs, data, len);
-	conn_check(c, before);
+	out = conn_out(c);
+	before = evbuffer_get_length(out);
+	conn_emit(c, out, type, args, nargs, data, len);
+	/* Only a connection already behind needs the full count. */
+	if (evbuffer_get_length(out) > OUTPUT_SOFT || c->c_held != NULL)
+		conn_check(c, conn_pending(c) - (evbuffer_get_length(out) -
+		    before));
 }
 
 /* Send a packet whose whole body the caller has (forwarding). */
@@ -201,18 +214,26 @@ void
 conn_send_raw(struct conn *c, uint32_t type, const void *body, size_t len)
 {
 	struct evbuffer	*out;
-	uint8_t		 hdr[GM_HEADER_SIZE];
+	uint8_t		 hdr[GM_HEADER_SIZE], small[512];
 	size_t		 before;
 
 	if (c->c_flags & CONN_DEAD)
 		return;
-	before = conn_pending(c);
 	out = conn_out(c);
+	before = evbuffer_get_length(out);
 	proto_encode_header(hdr, GM_RES, type, len);
-	evbuffer_add(out, hdr, sizeof(hdr));
-	if (len > 0)
-		evbuffer_add(out, body, len);
-	conn_check(c, before);
+	if (len > 0 && len <= sizeof(small) - sizeof(hdr)) {
+		memcpy(small, hdr, sizeof(hdr));
+		memcpy(small + sizeof(hdr), body, len);
+		evbuffer_add(out, small, sizeof(hdr) + len);
+	} else {
+		evbuffer_add(out, hdr, sizeof(hdr));
+		if (len > 0)
+			evbuffer_add(out, body, len);
+	}
+	if (evbuffer_get_length(out) > OUTPUT_SOFT || c->c_held != NULL)
+		conn_check(c, conn_pending(c) - (evbuffer_get_length(out) -
+		    before));
 }
 
 /* Send an ERROR packet. */
@@ -240,87 +261,124 @@ conn_printf(struct conn *c, const char *fmt, ...)
 	conn_check(c, before);
 }
 
-/* Handle one admin text line at the head of in; 0 if none is complete. */
+/*
+ * Handle the item (a packet or an admin line) at the start of b, avail
+ * bytes of contiguous input.  1: handled, *used bytes consumed; 0: it is
+ * not complete in b; -1: the connection is closing.
+ */
 static int
-conn_text(struct conn *c, struct evbuffer *in, size_t len)
+conn_item(struct conn *c, const uint8_t *b, size_t avail, size_t *used)
 {
-	struct evbuffer_ptr	 eol;
+	struct gm_header	 h;
+	struct gm_packet	 pkt;
+	const uint8_t		*nl;
 	char			 line[TEXT_MAX + 1];
-	size_t			 n, eol_len;
+	size_t			 n;
+	int			 rv;
 
-	eol = evbuffer_search_eol(in, NULL, &eol_len, EVBUFFER_EOL_LF);
-	if (eol.pos == -1) {
-		if (len > TEXT_MAX)
+	if (b[0] != '\0') {
+		n = avail < TEXT_MAX + 1 ? avail : TEXT_MAX + 1;
+		if ((nl = memchr(b, '\n', n)) == NULL) {
+			if (avail <= TEXT_MAX)
+				return 0;
 			conn_fail(c, "admin line longer than %d bytes",
 			    TEXT_MAX - 1);
-		return 0;
+			return -1;
+		}
+		n = (size_t)(nl - b);
+		if (n >= TEXT_MAX) {
+			conn_fail(c, "admin line longer than %d bytes",
+			    TEXT_MAX - 1);
+			return -1;
+		}
+		memcpy(line, b, n);
+		line[n] = '\0';
+		*used = n + 1;
+		if (n > 0 && line[n - 1] == '\r')
+			line[--n] = '\0';
+		admin_line(c, line, n);
+		return 1;
 	}
-	if ((size_t)eol.pos >= TEXT_MAX) {
-		conn_fail(c, "admin line longer than %d bytes", TEXT_MAX - 1);
+	rv = proto_decode_header(b, avail, conf.max_packet, &h);
+	switch (rv) {
+	case PROTO_OK:
+		break;
+	case PROTO_NEED_MORE:
 		return 0;
+	case PROTO_BAD_MAGIC:
+		conn_fail(c, "bad magic");
+		return -1;
+	case PROTO_UNKNOWN_TYPE:
+		conn_fail(c, "unknown packet type %u", h.type);
+		return -1;
+	case PROTO_TOO_LARGE:
+		log_warnx("fd %d (%s): closing connection: %s packet of %u "
+		    "bytes is over the %zu byte limit", c->c_fd, c->c_peer,
+		    proto_type_name(h.type), h.size, conf.max_packet);
+		conn_error(c, "ARGUMENT_TOO_LARGE", "Packet too large");
+		conn_finish(c);
+		return -1;
+	default:
+		conn_fail(c, "%s", proto_strerror(rv));
+		return -1;
 	}
-	n = (size_t)eol.pos;
-	evbuffer_remove(in, line, n + 1);
-	line[n] = '\0';
-	if (n > 0 && line[n - 1] == '\r')
-		line[--n] = '\0';
-	admin_line(c, line, n);
+	if (avail - GM_HEADER_SIZE < h.size)
+		return 0;
+	rv = proto_split(&h, b + GM_HEADER_SIZE, h.size, &pkt);
+	if (rv != PROTO_OK) {
+		conn_fail(c, "%s: %s", proto_type_name(h.type),
+		    proto_strerror(rv));
+		return -1;
+	}
+	dispatch_packet(c, &pkt);
+	*used = GM_HEADER_SIZE + (size_t)h.size;
 	return 1;
 }
 
-/* Read and handle every complete packet in the input buffer. */
+/*
+ * Read and handle every complete item in the input buffer: a block at a
+ * time, so small packets cost no libevent call each; a packet larger than
+ * a block is made contiguous on its own.
+ */
 static void
 conn_process(struct conn *c)
 {
 	struct evbuffer		*in = bufferevent_get_input(c->c_bev);
 	struct gm_header	 h;
-	struct gm_packet	 pkt;
-	uint8_t			 hdr[GM_HEADER_SIZE], *p;
-	size_t			 len, n;
+	uint8_t			*p;
+	size_t			 len, want, off, used = 0;
 	int			 rv;
 
 	while ((c->c_flags & (CONN_DEAD | CONN_SLOW | CONN_CLOSING)) == 0) {
 		if ((len = evbuffer_get_length(in)) == 0)
 			break;
-		n = evbuffer_copyout(in, hdr, sizeof(hdr));
-		if (hdr[0] != '\0') {
-			if (conn_text(c, in, len) == 0)
+		want = len < BLOCK ? len : BLOCK;
+		if ((p = evbuffer_pullup(in, (ssize_t)want)) == NULL)
+			fatalx("evbuffer_pullup");
+		off = 0;
+		rv = 0;
+		while (off < want && (c->c_flags &
+		    (CONN_DEAD | CONN_SLOW | CONN_CLOSING)) == 0) {
+			if ((rv = conn_item(c, p + off, want - off, &used)) <= 0)
 				break;
+			off += used;
+		}
+		if (off > 0) {
+			evbuffer_drain(in, off);
 			continue;
 		}
-		rv = proto_decode_header(hdr, n, conf.max_packet, &h);
-		if (rv == PROTO_NEED_MORE)
+		if (rv < 0 || want == len || p[0] != '\0')
 			break;
-		if (rv == PROTO_BAD_MAGIC) {
-			conn_fail(c, "bad magic");
+		/* A binary packet longer than a block. */
+		if (proto_decode_header(p, want, conf.max_packet, &h) !=
+		    PROTO_OK || len - GM_HEADER_SIZE < h.size)
 			break;
-		}
-		if (rv == PROTO_UNKNOWN_TYPE) {
-			conn_fail(c, "unknown packet type %u", h.type);
-			break;
-		}
-		if (rv == PROTO_TOO_LARGE) {
-			log_warnx("fd %d (%s): closing connection: %s packet "
-			    "of %u bytes is over the %zu byte limit", c->c_fd,
-			    c->c_peer, proto_type_name(h.type), h.size,
-			    conf.max_packet);
-			conn_error(c, "ARGUMENT_TOO_LARGE", "Packet too large");
-			conn_finish(c);
-			break;
-		}
-		if (len - GM_HEADER_SIZE < h.size)
-			break;
-		p = evbuffer_pullup(in, GM_HEADER_SIZE + (ssize_t)h.size);
-		if (p == NULL)
+		want = GM_HEADER_SIZE + (size_t)h.size;
+		if ((p = evbuffer_pullup(in, (ssize_t)want)) == NULL)
 			fatalx("evbuffer_pullup");
-		rv = proto_split(&h, p + GM_HEADER_SIZE, h.size, &pkt);
-		if (rv != PROTO_OK) {
-			conn_fail(c, "%s: %s", proto_type_name(h.type),
-			    proto_strerror(rv));
+		if (conn_item(c, p, want, &used) <= 0)
 			break;
-		}
-		dispatch_packet(c, &pkt);
-		evbuffer_drain(in, GM_HEADER_SIZE + (size_t)h.size);
+		evbuffer_drain(in, used);
 	}
 	if ((c->c_flags & (CONN_DEAD | CONN_SLOW)) == CONN_SLOW)
 		bufferevent_disable(c->c_bev, EV_READ);

@@ -59,6 +59,7 @@ static uint64_t		 next_seq;	/* enqueue order */
 static uint64_t		 njobs;
 static uint64_t		 nrunning;
 static struct evbuffer	*jbuf;		/* payload view for journal_add */
+static int		 journal_on;	/* the journal keeps payloads */
 
 #define DASH_SEED	0x2d2d2d2dU
 
@@ -66,10 +67,14 @@ static struct evbuffer	*jbuf;		/* payload view for journal_add */
 void
 queue_init(void)
 {
+	struct journal_stats	 st;
+
 	table_init(&handles);
 	table_init(&uniques);
 	table_init(&funcs);
 	jbuf = evbuffer_new();
+	journal_stats(jnl, &st);
+	journal_on = st.enabled;
 }
 
 static void
@@ -293,16 +298,29 @@ func_foreach(void (*fn)(struct func *, void *), void *arg)
 		fn(f, arg);
 }
 
-/* Format a handle number; returns its length. */
+/* Format a handle number; returns its length.  Hot: no printf. */
 int
 queue_handle_num(uint64_t num, char *buf, size_t len)
 {
-	int	 n;
+	static size_t	 plen;
+	char		 digits[24];
+	size_t		 n = 0, i;
 
-	n = snprintf(buf, len, "%s:%" PRIu64, conf.handle_prefix, num);
-	if (n < 0 || (size_t)n >= len)
-		n = (int)len - 1;
-	return n;
+	if (plen == 0)
+		plen = strlen(conf.handle_prefix);
+
+	do {
+		digits[n++] = (char)('0' + num % 10);
+		num /= 10;
+	} while (num > 0);
+	if (plen + 1 + n >= len)
+		return snprintf(buf, len, "?");
+	memcpy(buf, conf.handle_prefix, plen);
+	buf[plen] = ':';
+	for (i = 0; i < n; i++)
+		buf[plen + 1 + i] = digits[n - 1 - i];
+	buf[plen + 1 + n] = '\0';
+	return (int)(plen + 1 + n);
 }
 
 /* Format a job's handle; returns its length. */
@@ -606,7 +624,9 @@ queue_submit(struct conn *c, const struct submit *s)
 	jj.unique_len = s->unique_len;
 	jj.reducer = s->reducer_len > 0 ? s->reducer : NULL;
 	jj.reducer_len = s->reducer_len;
-	evbuffer_add_reference(jbuf, job_data(j), j->j_len, NULL, NULL);
+	if (journal_on)
+		evbuffer_add_reference(jbuf, job_data(j), j->j_len, NULL,
+		    NULL);
 	jj.data = jbuf;
 	rv = journal_add(jnl, &jj, journal_done, j);
 	evbuffer_drain(jbuf, evbuffer_get_length(jbuf));
