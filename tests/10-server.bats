@@ -628,3 +628,73 @@ ECHO_RES two
 	[ "$st" = 0 ]
 	rm -rf "$d"
 }
+
+@test "--keepalive options set TCP keepalive on accepted connections" {
+	gm_only
+	server_start ka --keepalive --keepalive-idle 77 --keepalive-interval 5 \
+	    --keepalive-count 3
+	exec 7<>"/dev/tcp/127.0.0.1/$PORT_ka"
+	wait_until 10 eval "ss -tno state established '( sport = :$PORT_ka )' | grep -q 'timer:(keepalive'"
+	run ss -tno state established "( sport = :$PORT_ka )"
+	exec 7>&-
+	assert_output --regexp 'timer:\(keepalive,1min1[0-7]sec,0\)'
+}
+
+@test "-w 0 wakes every sleeping worker for one job" {
+	server_start w0 -w 0
+	run raw -p "$PORT_w0" <<'EOF2'
+@2 REQ CAN_DO w0
+@2 REQ PRE_SLEEP
+@2 SYNC
+@3 REQ CAN_DO w0
+@3 REQ PRE_SLEEP
+@3 SYNC
+REQ SUBMIT_JOB_BG w0 "" x
+WAIT 1
+@2 WAIT 1
+@3 WAIT 1
+EOF2
+	assert_success
+	assert_output 'JOB_CREATED H:HOST:1
+@2 NOOP
+@3 NOOP'
+}
+
+@test "--exceptions: clients get WORK_EXCEPTION without asking" {
+	server_start ex --exceptions
+	run raw -p "$PORT_ex" <<'EOF2'
+REQ SUBMIT_JOB exf "" x
+WAIT 1
+@2 REQ CAN_DO exf
+@2 REQ GRAB_JOB
+@2 WAIT 1
+@2 REQ WORK_EXCEPTION H:HOST:1 boom
+WAIT 1
+EOF2
+	assert_success
+	assert_output 'JOB_CREATED H:HOST:1
+@2 JOB_ASSIGN H:HOST:1 exf x
+WORK_EXCEPTION H:HOST:1 boom'
+}
+
+@test "-l stderr logs to the standard error, -l none nowhere" {
+	gm_only
+	local d="$BATS_TEST_TMPDIR/ls"
+	mkdir -p "$d"
+	"$GM_BIN/gm-server" -L 127.0.0.1 -p 0 --port-file "$d/port" \
+	    -l stderr --journal none 3>&- </dev/null 2>"$d/err" &
+	local pid=$!
+	echo "$pid" >>"$BATS_FILE_TMPDIR/pids"
+	wait_until 20 test -s "$d/port"
+	kill -TERM "$pid"
+	wait "$pid" || true
+	grep -q 'listening on 127.0.0.1:' "$d/err"
+	"$GM_BIN/gm-server" -L 127.0.0.1 -p 0 --port-file "$d/port2" \
+	    -l none --journal none 3>&- </dev/null 2>"$d/err2" &
+	pid=$!
+	echo "$pid" >>"$BATS_FILE_TMPDIR/pids"
+	wait_until 20 test -s "$d/port2"
+	kill -TERM "$pid"
+	wait "$pid" || true
+	[ ! -s "$d/err2" ]
+}
