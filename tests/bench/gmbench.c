@@ -15,6 +15,7 @@
 #include <err.h>
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -94,6 +95,7 @@ static uint8_t		*seen;		/* bitmap of finished job ids */
 static uint64_t		*lat;		/* latency samples, ns */
 static long long	 nlat;
 static uint8_t		*payload;
+static volatile sig_atomic_t terminated;	/* worker mode: SIGTERM */
 
 static __dead void	 usage(void);
 static uint64_t		 now_ns(void);
@@ -124,6 +126,8 @@ static int		 workers_asleep(void);
 static int		 all_created(void);
 static int		 all_assigned(void);
 static int		 all_finished(void);
+static void		 on_term(int);
+static int		 got_term(void);
 static void		 workers_start(int);
 static void		 check_exact(void);
 static int		 cmp_u64(const void *, const void *);
@@ -698,6 +702,18 @@ all_finished(void)
 	return finished + dups + failures >= njobs;
 }
 
+static void
+on_term(int sig __unused)
+{
+	terminated = 1;
+}
+
+static int
+got_term(void)
+{
+	return terminated;
+}
+
 /* Register every worker and send its first grabs. */
 static void
 workers_start(int grab)
@@ -775,7 +791,8 @@ run_jobs(void)
 	default:
 		abort();
 	}
-	seen = xcalloc((size_t)njobs / 8 + 1, 1);
+	if (mode != M_WORKER)
+		seen = xcalloc((size_t)njobs / 8 + 1, 1);
 	raise_nofile(nc + nw + 64);
 	for (i = 0; i < nw; i++)
 		conn_open(R_WORKER);
@@ -818,9 +835,14 @@ run_jobs(void)
 		sync_echo(R_WORKER);
 		break;
 	case M_WORKER:
-		loop_until(all_assigned);
-		sync_echo(R_WORKER);
-		break;
+		/*
+		 * Serve until SIGTERM: an exit after the last assignment
+		 * could race with a threaded server still forwarding the
+		 * last results.
+		 */
+		loop_until(got_term);
+		printf("result assigned=%lld\n", assigned);
+		return;
 	default:
 		loop_until(all_finished);
 		break;
@@ -838,10 +860,13 @@ run_jobs(void)
 		    njobs);
 	printf("result jobs=%lld secs=%.4f rate=%.0f us_per_job=%.3f "
 	    "gen_cpu=%.2f srv_cpu=%.2f gen_pct=%.0f srv_pct=%.0f "
+	    "gen_us_per_job=%.2f srv_us_per_job=%.2f "
 	    "rss_before_kb=%ld rss_after_kb=%ld", njobs, secs, njobs / secs,
-	    secs * 1e6 / (double)(njobs > 0 ? njobs : 1), g1 - g0,
+	    secs * 1e6 / (double)njobs, g1 - g0,
 	    s0 < 0 ? -1.0 : s1 - s0, 100 * (g1 - g0) / secs,
-	    s0 < 0 ? -1.0 : 100 * (s1 - s0) / secs, r0, r1);
+	    s0 < 0 ? -1.0 : 100 * (s1 - s0) / secs,
+	    (g1 - g0) * 1e6 / (double)njobs,
+	    s0 < 0 ? -1.0 : (s1 - s0) * 1e6 / (double)njobs, r0, r1);
 	if (mode == M_LAT)
 		report_lat("", lat, nlat);
 	printf(" finished=%lld dups=%lld\n", finished, dups);
@@ -1012,7 +1037,16 @@ main(int argc, char *argv[])
 	}
 	if (port == NULL)
 		errx(1, "no port (-p)");
-	if (njobs == 0)
+	if (mode == M_WORKER) {
+		struct sigaction	 sa;
+
+		njobs = INT64_MAX / 2;	/* until SIGTERM */
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = on_term;
+		sigemptyset(&sa.sa_mask);
+		if (sigaction(SIGTERM, &sa, NULL) == -1)
+			err(1, "sigaction");
+	} else if (njobs == 0)
 		errx(1, "-n must be positive");
 	if (uprefix != NULL && strlen(uprefix) + ID_DIGITS >= GM_UNIQUE_SIZE)
 		errx(1, "unique prefix too long");

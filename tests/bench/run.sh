@@ -164,31 +164,29 @@ g() {
 	done
 }
 
+# rec_rate NAME: record rate and CPU figures of the last run as NAME.*.
+rec_rate() {
+	rec "$stgt.$1.rate" "${R[rate]}"
+	rec "$stgt.$1.gen_pct" "${R[gen_pct]}"
+	rec "$stgt.$1.srv_pct" "${R[srv_pct]}"
+	rec "$stgt.$1.srvus" "${R[srv_us_per_job]}"
+	rec "$stgt.$1.genus" "${R[gen_us_per_job]}"
+}
+
 # Scenarios 1-4 on one server: background end to end (also with pipelined
 # grabs), submit only then drain only, foreground latency and throughput.
 s_basic() {
 	local t=$1
 	say "  $t: background end-to-end"
-	if g -c 4 -w 8 -W 64 -n "$n_bg" -f bg bg; then
-		rec "$t.bg.rate" "${R[rate]}"
-		rec "$t.bg.gen_pct" "${R[gen_pct]}"
-		rec "$t.bg.srv_pct" "${R[srv_pct]}"
-	fi
-	if g -c 4 -w 8 -W 64 -g 8 -n "$n_bg" -f bgp bg; then
-		rec "$t.bgpipe.rate" "${R[rate]}"
-		rec "$t.bgpipe.gen_pct" "${R[gen_pct]}"
-		rec "$t.bgpipe.srv_pct" "${R[srv_pct]}"
-	fi
+	g -c 4 -w 8 -W 64 -n "$n_bg" -f bg bg && rec_rate bg
+	g -c 4 -w 8 -W 64 -g 8 -n "$n_bg" -f bgp bg && rec_rate bgpipe
 	say "  $t: submit only, drain only"
 	if g -c 4 -W 64 -n "$n_bg" -f sd submit; then
-		rec "$t.submit.rate" "${R[rate]}"
-		rec "$t.submit.gen_pct" "${R[gen_pct]}"
-		rec "$t.submit.srv_pct" "${R[srv_pct]}"
-		if g -w 8 -n "$n_bg" -f sd drain; then
-			rec "$t.drain.rate" "${R[rate]}"
-			rec "$t.drain.gen_pct" "${R[gen_pct]}"
-			rec "$t.drain.srv_pct" "${R[srv_pct]}"
-		fi
+		rec_rate submit
+		g -w 8 -n "$n_bg" -f sd drain && rec_rate drain
+	fi
+	if g -c 4 -W 64 -n "$n_bg" -f sdp submit; then
+		g -w 8 -g 8 -n "$n_bg" -f sdp drain && rec_rate drainpipe
 	fi
 	say "  $t: foreground latency, throughput"
 	if g -n "$n_lat" -f lat lat; then
@@ -196,11 +194,7 @@ s_basic() {
 		rec "$t.lat.p99" "${R[p99_us]}"
 		rec "$t.lat.max" "${R[max_us]}"
 	fi
-	if g -c 16 -w 8 -W 8 -n "$n_fg" -f fg fg; then
-		rec "$t.fg.rate" "${R[rate]}"
-		rec "$t.fg.gen_pct" "${R[gen_pct]}"
-		rec "$t.fg.srv_pct" "${R[srv_pct]}"
-	fi
+	g -c 16 -w 8 -W 8 -n "$n_fg" -f fg fg && rec_rate fg
 }
 
 # Scenario 5 (and 7 at the top): a million queued background jobs with
@@ -266,16 +260,16 @@ tool_check() {
 	submit_ok= work_ok=
 	printf 'a\nbb\nccc\n' >"$work/t3"
 	if [ -x "$gmsubmit" ]; then
-		"$gen" -p "$sport" -t 20 -w 1 -n 3 -f tchk worker \
+		"$gen" -p "$sport" -t 60 -w 1 -f tchk worker \
 		    >/dev/null 2>&1 3>&- &
 		wp=$!
 		pids+=("$wp")
 		res=$(timeout 20 "$gmsubmit" -h 127.0.0.1 -p "$sport" -n \
 		    -f tchk <"$work/t3" 2>&1)
+		kill -TERM "$wp" 2>/dev/null
 		if wait "$wp" && [ "$res" = "$(cat "$work/t3")" ]; then
 			submit_ok=1
 		else
-			kill "$wp" 2>/dev/null
 			notes+=("gm-submit -n failed its check, scenario 8a\
  skipped: $(printf %s "$res" | head -c 200)")
 		fi
@@ -354,13 +348,14 @@ worker_run() {
 submit_run() {
 	local key=$1 wp t0 t1
 	shift
-	"$gen" -p "$sport" -t 240 -w 2 -n "$n_tool" -f tsub worker \
-	    >/dev/null 2>"$work/wk.err" 3>&- &
+	"$gen" -p "$sport" -t 300 -w 4 -g 4 -f tsub worker \
+	    >"$work/wk.out" 2>"$work/wk.err" 3>&- &
 	wp=$!
 	pids+=("$wp")
 	t0=$(ms)
 	timeout 240 "$@" <"$work/lines" >"$work/sub.out" 2>"$work/sub.err"
 	t1=$(ms)
+	kill -TERM "$wp" 2>/dev/null
 	if ! wait "$wp"; then
 		fail "$key: worker: $(tail -2 "$work/wk.err")"
 	elif ! cmp -s "$work/lines" "$work/sub.out"; then
@@ -591,6 +586,8 @@ table() {
 	row "2a submit only, jobs/s" gm.submit.rate gearmand.submit.rate ">=2" cpu
 	row "2b drain only (8 workers), jobs/s" gm.drain.rate \
 	    gearmand.drain.rate ">=1.3" cpu
+	row "2c drain, 8 pipelined grabs/worker" gm.drainpipe.rate \
+	    gearmand.drainpipe.rate "" cpu
 	row "3  fg latency p50, us" gm.lat.p50 gearmand.lat.p50 "<=1.0"
 	row "3  fg latency p99, us" gm.lat.p99 gearmand.lat.p99 ""
 	row "3  fg latency max, us" gm.lat.max gearmand.lat.max ""
@@ -615,6 +612,15 @@ table() {
 	    gearmand.scale1m.us ""
 	row "7c cost at $n_mem / at $n_pre (flat=1)" gm.scale.flat \
 	    gearmand.scale.flat "A<=1.25"
+	echo
+	echo "server CPU per job, us (robust when the machine is busy):"
+	row "1  background e2e" gm.bg.srvus gearmand.bg.srvus ""
+	row "1b same, pipelined grabs" gm.bgpipe.srvus gearmand.bgpipe.srvus ""
+	row "2a submit only" gm.submit.srvus gearmand.submit.srvus ""
+	row "2b drain only" gm.drain.srvus gearmand.drain.srvus ""
+	row "2c drain, pipelined grabs" gm.drainpipe.srvus \
+	    gearmand.drainpipe.srvus ""
+	row "4  fg throughput" gm.fg.srvus gearmand.fg.srvus ""
 	echo
 	echo "tools (both against gearmand; A = gm tool, B = gearman tool):"
 	row "8a -n over $n_tool lines, s" tool.submit.gm \
