@@ -107,8 +107,10 @@ start_bg() {
 	gm_only
 	local d="$BATS_TEST_TMPDIR/daemon" pid
 	mkdir -p "$d"
-	run "$GM_BIN/gm-server" -d -P "$d/pid" -L 127.0.0.1 -p 0 \
-	    --port-file "$d/port" -l "$d/log" --journal none 3>&- </dev/null
+	# Relative paths still work after daemon() moved to /.
+	run bash -c "cd '$d' && exec '$GM_BIN/gm-server' -d -P pid \
+	    -L 127.0.0.1 -p 0 --port-file port -l log --journal none" \
+	    3>&- </dev/null
 	assert_success
 	wait_until 10 test -s "$d/pid"
 	wait_until 10 test -s "$d/port"
@@ -119,6 +121,7 @@ start_bg() {
 	kill -TERM "$pid"
 	wait_until 10 eval "! pid_alive $pid"
 	[ ! -e "$d/pid" ]
+	[ ! -e "$d/port" ]
 	grep -q 'gm-server stopped' "$d/log"
 }
 

@@ -196,6 +196,24 @@ default_journal(void)
 	return dir;
 }
 
+static char	*abs_paths[4];	/* made by absolute(), freed at exit */
+static size_t	 nabs_paths;
+
+/* An absolute form of path, for use after daemon() moved to /. */
+static const char *
+absolute(const char *path)
+{
+	char	 cwd[4096], *p;
+
+	if (path == NULL || path[0] == '/' ||
+	    nabs_paths == nitems(abs_paths) ||
+	    getcwd(cwd, sizeof(cwd)) == NULL)
+		return path;
+	xasprintf(&p, "%s/%s", cwd, path);
+	abs_paths[nabs_paths++] = p;
+	return p;
+}
+
 /* Become user (by name or number) for good. */
 static void
 drop_privileges(const char *user)
@@ -482,6 +500,20 @@ main(int argc, char *argv[], char *envp[])
 		errx(1, "cannot use --syslog and -l together");
 	if (jdefault)
 		conf.journal_dir = default_journal();
+	if (conf.daemonize) {
+		conf.pidfile = absolute(conf.pidfile);
+		conf.port_file = absolute(conf.port_file);
+		if (conf.logfile != NULL && strcmp(conf.logfile, "stderr") &&
+		    strcmp(conf.logfile, "none"))
+			conf.logfile = absolute(conf.logfile);
+		if (conf.journal_dir != NULL &&
+		    conf.journal_dir[0] != '/') {
+			cause = xstrdup(absolute(conf.journal_dir));
+			free(conf.journal_dir);
+			conf.journal_dir = cause;
+			cause = NULL;
+		}
+	}
 
 	if (prefix != NULL)
 		conf.handle_prefix = xstrdup(prefix);
@@ -586,5 +618,7 @@ main(int argc, char *argv[], char *envp[])
 	free(conf.handle_prefix);
 	free(conf.journal_dir);
 	log_info("gm-server stopped");
+	for (i = 0; i < nabs_paths; i++)
+		free(abs_paths[i]);
 	return 0;
 }
