@@ -583,6 +583,7 @@ queue_submit(struct conn *c, const struct submit *s)
 	struct ack		*k;
 	uint32_t		 uh = 0;
 	int			 rv, dash;
+	char			 text[128];
 
 	f = func_get(s->func, s->func_len, 1);
 	dash = s->unique_len == 1 && s->unique[0] == '-';
@@ -631,8 +632,10 @@ queue_submit(struct conn *c, const struct submit *s)
 	rv = journal_add(jnl, &jj, journal_done, j);
 	evbuffer_drain(jbuf, evbuffer_get_length(jbuf));
 	if (rv == -1) {
-		log_warn("journal: cannot record a job of %s", f->f_name);
-		conn_error(c, "QUEUE_ERROR", strerror(errno));
+		snprintf(text, sizeof(text), "journal: %s", strerror(errno));
+		log_warnx("journal: cannot record a job of %s: %s",
+		    f->f_name, text + 9);
+		conn_error(c, "QUEUE_ERROR", text);
 		j->j_state = JOB_PENDING;
 		job_end(j, -1);
 		return;
