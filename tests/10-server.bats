@@ -701,3 +701,15 @@ WORK_EXCEPTION H:HOST:1 boom'
 	wait "$pid" || true
 	[ ! -s "$d/err2" ]
 }
+
+@test "SIGUSR1 stops gracefully: no new connections, exit 0 once idle" {
+	gm_only "gearmand 1.1.20 never exits after SIGUSR1 (protocol.md 8)"
+	server_start u1
+	kill -USR1 "$PID_u1"
+	local st=0
+	wait "$PID_u1" || st=$?
+	[ "$st" = 0 ]
+	run admin "$PORT_u1" version
+	assert_failure
+	grep -q 'graceful shutdown: no longer accepting connections' "$LOG_u1"
+}
