@@ -337,3 +337,25 @@ hex() {
 		server_stop i
 	done
 }
+
+@test "a background submission coalesced onto a foreground job survives a crash" {
+	gm_only
+	JOURNAL_c=$BATS_TEST_TMPDIR/j
+	server_start c
+	run "$GM_BUILD/tests/tools/gmraw" -p "$PORT_c" <<-'EOF'
+	@1 REQ SUBMIT_JOB cfn U1 fg-data
+	@1 WAIT 1
+	@2 REQ SUBMIT_JOB_BG cfn U1 bg-data
+	@2 WAIT 1
+	EOF
+	assert_success
+	assert_output "JOB_CREATED H:HOST:1
+@2 JOB_CREATED H:HOST:1"
+	# The foreground client has gone; the job stays for the background one.
+	server_stop c KILL
+	server_start c
+	run gmjob work "$PORT_c" cfn "$BATS_TEST_TMPDIR/out" 1 drain
+	assert_success
+	run cat "$BATS_TEST_TMPDIR/out"
+	assert_output "1 cfn U1 $(hex fg-data)"
+}

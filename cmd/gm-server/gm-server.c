@@ -603,9 +603,10 @@ main(int argc, char *argv[], char *envp[])
 	if (graceful_ev != NULL)
 		event_free(graceful_ev);
 	listen_free();
-	journal_close(jnl);
+	/* Jobs go before the journal: freeing them must not record anything. */
 	conn_free_all();
 	queue_free_all();
+	journal_close(jnl);
 	conn_cleanup();
 	timer_free();
 	event_base_free(base);

@@ -47,6 +47,8 @@ static void	 job_detach_all(struct job *);
 static void	 job_send_clients(struct job *, uint32_t, const void *, size_t);
 static void	 job_fail_clients(struct job *);
 static void	 journal_done(int, void *);
+static void	 journal_coalesced(struct conn *, struct job *);
+static void	 coalesced_done(int, void *);
 static void	 send_created(struct conn *, struct job *);
 static uint32_t	 parse_u32(const uint8_t *, size_t);
 
@@ -573,6 +575,54 @@ journal_done(int error, void *arg)
 	}
 }
 
+/*
+ * A background submission coalesced onto a job the journal does not hold (a
+ * foreground one): record the job now and acknowledge once it is durable,
+ * or refuse the submission.  The ack, not the job, carries the answer, so
+ * the job may end meanwhile.
+ */
+static void
+journal_coalesced(struct conn *c, struct job *j)
+{
+	struct journal_job	 jj;
+	struct ack		*k;
+	int			 rv;
+	char			 text[128];
+
+	memset(&jj, 0, sizeof(jj));
+	jj.prio = j->j_prio;
+	jj.attempts = j->j_attempts;
+	jj.func = j->j_func->f_name;
+	jj.func_len = j->j_func->f_len;
+	jj.unique = job_unique(j);
+	jj.unique_len = j->j_ulen;
+	jj.reducer = j->j_rlen > 0 ? job_reducer(j) : NULL;
+	jj.reducer_len = j->j_rlen;
+	jj.data_ptr = job_data(j);
+	jj.data_len = j->j_len;
+	k = conn_ack_new(c, j->j_num);
+	k->k_jnext = NULL;
+	rv = journal_add(jnl, &jj, coalesced_done, k);
+	if (rv == -1) {
+		snprintf(text, sizeof(text), "journal: %s", strerror(errno));
+		log_warnx("journal: cannot record a job of %s: %s",
+		    j->j_func->f_name, text + 9);
+		conn_ack_done(k, errno);
+		return;
+	}
+	j->j_jid = jj.id;
+	j->j_flags |= JOB_JOURNAL | JOB_BG;
+	if (rv == 0)
+		conn_ack_done(k, 0);
+}
+
+/* The journal answered for a coalesced background submission. */
+static void
+coalesced_done(int error, void *arg)
+{
+	conn_ack_done(arg, error);
+}
+
 /* Handle a SUBMIT_* (validated by dispatch.c). */
 void
 queue_submit(struct conn *c, const struct submit *s)
@@ -593,7 +643,10 @@ queue_submit(struct conn *c, const struct submit *s)
 		if ((j = unique_lookup(f, s, uh)) != NULL) {
 			if (!s->bg)
 				job_attach(j, c);
-			else
+			else if (!(j->j_flags & JOB_JOURNAL) && journal_on) {
+				journal_coalesced(c, j);
+				return;
+			} else
 				j->j_flags |= JOB_BG;
 			if (j->j_state == JOB_PENDING) {
 				k = conn_ack_new(c, j->j_num);
@@ -712,7 +765,11 @@ queue_requeue(struct job *j, const char *why)
 	struct func	*f = j->j_func;
 	char		 h[GM_HANDLE_SIZE];
 
-	if (j->j_flags & JOB_CANCELLED) {
+	/*
+	 * At shutdown a running job is not a lost attempt: it stays in the
+	 * journal as it is and runs again after the restart.
+	 */
+	if ((j->j_flags & JOB_CANCELLED) || server_stopping()) {
 		job_end(j, -1);
 		return;
 	}
