@@ -570,12 +570,11 @@ main(int argc, char *argv[], char *envp[])
 	jo.interval_ms = conf.journal_interval;
 	jo.repair = conf.journal_repair;
 	if ((jnl = journal_open(base, conf.journal_dir, &jo, &cause)) == NULL) {
-		log_warnx("journal %s: %s", conf.journal_dir ?
-		    conf.journal_dir : "none", cause ? cause : "error");
+		/* The cause names the journal file or folder. */
+		log_warnx("%s", cause ? cause : "journal: cannot open");
 		if (!conf.daemonize && dest != LOG_TO_STDERR)
-			fprintf(stderr, "%s: journal %s: %s\n", getprogname(),
-			    conf.journal_dir ? conf.journal_dir : "none",
-			    cause ? cause : "error");
+			fprintf(stderr, "%s: %s\n", getprogname(),
+			    cause ? cause : "journal: cannot open");
 		free(cause);
 		exit(1);
 	}
