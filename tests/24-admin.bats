@@ -154,6 +154,14 @@ EOF
 	assert_output "| OK $PID_s"
 }
 
+@test "verbose: OK and the --verbose level name" {
+	# server_start runs gearmand with --verbose INFO.
+	is_gearmand || server_start v --verbose INFO
+	run raw -p "${PORT_v:-$PORT}" <<<'ADMIN verbose'
+	assert_success
+	assert_output '| OK INFO'
+}
+
 @test "unknown commands, the empty line and a leading space are UNKNOWN_COMMAND" {
 	run raw <<'EOF'
 ADMIN bogus
