@@ -209,6 +209,7 @@ s_mem() {
 	    'BEGIN { printf "%.0f", (b - a) * 1024 / n }')"
 	if g -c 4 -w 8 -W 64 -n "$n_scale" -f batch bg; then
 		rec "$t.scale1m.us" "${R[us_per_job]}"
+		rec "$t.scale1m.srvus" "${R[srv_us_per_job]}"
 	fi
 	if g -w 8 -g 8 -n "$n_mem" -f mem drain; then
 		rec "$t.mem.drain" "${R[secs]}"
@@ -222,6 +223,7 @@ s_scale() {
 	g -c 4 -W 64 -n "$n_pre" -U "k-" -f pre submit || return
 	if g -c 4 -w 8 -W 64 -n "$n_scale" -f batch bg; then
 		rec "$t.scale10k.us" "${R[us_per_job]}"
+		rec "$t.scale10k.srvus" "${R[srv_us_per_job]}"
 	fi
 }
 
@@ -606,11 +608,15 @@ table() {
 	    gearmand.conns.echo99 ""
 	row "6c connect + ECHO with them open, us" gm.conns.newecho \
 	    gearmand.conns.newecho ""
-	row "7a per-job cost, $n_pre queued, us" gm.scale10k.us \
+	row "7a wall us/job, batch over $n_pre queued" gm.scale10k.us \
 	    gearmand.scale10k.us ""
-	row "7b per-job cost, $n_mem queued, us" gm.scale1m.us \
+	row "7b wall us/job, batch over $n_mem queued" gm.scale1m.us \
 	    gearmand.scale1m.us ""
-	row "7c cost at $n_mem / at $n_pre (flat=1)" gm.scale.flat \
+	row "7c server CPU us/job over $n_pre queued" gm.scale10k.srvus \
+	    gearmand.scale10k.srvus ""
+	row "7d server CPU us/job over $n_mem queued" gm.scale1m.srvus \
+	    gearmand.scale1m.srvus ""
+	row "7e CPU/job ratio 7d/7c (flat = 1)" gm.scale.flat \
 	    gearmand.scale.flat "A<=1.25"
 	echo
 	echo "server CPU per job, us (robust when the machine is busy):"
@@ -682,11 +688,12 @@ for round in $(seq "$rounds"); do
 		*) fail "unknown group $s" ;;
 		esac
 	done
-	# Flatness: per-job cost at the top over that at the bottom.
+	# Flatness: server CPU per job at the top over that at the bottom
+	# (CPU, not wall time, so that other load on the machine cancels).
 	for t in gm gearmand; do
-		a=$(awk -v k="$t.scale1m.us" -v r="$round" \
+		a=$(awk -v k="$t.scale1m.srvus" -v r="$round" \
 		    '$1 == k && $2 == r { print $3 }' "$vals")
-		b=$(awk -v k="$t.scale10k.us" -v r="$round" \
+		b=$(awk -v k="$t.scale10k.srvus" -v r="$round" \
 		    '$1 == k && $2 == r { print $3 }' "$vals")
 		[ -n "$a" ] && [ -n "$b" ] && rec "$t.scale.flat" \
 		    "$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.3f", a / b }')"
