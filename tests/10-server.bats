@@ -713,3 +713,33 @@ WORK_EXCEPTION H:HOST:1 boom'
 	assert_failure
 	grep -q 'graceful shutdown: no longer accepting connections' "$LOG_u1"
 }
+
+@test "during a graceful stop a lost worker's job goes to another worker" {
+	gm_only
+	server_start gw
+	run raw -p "$PORT_gw" <<'EOF2'
+REQ SUBMIT_JOB gw "" x
+WAIT 1
+@4 REQ ECHO_REQ open
+@4 WAIT 1
+@2 REQ CAN_DO gw
+@2 REQ GRAB_JOB
+@2 WAIT 1
+@3 ADMIN shutdown graceful
+@2 CLOSE
+@4 REQ CAN_DO gw
+@4 POLL JOB_ASSIGN REQ GRAB_JOB
+@4 REQ WORK_COMPLETE H:HOST:1 done
+WAIT 1
+EOF2
+	assert_success
+	assert_output 'JOB_CREATED H:HOST:1
+@4 ECHO_RES open
+@2 JOB_ASSIGN H:HOST:1 gw x
+@3 | OK\r
+@4 JOB_ASSIGN H:HOST:1 gw x
+WORK_COMPLETE H:HOST:1 done'
+	local st=0
+	wait "$PID_gw" || st=$?
+	[ "$st" = 0 ]
+}

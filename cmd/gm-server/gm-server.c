@@ -43,6 +43,7 @@ struct event_base	*base;
 struct journal		*jnl;
 
 static int		 stopping;
+static int		 exiting;	/* the loop is over: tearing down */
 static struct event	*graceful_ev;
 
 static const char *const verbose_names[] = {
@@ -287,6 +288,13 @@ int
 server_stopping(void)
 {
 	return stopping;
+}
+
+/* Whether the loop has ended and everything is being freed. */
+int
+server_exiting(void)
+{
+	return exiting;
 }
 
 /* Re-create one job from the journal. */
@@ -595,6 +603,7 @@ main(int argc, char *argv[], char *envp[])
 	}
 	log_info("gm-server %s started, pid %ld", GM_VERSION, (long)getpid());
 	event_base_dispatch(base);
+	exiting = 1;
 	log_info("gm-server stopping");
 
 	for (i = 0; i < nitems(sigs); i++)

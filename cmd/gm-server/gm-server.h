@@ -203,6 +203,7 @@ extern struct journal	*jnl;
 void	server_shutdown(int);
 const char *server_verbose_name(void);
 int	server_stopping(void);
+int	server_exiting(void);
 
 /* listen.c */
 int	listen_open(void);

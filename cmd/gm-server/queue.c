@@ -769,7 +769,7 @@ queue_requeue(struct job *j, const char *why)
 	 * At shutdown a running job is not a lost attempt: it stays in the
 	 * journal as it is and runs again after the restart.
 	 */
-	if ((j->j_flags & JOB_CANCELLED) || server_stopping()) {
+	if ((j->j_flags & JOB_CANCELLED) || server_exiting()) {
 		job_end(j, -1);
 		return;
 	}
