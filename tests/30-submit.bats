@@ -16,6 +16,7 @@ setup_file() {
 	test_worker "$PORT" zero zero
 	test_worker "$PORT" gate2 gate2
 	test_worker "$PORT" hold hold
+	test_worker "$PORT" stream stream
 	export PORT PORT_a DIR_a PID_a
 }
 
@@ -163,6 +164,35 @@ teardown_file() {
 	gearman -f fancy x >"$BATS_TEST_TMPDIR/gout" 2>/dev/null
 	[ "$(cat "$BATS_TEST_TMPDIR/gout")" = \
 	    "$(printf 'd1done25%% Complete\n75%% Complete')" ]
+}
+
+@test "partial results are written as they arrive" {
+	gm-submit -f stream x >"$BATS_TEST_TMPDIR/out" 2>&1 3>&- &
+	local pid=$!
+	wait_until 15 grep -qx first "$BATS_TEST_TMPDIR/out"
+	pid_alive "$pid"
+	kill "$pid"
+	wait "$pid" || true
+}
+
+@test "on a terminal, progress is one line redrawn in place" {
+	run script -qec "gm-submit -f fancy x" /dev/null
+	[ "$status" -eq 0 ]
+	[[ "$output" == *$'\rfancy: 1/4 25%\e[K'*$'\rfancy: 3/4 75%\e[K'* ]]
+	[[ "$output" == *$'\r\e[K'* ]]
+}
+
+@test "an empty argument or -N line is an empty job; gearman skips it" {
+	run gm-submit -b -f empty1 ""
+	[ "$status" -eq 0 ]
+	[ "$(status_total "$PORT" empty1)" -eq 1 ]
+	run bash -c 'printf "a\n\nb\n" | gm-submit -b -N -f empty1'
+	[ "${#lines[@]}" -eq 3 ]
+	[ "$(status_total "$PORT" empty1)" -eq 4 ]
+	run gearman -b -f empty1 ""
+	[ "$status" -eq 0 ]
+	[[ "$output" == *INVALID_ARGUMENT* ]]
+	[ "$(status_total "$PORT" empty1)" -eq 4 ]
 }
 
 @test "a status with denominator 0 does not crash it; gearman dies of SIGFPE" {

@@ -7,7 +7,8 @@
 # by kill_started.  MODE: echo (result = payload), upper, fancy (STATUS
 # 1/4, DATA d1, WARNING w1, STATUS 3/4, COMPLETE done), exc (WORK_EXCEPTION
 # boom), fail (DATA "partial\n", WORK_FAIL), zero (STATUS 1/0, COMPLETE ok),
-# hold (takes jobs, never answers), gateN (holds N jobs, then completes
+# hold (takes jobs, never answers), stream (DATA "first\n", then holds the
+# job), gateN (holds N jobs, then completes
 # them last-taken first).
 test_worker() {
 	local port=$1 mode=$2 f
@@ -46,6 +47,7 @@ test_worker() {
 	        out(13, "$h\0done") }
 	    elsif ($mode eq "exc") { out(25, "$h\0boom") }
 	    elsif ($mode eq "fail") { out(28, "$h\0partial\n"); out(14, $h) }
+	    elsif ($mode eq "stream") { out(28, "$h\0first\n") }
 	    elsif ($mode eq "zero") { out(12, "$h\0" . "1\0" . "0");
 	        out(13, "$h\0ok") }
 	    elsif ($gate) { push @held, [$h, $d];
