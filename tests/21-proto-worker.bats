@@ -518,3 +518,91 @@ EOF
 	assert_output 'ERROR INVALID_COMMAND "Command not expected"
 ECHO_RES still-open'
 }
+
+@test "CAN_DO_TIMEOUT: a job completed in time is not requeued later (gm)" {
+	# protocol.md §5.8/§11: gearmand's timer outlives the job and
+	# corrupts its counters, so this runs against gm only.
+	gm_only "gearmand 1.1.20 requeues a freed job (memory-unsafe)"
+	run raw -t 10000 <<'EOF'
+REQ SUBMIT_JOB_BG f "" quick
+WAIT 1
+REQ SUBMIT_JOB_BG g "" clock
+WAIT 1
+@2 REQ CAN_DO_TIMEOUT f 1000
+@2 REQ GRAB_JOB
+@2 WAIT 1
+@2 REQ WORK_COMPLETE %H ok
+@2 SYNC
+@3 REQ CAN_DO_TIMEOUT g 1000
+@3 REQ GRAB_JOB
+@3 WAIT 1
+@4 REQ CAN_DO g
+@4 POLL JOB_ASSIGN REQ GRAB_JOB
+@2 REQ GRAB_JOB
+@2 WAIT 1
+@2 SYNC
+ADMINSORT prioritystatus
+ADMINSORT status
+EOF
+	assert_success
+	assert_output 'JOB_CREATED H:HOST:1
+JOB_CREATED H:HOST:2
+@2 JOB_ASSIGN H:HOST:1 f quick
+@3 JOB_ASSIGN H:HOST:2 g clock
+@4 JOB_ASSIGN H:HOST:2 g clock
+@2 NO_JOB
+| f\t0\t0\t0\t1
+| g\t0\t0\t0\t2
+| .
+| f\t0\t0\t1
+| g\t1\t1\t2
+| .'
+}
+
+@test "-R: functions take turns (gearmand per function, gm within a priority)" {
+	server_start r -R
+	run raw -p "$PORT_r" <<'EOF'
+REQ SUBMIT_JOB_HIGH_BG fa "" a-high1
+WAIT 1
+REQ SUBMIT_JOB_BG fa "" a-norm1
+WAIT 1
+REQ SUBMIT_JOB_LOW_BG fa "" a-low1
+WAIT 1
+REQ SUBMIT_JOB_HIGH_BG fb "" b-high1
+WAIT 1
+REQ SUBMIT_JOB_BG fb "" b-norm1
+WAIT 1
+REQ SUBMIT_JOB_HIGH_BG fa "" a-high2
+WAIT 1
+REQ SUBMIT_JOB_BG fa "" a-norm2
+WAIT 1
+REQ SUBMIT_JOB_LOW_BG fa "" a-low2
+WAIT 1
+REQ SUBMIT_JOB_BG fb "" b-norm2
+WAIT 1
+@3 REQ CAN_DO fa
+@3 REQ CAN_DO fb
+@3 REQ GRAB_JOB
+@3 REQ GRAB_JOB
+@3 REQ GRAB_JOB
+@3 REQ GRAB_JOB
+@3 REQ GRAB_JOB
+@3 REQ GRAB_JOB
+@3 REQ GRAB_JOB
+@3 REQ GRAB_JOB
+@3 REQ GRAB_JOB
+@3 REQ GRAB_JOB
+@3 WAIT 10
+EOF
+	assert_success
+	local order
+	order=$(grep '^@3' <<<"$output" | awk '{print $NF}' | tr '\n' ' ')
+	if is_gm; then
+		# Highest priority first; among functions with work at that
+		# priority the turn rotates, latest registered first.
+		assert_equal "$order" 'b-high1 a-high1 a-high2 b-norm1 a-norm1 b-norm2 a-norm2 a-low1 a-low2 NO_JOB '
+	else
+		# protocol.md §4.3: each grab moves the function to the end.
+		assert_equal "$order" 'b-high1 a-high1 b-norm1 a-high2 b-norm2 a-norm1 a-norm2 a-low1 a-low2 NO_JOB '
+	fi
+}

@@ -363,3 +363,33 @@ EOF
 		assert_output '@3 NO_JOB'
 	fi
 }
+
+@test "a background submission onto a foreground job: gm keeps the job when the client leaves, gearmand drops it" {
+	run raw <<'EOF'
+REQ SUBMIT_JOB f U1 fg
+WAIT 1
+@2 REQ SUBMIT_JOB_BG f U1 bg
+@2 WAIT 1
+CLOSE
+@2 SYNC
+@3 ADMIN show jobs
+@4 REQ CAN_DO f
+@4 REQ GRAB_JOB
+@4 WAIT 1
+EOF
+	assert_success
+	if is_gm; then
+		# DESIGN.md: a background job never depends on a client.
+		assert_output --regexp '^JOB_CREATED H:HOST:1
+@2 JOB_CREATED H:HOST:1
+@3 \| H:HOST:1\\t0\\t0\\t[01]
+@3 \| \.
+@4 JOB_ASSIGN H:HOST:1 f fg$'
+	else
+		assert_output 'JOB_CREATED H:HOST:1
+@2 JOB_CREATED H:HOST:1
+@3 | H:HOST:1\t0\t1\t0
+@3 | .
+@4 NO_JOB'
+	fi
+}
