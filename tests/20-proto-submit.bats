@@ -534,3 +534,18 @@ JOB_CREATED H:HOST:4
 | f\t1\t1\t2\t0
 | .'
 }
+
+@test "a thousand pipelined submissions get a thousand JOB_CREATED in order" {
+	local i script=
+	for i in $(seq 1 1000); do
+		script+="REQ SUBMIT_JOB_BG f \"\" job$i"$'\n'
+	done
+	script+=$'WAIT 1000\nADMIN status\n'
+	run raw <<<"$script"
+	assert_success
+	[ "${#lines[@]}" -eq 1002 ]
+	assert_line --index 0 'JOB_CREATED H:HOST:1'
+	assert_line --index 999 'JOB_CREATED H:HOST:1000'
+	assert_line --index 1000 '| f\t1000\t0\t0'
+	[ "$(sort -u <<<"$output" | wc -l)" -eq 1002 ]
+}

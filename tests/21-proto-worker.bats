@@ -606,3 +606,39 @@ EOF
 		assert_equal "$order" 'b-high1 a-high1 b-norm1 a-high2 b-norm2 a-norm1 a-norm2 a-low1 a-low2 NO_JOB '
 	fi
 }
+
+@test "-w 1: one NOOP per queued job among three sleepers" {
+	server_start w -w 1
+	run raw -p "$PORT_w" <<'EOF'
+@2 REQ CAN_DO f
+@2 REQ PRE_SLEEP
+@2 SYNC
+@3 REQ CAN_DO f
+@3 REQ PRE_SLEEP
+@3 SYNC
+@4 REQ CAN_DO f
+@4 REQ PRE_SLEEP
+@4 SYNC
+REQ SUBMIT_JOB_BG f "" a
+WAIT 1
+SYNC
+@2 SYNC
+@3 SYNC
+@4 SYNC
+ECHO --
+REQ SUBMIT_JOB_BG f "" b
+WAIT 1
+SYNC
+@2 SYNC
+@3 SYNC
+@4 SYNC
+EOF
+	assert_success
+	# Each job wakes exactly one sleeper, and not the same one twice.
+	local first second
+	first=$(sed -n '2,/^--$/p' <<<"$output" | grep -c NOOP)
+	second=$(sed -n '/^--$/,$p' <<<"$output" | grep -c NOOP)
+	[ "$first" -eq 1 ] && [ "$second" -eq 1 ]
+	[ "$(grep NOOP <<<"$output" | sort -u | wc -l)" -eq 2 ]
+	assert_line --index 0 'JOB_CREATED H:HOST:1'
+}

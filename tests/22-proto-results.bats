@@ -393,3 +393,20 @@ EOF
 @4 NO_JOB'
 	fi
 }
+
+@test "a server run with --exceptions sends WORK_EXCEPTION to every client" {
+	server_start e --exceptions
+	run raw -p "$PORT_e" <<'EOF'
+REQ SUBMIT_JOB f "" x
+WAIT 1
+@2 REQ CAN_DO f
+@2 REQ GRAB_JOB
+@2 WAIT 1
+@2 REQ WORK_EXCEPTION %H "it broke"
+WAIT 1
+EOF
+	assert_success
+	assert_output 'JOB_CREATED H:HOST:1
+@2 JOB_ASSIGN H:HOST:1 f x
+WORK_EXCEPTION H:HOST:1 "it broke"'
+}
