@@ -273,6 +273,15 @@ teardown_file() {
 	[ "$(status_total "$PORT" co3)" -eq 1 ]
 }
 
+@test "-u - coalesces lines with equal payloads" {
+	run bash -c 'printf "u1\nu1\nu2\n" | gm-submit -b -N -u - -f dash'
+	[ "$status" -eq 0 ]
+	[ "${#lines[@]}" -eq 3 ]
+	[ "${lines[0]}" = "${lines[1]}" ]
+	[ "${lines[0]}" != "${lines[2]}" ]
+	[ "$(status_total "$PORT" dash)" -eq 2 ]
+}
+
 @test "--status tells queued, running and unknown jobs apart" {
 	run gm-submit -b -f nobody3 x
 	local h=$output
