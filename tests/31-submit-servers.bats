@@ -120,3 +120,28 @@ teardown_file() {
 	[ "$gst" -eq 0 ]
 	grep -q GEARMAN_LOST_CONNECTION "$BATS_TEST_TMPDIR/gerr"
 }
+
+@test "a lost server that is back takes the work when no other is left" {
+	server_start f
+	server_start g
+	test_worker "$PORT_f" hold rc
+	test_worker "$PORT_g" hold rc
+	gm-submit -v -f rc -h "127.0.0.1:$PORT_f,127.0.0.1:$PORT_g" payload \
+	    >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" 3>&- &
+	local pid=$!
+	wait_until 15 eval '[ "$(admin "$PORT_f" status |
+	    awk -F "\t" "\$1 == \"rc\" { print \$3 }")" = 1 ]'
+	server_stop f KILL
+	wait_until 15 eval '[ "$(admin "$PORT_g" status |
+	    awk -F "\t" "\$1 == \"rc\" { print \$3 }")" = 1 ]'
+	server_start f
+	test_worker "$PORT_f" echo rc
+	server_stop g KILL
+	local st=0
+	wait "$pid" || st=$?
+	[ "$st" -eq 0 ]
+	[ "$(cat "$BATS_TEST_TMPDIR/out")" = "payload" ]
+	grep -q "^gm-submit: 127.0.0.1:$PORT_f: connected again\$" \
+	    "$BATS_TEST_TMPDIR/err"
+	server_stop f
+}

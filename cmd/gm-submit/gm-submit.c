@@ -84,6 +84,7 @@ struct sconn {
 	struct gm_server	 s_srv;
 	int			 s_up;
 	int			 s_opt;		/* OPTION_RES still due */
+	int64_t			 s_tried;	/* last connect attempt, ms */
 	struct jobq		 s_sent;	/* awaiting JOB_CREATED */
 	struct jobq		 s_running;	/* created foreground jobs */
 	size_t			 s_load;
@@ -444,6 +445,7 @@ conn_open(struct sconn *s)
 
 	if (opt.timeout > 0 && opt.timeout < ms)
 		ms = opt.timeout;
+	s->s_tried = client_now();
 	if (client_connect(&s->s_c, &s->s_srv, ms) == -1) {
 		if (opt.verbose)
 			say("%s: %s", s->s_c.name, errno == EHOSTUNREACH ?
@@ -470,6 +472,7 @@ conn_lost(struct sconn *s, const char *why)
 
 	client_close(&s->s_c);
 	s->s_up = 0;
+	s->s_tried = 0;		/* may be tried again at once */
 	for (i = 0; i < nitems(lists); i++) {
 		TAILQ_FOREACH_SAFE(j, lists[i], j_link, next) {
 			TAILQ_REMOVE(lists[i], j, j_link);
@@ -816,6 +819,30 @@ next_deadline(void)
 	return d;
 }
 
+/*
+ * With no server left, try the ones that are down again (each at most once
+ * a second), so that a restarted server takes the work.  Returns how many
+ * came up.
+ */
+static size_t
+reconnect(void)
+{
+	size_t	 i, n = 0;
+	int64_t	 now = client_now();
+
+	for (i = 0; i < nconns; i++) {
+		if (conns[i].s_up || now - conns[i].s_tried < 1000)
+			continue;
+		conn_open(&conns[i]);
+		if (conns[i].s_up) {
+			if (opt.verbose)
+				say("%s: connected again", conns[i].s_c.name);
+			n++;
+		}
+	}
+	return n;
+}
+
 /* Submit, wait and print until every job is done; returns the status. */
 static int
 run(void)
@@ -838,6 +865,8 @@ run(void)
 				break;
 		if (!TAILQ_EMPTY(&readyq) && inflight < opt.window) {
 			/* Nowhere to send them. */
+			if (reconnect() > 0)
+				continue;
 			if (!noserver_said) {
 				if (lost[0] != '\0')
 					say("%s", lost);
@@ -872,7 +901,7 @@ run(void)
 			up++;
 		}
 		if (up == 0 && inflight == 0 && TAILQ_EMPTY(&readyq) &&
-		    opt.lines && !in_eof) {
+		    opt.lines && !in_eof && reconnect() == 0) {
 			/* More input but no server to take it. */
 			if (!noserver_said) {
 				say("no server reachable");
