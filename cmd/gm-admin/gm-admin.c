@@ -105,6 +105,7 @@ static const struct column c_journal[] = {
 };
 static const struct column c_server = { "SERVER", "server", 's' };
 
+/* Print the usage, to stdout for help (exit 0), else to stderr. */
 static __dead void
 usage(int code)
 {
@@ -122,6 +123,7 @@ usage(int code)
 	exit(code == 0 ? 0 : ST_USAGE);
 }
 
+/* Remember the most serious outcome. */
 static void
 set_status(int st)
 {
@@ -129,12 +131,14 @@ set_status(int st)
 		worst = st;
 }
 
+/* Stop watching at the next chance. */
 static void
 on_sigint(int sig __unused)
 {
 	interrupted = 1;
 }
 
+/* Release a reply. */
 static void
 reply_free(struct reply *r)
 {
@@ -275,6 +279,7 @@ split(char *line, int sep, char **f, size_t max)
 	return n;
 }
 
+/* Start an empty table with the given columns. */
 static void
 table_init(struct table *t, const struct column *cols, size_t ncols)
 {
@@ -299,6 +304,7 @@ table_add(struct table *t, const char *server, char **f)
 	t->rows[t->nrows++] = row;
 }
 
+/* Release the rows of a table. */
 static void
 table_free(struct table *t)
 {
@@ -346,6 +352,7 @@ is_number(const char *s)
 	return 1;
 }
 
+/* Print a field as a JSON number, array of words, or string. */
 static void
 json_value(FILE *f, int type, const char *v)
 {
@@ -777,6 +784,7 @@ struct gop {
 	const char	*arg;
 };
 
+/* Run one gearadmin option and print its answer as gearadmin did. */
 static void
 gearadmin_op(const struct gop *g)
 {
@@ -822,6 +830,7 @@ gearadmin_op(const struct gop *g)
 	free(cmd);
 }
 
+/* Parse the options and the subcommand, then ask the servers. */
 int
 main(int argc, char *argv[])
 {

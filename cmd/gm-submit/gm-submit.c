@@ -153,6 +153,7 @@ static long long	 parse_at(const char *);
 static void		 pidfile_cleanup(void);
 static void		 on_signal(int);
 
+/* Print the usage, to stdout for help (exit 0), else to stderr. */
 static __dead void
 usage(int code)
 {
@@ -771,7 +772,7 @@ take_lines(int max)
 	}
 }
 
-/* Fail jobs whose -t deadline has passed; return ms to the next one. */
+/* Fail the jobs whose -t deadline has passed. */
 static void
 check_deadlines(void)
 {
@@ -1036,6 +1037,7 @@ parse_at(const char *s)
 	return (long long)mktime(&tm);
 }
 
+/* Remove the pid file at exit. */
 static void
 pidfile_cleanup(void)
 {
@@ -1043,6 +1045,7 @@ pidfile_cleanup(void)
 		unlink(opt.pidfile);
 }
 
+/* Remove the pid file, then die of the signal. */
 static void
 on_signal(int sig)
 {
@@ -1079,6 +1082,7 @@ static const struct option longopts[] = {
 	{ NULL,		0,			NULL,	0 }
 };
 
+/* Parse the options, read the payloads and run the jobs. */
 int
 main(int argc, char *argv[])
 {
