@@ -146,3 +146,15 @@ ghi=ihg'
 	out=$(admin workers | sed -E 's/^[0-9]+ /FD /' | sort)
 	assert_equal "$out" $'.\nFD 127.0.0.1 - :\nFD 127.0.0.1 php-w1 : rev'
 }
+
+@test "php and perl: a PHP client served by a Perl worker, and the reverse" {
+	spawn perl "$CLIENTS/perl-worker.pl" upper
+	wait_workers upper 1
+	phpw rev
+	run phpc do upper from-php
+	assert_success
+	assert_output FROM-PHP
+	run timeout 60 perl "$CLIENTS/perl-client.pl" do rev from-perl
+	assert_success
+	assert_output lrep-morf
+}
