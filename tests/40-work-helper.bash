@@ -32,7 +32,8 @@ work_start() {
 gearman_w() {
 	local name=$1
 	shift
-	setsid gearman -w -h 127.0.0.1 -p "${WPORT:-$PORT}" "$@" \
+	# GEARMAN_SERVER, since gearman lets it override -h and -p.
+	setsid env GEARMAN_SERVER="127.0.0.1:${WPORT:-$PORT}" gearman -w "$@" \
 	    2>"$BATS_TEST_TMPDIR/$name.err" \
 	    >"$BATS_TEST_TMPDIR/$name.out" 3>&- </dev/null &
 	printf -v "WGROUP_$name" %s $!

@@ -115,6 +115,19 @@ teardown() {
 	[ "$a" = "$b" ]
 }
 
+@test "1 MB through cat: gm-work completes, gearman -w deadlocks" {
+	head -c 1000000 /dev/urandom >"$BATS_TEST_TMPDIR/in"
+	work_start w -f cat -- cat
+	rawjob cat <"$BATS_TEST_TMPDIR/in" >"$BATS_TEST_TMPDIR/out"
+	cmp "$BATS_TEST_TMPDIR/in" "$BATS_TEST_TMPDIR/out"
+	work_stop w
+	# gearman -w writes all input before reading any output: it never ends.
+	gearman_w g -f cat -- cat
+	run timeout 5 bash -c "$(declare -f rawjob); PORT=$PORT rawjob cat" \
+	    <"$BATS_TEST_TMPDIR/in"
+	assert_failure 124
+}
+
 @test "a command that stops reading early still completes" {
 	work_start w -f head -- head -c 5
 	head -c 2000000 /dev/zero | tr '\0' x >"$BATS_TEST_TMPDIR/in"

@@ -38,6 +38,15 @@ attempts() {
 	[ "${#lines[@]}" -eq 2 ]
 }
 
+@test "server down: gm-work logs one line, gearman -w a line per attempt in a tight loop" {
+	dead=$(free_port)
+	NOWAIT=1 work_start w -h "127.0.0.1:$dead" -f down -- cat
+	NOWAIT=1 WPORT=$dead gearman_w g -f down -- cat
+	wait_until 30 eval '[ "$(wc -l <"$(work_err g)")" -ge 1000 ]'
+	run cat "$(work_err w)"
+	assert_output "gm-work: cannot connect to 127.0.0.1:$dead, will keep trying: Connection refused"
+}
+
 @test "a worker started before its server logs one line, then connects" {
 	port=$(free_port)
 	NOWAIT=1 work_start w -h "127.0.0.1:$port" -f late -- cat
