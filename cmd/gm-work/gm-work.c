@@ -343,6 +343,7 @@ server_down(struct server *s, const char *reason)
 	check_done();
 }
 
+/* The reconnect delay has passed: try again. */
 static void
 server_retry(evutil_socket_t fd, short ev, void *arg)
 {
@@ -351,6 +352,7 @@ server_retry(evutil_socket_t fd, short ev, void *arg)
 	server_connect(arg);
 }
 
+/* EOF or an error on a server connection. */
 static void
 server_event(struct bufferevent *bev, short what, void *arg)
 {
@@ -593,6 +595,7 @@ check_done(void)
 		leave(EXIT_STOPPED);
 }
 
+/* Results could not be delivered in time: leave anyway. */
 static void
 flush_timeout(evutil_socket_t fd, short ev, void *arg)
 {
@@ -633,6 +636,7 @@ leave(int code)
 		event_base_loopexit(base, NULL);
 }
 
+/* The grace period of a forced stop is over. */
 static void
 kill_now(evutil_socket_t fd, short ev, void *arg)
 {
@@ -664,6 +668,7 @@ force_stop(const char *why)
 	check_done();
 }
 
+/* SIGTERM drains, a second SIGTERM or SIGINT forces the stop. */
 static void
 on_signal(evutil_socket_t sig, short ev, void *arg)
 {
@@ -710,6 +715,7 @@ on_sigchld(evutil_socket_t sig, short ev, void *arg)
 		job_reap(pid, status);
 }
 
+/* Parse the options, connect to the servers and serve until stopped. */
 int
 main(int argc, char *argv[])
 {
