@@ -214,3 +214,23 @@ fake_server() {
 	GRAB_JOB_UNIQ
 	EOF
 }
+
+@test "a server that goes away mid-job: the job finishes, its result is dropped with one line, work goes on after the restart" {
+	go=$BATS_TEST_TMPDIR/go
+	work_start w -f mid -- sh -c \
+	    'touch "$0.started"; while [ ! -e "$0" ]; do sleep 0.02; done;
+	    echo finished' "$go"
+	submit_bg mid x >/dev/null
+	wait_until 20 test -e "$go.started"
+	server_stop s1
+	wait_until 20 grep -q "lost connection" "$(work_err w)"
+	touch "$go"
+	wait_until 20 grep -q "result dropped" "$(work_err w)"
+	run grep "result dropped" "$(work_err w)"
+	assert_output --regexp \
+	    "^gm-work: job H:[^ ]+ \(mid\): done; the connection to 127\.0\.0\.1:$PORT was lost, result dropped$"
+	server_start s1
+	wait_until 30 workers_for mid "$PORT" -gt 0
+	run gm_client -f mid y
+	assert_output "finished"
+}
