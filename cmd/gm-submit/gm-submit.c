@@ -512,6 +512,15 @@ conn_lost(struct sconn *s, const char *why)
 	}
 }
 
+/* Why a connection failed: a reset reads like the server closing it. */
+static const char *
+lost_why(int error)
+{
+	if (error == ECONNRESET || error == EPIPE)
+		return "connection closed by the server";
+	return strerror(error);
+}
+
 /* Whether a job has the handle of a packet. */
 static int
 same_handle(const struct job *j, const struct gm_arg *h)
@@ -681,7 +690,7 @@ conn_input(struct sconn *s)
 	}
 	if (rv == -1) {
 		if (errno != EAGAIN && errno != EWOULDBLOCK)
-			conn_lost(s, strerror(errno));
+			conn_lost(s, lost_why(errno));
 		return;
 	}
 	while ((rv = client_packet(&s->s_c, &pkt)) == PROTO_OK) {
@@ -890,7 +899,7 @@ run(void)
 				continue;
 			if (client_pending(&conns[i].s_c) > 0 &&
 			    client_write(&conns[i].s_c) == -1) {
-				conn_lost(&conns[i], strerror(errno));
+				conn_lost(&conns[i], lost_why(errno));
 				continue;
 			}
 			pfd[n].fd = conns[i].s_c.fd;
@@ -937,7 +946,7 @@ run(void)
 				continue;
 			if (pfd[n].revents & POLLOUT &&
 			    client_write(&conns[i].s_c) == -1) {
-				conn_lost(&conns[i], strerror(errno));
+				conn_lost(&conns[i], lost_why(errno));
 				n++;
 				continue;
 			}
