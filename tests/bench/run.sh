@@ -572,7 +572,7 @@ table() {
 	echo "command: make bench (tests/bench/run.sh), $rounds rounds" \
 	    "A B A B; payload 100 bytes"
 	echo "loadavg: before $load0; after $(cut -d' ' -f1-3 /proc/loadavg)"
-	echo "A = gm-server ${gm_ver:-(not run)} --journal none;" \
+	echo "A = ${gm_ver:-gm-server (not run)} --journal none;" \
 	    "B = gearmand $gd_ver $gd_opts"
 	echo "gearmand settings tried (background end-to-end, $n_tune jobs):"
 	printf '    %s\n' "${tune[@]}"
