@@ -439,6 +439,7 @@ s_journal() {
 		fi
 		rm -rf "$d"
 	fi
+	[ -n "$journal_ok" ] && s_replay
 	say "  gearmand: -q libsqlite3"
 	rm -f "$work/gd.sqlite"
 	if start gearmand -q libsqlite3 --libsqlite3-db "$work/gd.sqlite"; then
@@ -446,6 +447,53 @@ s_journal() {
 		    rec gearmand.sql.rate "${R[rate]}"
 		stop
 	fi
+}
+
+# fn_queued FUNC: the number of queued jobs the admin status shows.
+fn_queued() {
+	local line n=
+	exec 8<>"/dev/tcp/127.0.0.1/$sport" || return 1
+	printf 'status\n' >&8
+	while IFS= read -r -t 5 line <&8; do
+		line=${line%$'\r'}
+		[ "$line" = . ] && break
+		case $line in
+		"$1"$'\t'*) set -- $line
+			n=$2 ;;
+		esac
+	done
+	exec 8<&-
+	echo "${n:-0}"
+}
+
+# Replay (issue 5): fill the durable journal with n_mem background jobs,
+# kill the server (SIGKILL), and time a restart up to listening, when
+# every job must be queued again.
+s_replay() {
+	local d=$work/replay t0 t1 q
+	rm -rf "$d" && mkdir -p "$d"
+	say "  gm: durable fill of $n_mem jobs, SIGKILL, replay"
+	start gm --journal "$d" || return
+	if ! g -c 4 -W 64 -n "$n_mem" -U "r-" -f rp submit; then
+		stop
+		return
+	fi
+	rec gm.durfill.rate "${R[rate]}"
+	kill -KILL "$spid"
+	wait "$spid" 2>/dev/null
+	spid=
+	t0=$(ms)
+	start gm --journal "$d" || return
+	t1=$(ms)
+	q=$(fn_queued rp)
+	if [ "$q" = "$n_mem" ]; then
+		rec gm.replay.secs "$(awk -v a="$t0" -v b="$t1" \
+		    'BEGIN { printf "%.3f", (b - a) / 1000 }')"
+	else
+		fail "replay: $q of $n_mem jobs queued after restart"
+	fi
+	stop
+	rm -rf "$d"
 }
 
 # Choose gearmand's fastest setting for this machine: threads 0, 1, 2,
@@ -644,6 +692,9 @@ table() {
 	    ">=50"
 	row "J4 gm --journal-sync 10 vs B in memory" gm.relax.rate \
 	    gearmand.bg.rate ""
+	row "J5 submit only, $n_mem unique: durable/B" gm.durfill.rate \
+	    gearmand.mem.fill ""
+	row "J6 replay $n_mem jobs after SIGKILL, s" gm.replay.secs "" "A<=5"
 	echo
 	if [ ${#notes[@]} -gt 0 ]; then
 		echo "notes:"
