@@ -454,7 +454,8 @@ server_index(const char *name)
 static int
 row_cmp(const void *a, const void *b)
 {
-	char *const	*ra = *(char **const *)a, *const *rb = *(char **const *)b;
+	char *const	*ra = *(char **const *)a;
+	char *const	*rb = *(char **const *)b;
 	size_t		 ia, ib;
 	int		 c;
 

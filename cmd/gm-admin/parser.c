@@ -38,80 +38,80 @@ static const struct token t_shutdown[];
 static const struct token t_watch[];
 
 static const struct token t_main[] = {
-	{ KEYWORD,	"status",		A_STATUS,	NULL },
-	{ KEYWORD,	"workers",		A_WORKERS,	NULL },
-	{ KEYWORD,	"jobs",			A_JOBS,		NULL },
-	{ KEYWORD,	"unique-jobs",		A_UNIQUE,	NULL },
-	{ KEYWORD,	"priority-status",	A_PRIO,		NULL },
-	{ KEYWORD,	"prioritystatus",	A_PRIO,		NULL },
-	{ KEYWORD,	"show",			A_NONE,		t_show },
-	{ KEYWORD,	"version",		A_VERSION,	NULL },
-	{ KEYWORD,	"getpid",		A_GETPID,	NULL },
-	{ KEYWORD,	"verbose",		A_VERBOSE,	NULL },
-	{ KEYWORD,	"maxqueue",		A_MAXQUEUE,	t_maxqueue },
-	{ KEYWORD,	"cancel",		A_CANCEL,	t_handle },
-	{ KEYWORD,	"create",		A_CREATE,	t_func },
-	{ KEYWORD,	"drop",			A_DROP,		t_func },
-	{ KEYWORD,	"journal",		A_JOURNAL,	NULL },
-	{ KEYWORD,	"shutdown",		A_SHUTDOWN,	t_shutdown },
-	{ KEYWORD,	"watch",		A_WATCH,	t_watch },
-	{ ENDTOKEN,	NULL,			A_NONE,		NULL }
+	{ KEYWORD, "status", A_STATUS, NULL },
+	{ KEYWORD, "workers", A_WORKERS, NULL },
+	{ KEYWORD, "jobs", A_JOBS, NULL },
+	{ KEYWORD, "unique-jobs", A_UNIQUE, NULL },
+	{ KEYWORD, "priority-status", A_PRIO, NULL },
+	{ KEYWORD, "prioritystatus", A_PRIO, NULL },
+	{ KEYWORD, "show", A_NONE, t_show },
+	{ KEYWORD, "version", A_VERSION, NULL },
+	{ KEYWORD, "getpid", A_GETPID, NULL },
+	{ KEYWORD, "verbose", A_VERBOSE, NULL },
+	{ KEYWORD, "maxqueue", A_MAXQUEUE, t_maxqueue },
+	{ KEYWORD, "cancel", A_CANCEL, t_handle },
+	{ KEYWORD, "create", A_CREATE, t_func },
+	{ KEYWORD, "drop", A_DROP, t_func },
+	{ KEYWORD, "journal", A_JOURNAL, NULL },
+	{ KEYWORD, "shutdown", A_SHUTDOWN, t_shutdown },
+	{ KEYWORD, "watch", A_WATCH, t_watch },
+	{ ENDTOKEN, NULL, A_NONE, NULL }
 };
 
 static const struct token t_show[] = {
-	{ KEYWORD,	"jobs",			A_JOBS,		NULL },
-	{ KEYWORD,	"unique",		A_NONE,		t_show_unique },
-	{ ENDTOKEN,	NULL,			A_NONE,		NULL }
+	{ KEYWORD, "jobs", A_JOBS, NULL },
+	{ KEYWORD, "unique", A_NONE, t_show_unique },
+	{ ENDTOKEN, NULL, A_NONE, NULL }
 };
 
 static const struct token t_show_unique[] = {
-	{ KEYWORD,	"jobs",			A_UNIQUE,	NULL },
-	{ ENDTOKEN,	NULL,			A_NONE,		NULL }
+	{ KEYWORD, "jobs", A_UNIQUE, NULL },
+	{ ENDTOKEN, NULL, A_NONE, NULL }
 };
 
 static const struct token t_maxqueue[] = {
-	{ FUNCNAME,	"",			A_NONE,		t_mq1 },
-	{ ENDTOKEN,	NULL,			A_NONE,		NULL }
+	{ FUNCNAME, "", A_NONE, t_mq1 },
+	{ ENDTOKEN, NULL, A_NONE, NULL }
 };
 
 static const struct token t_mq1[] = {
-	{ NOTOKEN,	"",			A_NONE,		NULL },
-	{ NUMBER,	"",			A_NONE,		t_mq2 },
-	{ ENDTOKEN,	NULL,			A_NONE,		NULL }
+	{ NOTOKEN, "", A_NONE, NULL },
+	{ NUMBER, "", A_NONE, t_mq2 },
+	{ ENDTOKEN, NULL, A_NONE, NULL }
 };
 
 static const struct token t_mq2[] = {
-	{ NOTOKEN,	"",			A_NONE,		NULL },
-	{ NUMBER,	"",			A_NONE,		t_mq3 },
-	{ ENDTOKEN,	NULL,			A_NONE,		NULL }
+	{ NOTOKEN, "", A_NONE, NULL },
+	{ NUMBER, "", A_NONE, t_mq3 },
+	{ ENDTOKEN, NULL, A_NONE, NULL }
 };
 
 static const struct token t_mq3[] = {
-	{ NOTOKEN,	"",			A_NONE,		NULL },
-	{ NUMBER,	"",			A_NONE,		NULL },
-	{ ENDTOKEN,	NULL,			A_NONE,		NULL }
+	{ NOTOKEN, "", A_NONE, NULL },
+	{ NUMBER, "", A_NONE, NULL },
+	{ ENDTOKEN, NULL, A_NONE, NULL }
 };
 
 static const struct token t_handle[] = {
-	{ HANDLE,	"",			A_NONE,		NULL },
-	{ ENDTOKEN,	NULL,			A_NONE,		NULL }
+	{ HANDLE, "", A_NONE, NULL },
+	{ ENDTOKEN, NULL, A_NONE, NULL }
 };
 
 static const struct token t_func[] = {
-	{ FUNCNAME,	"",			A_NONE,		NULL },
-	{ ENDTOKEN,	NULL,			A_NONE,		NULL }
+	{ FUNCNAME, "", A_NONE, NULL },
+	{ ENDTOKEN, NULL, A_NONE, NULL }
 };
 
 static const struct token t_shutdown[] = {
-	{ NOTOKEN,	"",			A_NONE,		NULL },
-	{ KEYWORD,	"graceful",	A_SHUTDOWN_GRACEFUL,	NULL },
-	{ ENDTOKEN,	NULL,			A_NONE,		NULL }
+	{ NOTOKEN, "", A_NONE, NULL },
+	{ KEYWORD, "graceful", A_SHUTDOWN_GRACEFUL, NULL },
+	{ ENDTOKEN, NULL, A_NONE, NULL }
 };
 
 static const struct token t_watch[] = {
-	{ NOTOKEN,	"",			A_NONE,		NULL },
-	{ SECONDS,	"",			A_NONE,		NULL },
-	{ ENDTOKEN,	NULL,			A_NONE,		NULL }
+	{ NOTOKEN, "", A_NONE, NULL },
+	{ SECONDS, "", A_NONE, NULL },
+	{ ENDTOKEN, NULL, A_NONE, NULL }
 };
 
 /* A word that can travel in an admin line: no blanks, no line ends. */

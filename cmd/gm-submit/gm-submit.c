@@ -988,7 +988,8 @@ query_status(const char *handle)
 				break;
 		} while (pkt.hdr.type != GM_STATUS_RES &&
 		    pkt.hdr.type != GM_ERROR);
-		if (client_pending(&s->s_c) > 0 || pkt.hdr.type != GM_STATUS_RES) {
+		if (client_pending(&s->s_c) > 0 ||
+		    pkt.hdr.type != GM_STATUS_RES) {
 			say("%s: no status answer: %s", s->s_c.name,
 			    errno == ETIMEDOUT ? "timed out" :
 			    strerror(errno));
