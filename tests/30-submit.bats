@@ -406,3 +406,40 @@ teardown_file() {
 	[ "$status" -eq 6 ]
 	[[ "$stderr" == "gm-submit: /nonexistent/dir/pid: "* ]]
 }
+
+@test "-t: a JOB_CREATED that comes after its job gave up is not taken for the next" {
+	# A scripted server: it answers the first submission only once the
+	# second has arrived, which -j 1 sends only after the first timed out.
+	local p
+	p=$(free_port)
+	perl -e '
+	use strict; use IO::Socket::INET;
+	my $l = IO::Socket::INET->new(Listen => 1, LocalAddr => "127.0.0.1",
+	    LocalPort => $ARGV[0], ReuseAddr => 1) or die;
+	our $c;
+	sub full { my $n = shift; my $b = "";
+	    while (length($b) < $n) { my $r = sysread($c, $b, $n - length $b,
+	        length $b); die "eof\n" unless $r; } $b }
+	sub pin { my ($m, $t, $n) = unpack("a4NN", full(12));
+	    return ($t, $n ? full($n) : ""); }
+	sub out { my ($t, $b) = @_;
+	    syswrite($c, "\0RES" . pack("NN", $t, length $b) . $b); }
+	while ($c = $l->accept) {
+	    binmode $c;
+	    my $subs = 0;
+	    eval { while (1) {
+	        my ($t, $b) = pin();
+	        if ($t == 26) { out(27, $b); next; }
+	        next unless $t == 7;
+	        if (++$subs == 2) { out(8, "H:x:1"); out(8, "H:x:2");
+	            out(13, "H:x:2\0B"); }
+	    } };
+	    close $c;
+	}' "$p" 3>&- &
+	echo $! >>"$BATS_FILE_TMPDIR/pids"
+	wait_until 10 port_open "$p"
+	run --separate-stderr gm-submit -j 1 -t 300 -h "127.0.0.1:$p" -f f a b
+	[ "$status" -eq 4 ]
+	[ "$output" = "B" ]
+	[ "$stderr" = "gm-submit: f: timed out after 300 ms" ]
+}

@@ -55,7 +55,9 @@ enum job_state {
 	J_READY,		/* waiting to be sent */
 	J_SENT,			/* sent, JOB_CREATED not yet received */
 	J_RUNNING,		/* foreground job created on a server */
-	J_DONE
+	J_DONE,
+	J_GHOST			/* holds the place of a job given up while
+				   its JOB_CREATED was due */
 };
 
 struct sconn;
@@ -146,6 +148,7 @@ static void		 handle_packet(struct sconn *, struct gm_packet *);
 static void		 read_stdin_all(void);
 static int		 read_lines(void);
 static void		 take_lines(int);
+static void		 ghost(struct job *);
 static void		 check_deadlines(void);
 static int		 run(void);
 static int		 query_status(const char *);
@@ -477,6 +480,10 @@ conn_lost(struct sconn *s, const char *why)
 	for (i = 0; i < nitems(lists); i++) {
 		TAILQ_FOREACH_SAFE(j, lists[i], j_link, next) {
 			TAILQ_REMOVE(lists[i], j, j_link);
+			if (j->j_state == J_GHOST) {
+				free(j);
+				continue;
+			}
 			if (j->j_wrote)
 				say("%s: part of a job's output was already "
 				    "written; the job runs again", j->j_func);
@@ -597,7 +604,13 @@ handle_packet(struct sconn *s, struct gm_packet *pkt)
 			s->s_opt = 0;
 			return;
 		}
-		if ((j = TAILQ_FIRST(&s->s_sent)) == NULL) {
+		if ((j = TAILQ_FIRST(&s->s_sent)) != NULL &&
+		    j->j_state == J_GHOST) {
+			TAILQ_REMOVE(&s->s_sent, j, j_link);
+			free(j);
+			return;
+		}
+		if (j == NULL) {
 			if (pkt->hdr.type == GM_ERROR)
 				say("%s: server error: %.*s %.*s", s->s_c.name,
 				    (int)pkt->arg[0].len, pkt->arg[0].ptr,
@@ -781,6 +794,22 @@ take_lines(int max)
 	}
 }
 
+/*
+ * Put a placeholder where a job waits for its JOB_CREATED, so that the
+ * answer, when it comes, is not taken for the next job's.
+ */
+static void
+ghost(struct job *j)
+{
+	struct job	*g;
+
+	g = xcalloc(1, sizeof(*g));
+	g->j_state = J_GHOST;
+	g->j_deadline = -1;
+	g->j_conn = j->j_conn;
+	TAILQ_INSERT_BEFORE(j, g, j_link);
+}
+
 /* Fail the jobs whose -t deadline has passed. */
 static void
 check_deadlines(void)
@@ -796,6 +825,8 @@ check_deadlines(void)
 			TAILQ_FOREACH_SAFE(j, lists[k], j_link, next) {
 				if (j->j_deadline < 0 || j->j_deadline > now)
 					continue;
+				if (j->j_state == J_SENT)
+					ghost(j);
 				if (j->j_handle[0] != '\0')
 					say("%s: %s: timed out after %d ms",
 					    j->j_func, j->j_handle,
@@ -820,10 +851,10 @@ next_deadline(void)
 		return -1;
 	for (i = 0; i < nconns; i++) {
 		TAILQ_FOREACH(j, &conns[i].s_sent, j_link)
-			if (d < 0 || j->j_deadline < d)
+			if (j->j_deadline >= 0 && (d < 0 || j->j_deadline < d))
 				d = j->j_deadline;
 		TAILQ_FOREACH(j, &conns[i].s_running, j_link)
-			if (d < 0 || j->j_deadline < d)
+			if (j->j_deadline >= 0 && (d < 0 || j->j_deadline < d))
 				d = j->j_deadline;
 	}
 	return d;
