@@ -443,3 +443,9 @@ teardown_file() {
 	[ "$output" = "B" ]
 	[ "$stderr" = "gm-submit: f: timed out after 300 ms" ]
 }
+
+@test "output that cannot be written: exit 6" {
+	run --separate-stderr bash -c 'gm-submit -f upper x >/dev/full'
+	[ "$status" -eq 6 ]
+	[ "$stderr" = "gm-submit: write: No space left on device" ]
+}

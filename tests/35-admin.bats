@@ -299,3 +299,11 @@ $t" ]
 	run gearadmin -h 127.0.0.1 -p "$PORT" --server-version --getpid
 	[ "${lines[0]}" = "$PID_a" ]
 }
+
+@test "output that cannot be written: exit 6" {
+	run --separate-stderr gm-admin status '>' /dev/full
+	[ "$status" -eq 2 ]
+	run --separate-stderr bash -c 'gm-admin status >/dev/full'
+	[ "$status" -eq 6 ]
+	[ "$stderr" = "gm-admin: cannot write the output" ]
+}
