@@ -106,6 +106,7 @@ static void	send_packet(int, int, int, char **, int);
 static int	type_arg(const char *);
 static long long now_ms(void);
 
+/* Print the usage and exit 2. */
 static void
 usage(void)
 {
@@ -114,6 +115,7 @@ usage(void)
 	exit(2);
 }
 
+/* Milliseconds of the monotonic clock. */
 static long long
 now_ms(void)
 {
@@ -143,6 +145,7 @@ buf_add(struct buf *b, const void *p, size_t len)
 	b->p[b->len] = '\0';
 }
 
+/* The value of a hex digit, or -1. */
 static int
 hexval(int c)
 {
@@ -289,6 +292,7 @@ subst(const char *s, struct buf *out, int cid)
 	free(t.p);
 }
 
+/* FNV-1a hash of len bytes, to name a long argument in the output. */
 static uint32_t
 fnv1a(const uint8_t *p, size_t len)
 {
@@ -587,8 +591,7 @@ type_arg(const char *s)
 
 	if ((t = proto_type_lookup(s)) != -1)
 		return t;
-	t = strtonum(s, 0, UINT32_MAX > INT32_MAX ? INT32_MAX : UINT32_MAX,
-	    &errstr);
+	t = strtonum(s, 0, INT32_MAX, &errstr);
 	if (errstr != NULL)
 		errx(2, "unknown packet type %s", s);
 	return t;
@@ -815,6 +818,7 @@ run_line(char *line)
 	free(r.line.p);
 }
 
+/* Run the script of the file named on the command line, or of stdin. */
 int
 main(int argc, char *argv[])
 {
