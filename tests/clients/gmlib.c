@@ -11,7 +11,7 @@
  *	submit a background job and print its handle
  * gmlib -p PORT client status HANDLE	print "known running N D"
  * gmlib -p PORT client ustatus UNIQUE	the same, by unique id
- * gmlib -p PORT client echo DATA		ECHO round trip; print "echo ok"
+ * gmlib -p PORT client echo DATA		ECHO round trip, "echo ok"
  * gmlib -p PORT [-c N] [-i ID] [-T MS] worker FUNC...
  *	serve rev (reverse the payload) and fail (WORK_FAIL); -i sets the
  *	client id, -T registers with a timeout, -c exits after N jobs

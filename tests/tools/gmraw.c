@@ -59,9 +59,9 @@
 #define MAXTOK		64
 
 struct conn {
-	int		 fd;		/* -1 until opened, or after close */
-	int		 eof;		/* the server closed it */
-	uint8_t		*in;		/* received, not yet printed */
+	int		 fd;	/* -1 until opened, or after close */
+	int		 eof;	/* the server closed it */
+	uint8_t		*in;	/* received, not yet printed */
 	size_t		 inlen;
 	size_t		 incap;
 	char		 handle[256];	/* last handle received */
@@ -74,9 +74,9 @@ struct buf {
 };
 
 struct reply {
-	int		 text;		/* an admin line, not a packet */
-	int		 type;		/* packet type */
-	struct buf	 line;		/* the line, or the packet body copy */
+	int		 text;	/* an admin line, not a packet */
+	int		 type;	/* packet type */
+	struct buf	 line;	/* the line, or a copy of the body */
 	struct gm_packet pkt;
 };
 
@@ -86,7 +86,7 @@ static const char	*port;
 static int		 timeout_ms = 5000;
 static size_t		 maxprint = 256;
 static int		 normalise = 1;
-static char		 prefix[256];	/* handle prefix, without the colon */
+static char		 prefix[256];	/* handle prefix, no colon */
 static int		 failed;
 static unsigned		 syncs;
 
