@@ -43,18 +43,28 @@ spid= sport= stgt=
 
 say() { printf '[%3ds] %s\n' "$SECONDS" "$*" >&2; }
 
-# Kill what we started (TERM, then KILL after a grace period).
+# ours PID: PID is still a running child of this script (not a number
+# reused by someone else, not a zombie).
+ours() {
+	local st
+	st=$(ps -o ppid=,stat= -p "$1" 2>/dev/null) || return 1
+	set -- $st
+	[ "$1" = "$$" ] && [ "${2#Z}" = "$2" ]
+}
+
+# Kill what we started and is still running (TERM, then KILL after a
+# grace period).
 cleanup() {
 	local p i
 	for p in "${pids[@]}"; do
-		kill -0 "$p" 2>/dev/null && kill -TERM "$p" 2>/dev/null
+		ours "$p" && kill -TERM "$p" 2>/dev/null
 	done
 	for p in "${pids[@]}"; do
 		for i in $(seq 50); do
-			kill -0 "$p" 2>/dev/null || break
+			ours "$p" || break
 			sleep 0.1
 		done
-		kill -0 "$p" 2>/dev/null && kill -KILL "$p" 2>/dev/null
+		ours "$p" && kill -KILL "$p" 2>/dev/null
 	done
 	rm -rf "$work"
 }
