@@ -8,7 +8,7 @@
 #
 # BENCH_ROUNDS=N      rounds (default 3)
 # BENCH_QUICK=1       small counts (a smoke run of this script, minutes -> s)
-# BENCH_ONLY="..."    groups to run: basic mem scale conns tools journal
+# BENCH_ONLY="..."    groups to run: basic fifo mem scale conns tools journal
 set -u
 cd "$(dirname "$0")/../.."
 top=$PWD
@@ -16,9 +16,10 @@ gen=$top/build/tests/bench/gmbench
 gmserver=$top/build/bin/gm-server
 gmsubmit=$top/build/bin/gm-submit
 gmwork=$top/build/bin/gm-work
+fifo=$top/build/tests/bench/fifo
 gearmand=${GEARMAND:-/usr/sbin/gearmand}
 rounds=${BENCH_ROUNDS:-3}
-only=${BENCH_ONLY:-basic mem scale conns tools journal}
+only=${BENCH_ONLY:-basic fifo mem scale conns tools journal}
 out=$top/tests/bench/results.txt
 unset GEARMAN_SERVER
 
@@ -129,6 +130,18 @@ start() {
 		fi
 		sport=$(cat "$work/port")
 		;;
+	fifo)
+		rm -f "$work/port"
+		"$fifo" "$work/port" 3>&- </dev/null 2>"$log" &
+		spid=$!
+		pids+=("$spid")
+		if ! wait_for 30 test -s "$work/port"; then
+			fail "fifo did not start: $(tail -3 "$log")"
+			stop
+			return 1
+		fi
+		sport=$(cat "$work/port")
+		;;
 	gearmand)
 		sport=$("$gen" port)
 		"$gearmand" -L 127.0.0.1 -p "$sport" -f "$nofile" -l "$log" \
@@ -205,6 +218,25 @@ s_basic() {
 		rec "$t.lat.max" "${R[max_us]}"
 	fi
 	g -c 16 -w 8 -W 8 -n "$n_fg" -f fg fg && rec_rate fg
+}
+
+# The minimal FIFO server (tests/bench/fifo.c): the background scenarios
+# against a server that only moves jobs through one FIFO, the yardstick
+# for what a server can do on this machine with this generator.
+s_fifo() {
+	[ -x "$fifo" ] || return
+	start fifo || return
+	say "  fifo: background scenarios"
+	g -c 4 -w 8 -W 64 -n "$n_bg" -f bg bg && rec_rate bg
+	g -c 4 -w 8 -W 64 -g 8 -n "$n_bg" -f bgp bg && rec_rate bgpipe
+	if g -c 4 -W 64 -n "$n_bg" -f sd submit; then
+		rec_rate submit
+		g -w 8 -n "$n_bg" -f sd drain && rec_rate drain
+	fi
+	if g -c 4 -W 64 -n "$n_bg" -f sdp submit; then
+		g -w 8 -g 8 -n "$n_bg" -f sdp drain && rec_rate drainpipe
+	fi
+	stop
 }
 
 # Scenario 5 (and 7 at the top): a million queued background jobs with
@@ -615,7 +647,7 @@ row() {
 		cpu="$cpu srv $(fmt "$(stats "$ka.srv_pct" | cut -d' ' -f1)")/$(
 		    fmt "$(stats "$kb.srv_pct" | cut -d' ' -f1)")%"
 	fi
-	printf '%-44s %-24s %-24s %6s  %-7s %-7s %s\n' "$label" "$pa" "$pb" \
+	printf '%-44s %-26s %-26s %6s  %-7s %-7s %s\n' "$label" "$pa" "$pb" \
 	    "$ratio" "$target" "$verdict" "$cpu"
 }
 
@@ -638,7 +670,7 @@ table() {
 	    "medians; gen/srv: CPU of the generator and of the server," \
 	    "% of one core"
 	echo
-	printf '%-44s %-24s %-24s %6s  %-7s %-7s %s\n' scenario A B A/B \
+	printf '%-44s %-26s %-26s %6s  %-7s %-7s %s\n' scenario A B A/B \
 	    target verdict cpu
 	row "1  background e2e, jobs/s" gm.bg.rate gearmand.bg.rate ">=1.3" cpu
 	row "1b same, 8 pipelined grabs/worker" gm.bgpipe.rate \
@@ -685,6 +717,18 @@ table() {
 	row "2c drain, pipelined grabs" gm.drainpipe.srvus \
 	    gearmand.drainpipe.srvus ""
 	row "4  fg throughput" gm.fg.srvus gearmand.fg.srvus ""
+	echo
+	echo "the minimal FIFO server (tests/bench/fifo.c) as B: the floor" \
+	    "for this machine and generator"
+	row "1  background e2e, jobs/s" gm.bg.rate fifo.bg.rate "" cpu
+	row "1b same, pipelined grabs" gm.bgpipe.rate fifo.bgpipe.rate "" cpu
+	row "2a submit only, jobs/s" gm.submit.rate fifo.submit.rate "" cpu
+	row "2b drain only, jobs/s" gm.drain.rate fifo.drain.rate "" cpu
+	row "2c drain, pipelined grabs" gm.drainpipe.rate \
+	    fifo.drainpipe.rate "" cpu
+	row "1  server CPU us/job, background e2e" gm.bg.srvus fifo.bg.srvus ""
+	row "2b server CPU us/job, drain only" gm.drain.srvus \
+	    fifo.drain.srvus ""
 	echo
 	echo "tools (both against gearmand; A = gm tool, B = gearman tool):"
 	row "8a -n over $n_tool lines, s" tool.submit.gm \
@@ -744,6 +788,7 @@ for round in $(seq "$rounds"); do
 	for s in $only; do
 		case $s in
 		basic|mem|scale|conns) pair "$s" ;;
+		fifo) s_fifo ;;
 		tools) s_tools ;;
 		journal) s_journal ;;
 		*) fail "unknown group $s" ;;
