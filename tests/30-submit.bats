@@ -32,6 +32,9 @@ teardown_file() {
 	run --separate-stderr gm-submit --help
 	[ "$status" -eq 0 ]
 	[[ "${lines[0]}" == "usage: gm-submit "* ]]
+	run --separate-stderr gm-submit -H
+	[ "$status" -eq 0 ]
+	[[ "${lines[0]}" == "usage: gm-submit "* ]]
 }
 
 @test "a bad option prints usage to stderr and exits 2" {
