@@ -24,6 +24,15 @@ worker() {
 	wait_workers "$f" 1
 }
 
+# A raw worker for FUNC that grabs one job and holds it until killed.
+hold_worker() {
+	printf 'REQ CAN_DO %s\nPOLL JOB_ASSIGN REQ GRAB_JOB\nCLOSED\n' "$1" \
+	    >"$BATS_TEST_TMPDIR/hold.$1"
+	spawn "$GM_BUILD/tests/tools/gmraw" -p "$PORT" -t 60000 \
+	    "$BATS_TEST_TMPDIR/hold.$1" >/dev/null
+	wait_workers "$1" 1
+}
+
 # gearadmin against our server.
 gadmin() {
 	gearadmin -h 127.0.0.1 -p "$PORT" "$@"
@@ -290,4 +299,39 @@ FD 127\.0\.0\.1 - : rev$'
 	assert_line --index 0 "$PID_s"
 	assert_line --index 2 '.'
 	[ "${#lines[@]}" -eq 3 ]
+}
+
+@test "gearman: a worker killed mid-job, the job is requeued and the client served" {
+	hold_worker slow
+	local w=$SPAWNED
+	gearman -f slow olleh >"$BATS_TEST_TMPDIR/c.out" 3>&- &
+	local c=$!
+	wait_status slow '1 1 1'
+	kill -9 "$w"
+	wait_status slow '1 0 0'
+	spawn gearman -w -c 1 -f slow -- rev
+	wait_until 30 eval "! pid_alive $c"
+	wait "$c"
+	[ "$(cat "$BATS_TEST_TMPDIR/c.out")" = hello ]
+	run admin 'show jobs'
+	assert_output '.'
+}
+
+@test "gearman: with -j 1 a job whose worker dies fails the client (exit 1)" {
+	server_start j -j 1
+	export GEARMAN_SERVER="127.0.0.1:$PORT_j"
+	PORT=$PORT_j hold_worker slow
+	local w=$SPAWNED
+	gearman -f slow x >"$BATS_TEST_TMPDIR/c.out" \
+	    2>"$BATS_TEST_TMPDIR/c.err" 3>&- &
+	local c=$! rc=0
+	PORT=$PORT_j wait_status slow '1 1 1'
+	kill -9 "$w"
+	wait_until 30 eval "! pid_alive $c"
+	wait "$c" || rc=$?
+	[ "$rc" -eq 1 ]
+	[ "$(cat "$BATS_TEST_TMPDIR/c.err")" = 'Job failed' ]
+	[ ! -s "$BATS_TEST_TMPDIR/c.out" ]
+	run admin "$PORT_j" status
+	assert_output $'slow\t0\t0\t0\n.'
 }
