@@ -304,8 +304,8 @@ FD 127\.0\.0\.1 - : rev$'
 @test "gearman: a worker killed mid-job, the job is requeued and the client served" {
 	hold_worker slow
 	local w=$SPAWNED
-	gearman -f slow olleh >"$BATS_TEST_TMPDIR/c.out" 3>&- &
-	local c=$!
+	spawn gearman -f slow olleh >"$BATS_TEST_TMPDIR/c.out"
+	local c=$SPAWNED
 	wait_status slow '1 1 1'
 	kill -9 "$w"
 	wait_status slow '1 0 0'
@@ -322,9 +322,9 @@ FD 127\.0\.0\.1 - : rev$'
 	export GEARMAN_SERVER="127.0.0.1:$PORT_j"
 	PORT=$PORT_j hold_worker slow
 	local w=$SPAWNED
-	gearman -f slow x >"$BATS_TEST_TMPDIR/c.out" \
-	    2>"$BATS_TEST_TMPDIR/c.err" 3>&- &
-	local c=$! rc=0
+	spawn gearman -f slow x >"$BATS_TEST_TMPDIR/c.out" \
+	    2>"$BATS_TEST_TMPDIR/c.err"
+	local c=$SPAWNED rc=0
 	PORT=$PORT_j wait_status slow '1 1 1'
 	kill -9 "$w"
 	wait_until 30 eval "! pid_alive $c"
