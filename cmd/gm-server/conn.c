@@ -19,6 +19,7 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_struct.h>
 #include <event2/event.h>
 
 #include "compat.h"
@@ -43,12 +44,18 @@ static void	conn_check(struct conn *, size_t);
 static void	conn_finish(struct conn *);
 static void	conn_ack_flush(struct conn *);
 static void	conn_reap(evutil_socket_t, short, void *);
+static void	conn_flush(evutil_socket_t, short, void *);
+static void	conn_dirty(struct conn *);
+static void	conn_drained(struct conn *);
 static void	conn_vclose(struct conn *, int, const char *, va_list)
 		    __attribute__((__format__(printf, 3, 0)));
 
 static TAILQ_HEAD(, conn) conns = TAILQ_HEAD_INITIALIZER(conns);
 static TAILQ_HEAD(, conn) dead = TAILQ_HEAD_INITIALIZER(dead);
+static TAILQ_HEAD(, conn) dirty = TAILQ_HEAD_INITIALIZER(dirty);
 static struct event	*reap_ev;
+static struct event	*flush_ev;	/* writes the dirty outputs */
+static int		 flush_pending;
 static int		 nconns;
 static struct ack	*ack_pool;	/* free ack records */
 
@@ -57,6 +64,53 @@ void
 conn_init(void)
 {
 	reap_ev = event_new(base, -1, 0, conn_reap, NULL);
+	flush_ev = event_new(base, -1, 0, conn_flush, NULL);
+}
+
+/*
+ * Note that c has new output.  The outputs of a loop pass are written
+ * together once the pass's input is handled, by conn_flush, so that the
+ * bufferevent's write event is added and removed within one pass: with
+ * the epoll changelist that costs no epoll_ctl at all.
+ */
+static void
+conn_dirty(struct conn *c)
+{
+	if (c->c_flags & (CONN_DIRTY | CONN_DEAD))
+		return;
+	c->c_flags |= CONN_DIRTY;
+	TAILQ_INSERT_TAIL(&dirty, c, c_dentry);
+	if (!flush_pending) {
+		flush_pending = 1;
+		event_active(flush_ev, EV_TIMEOUT, 0);
+	}
+}
+
+/* Write every dirty output as far as the socket takes it. */
+static void
+conn_flush(evutil_socket_t fd __unused, short what __unused,
+    void *arg __unused)
+{
+	struct evbuffer	*out;
+	struct conn	*c;
+	int		 n;
+
+	flush_pending = 0;
+	while ((c = TAILQ_FIRST(&dirty)) != NULL) {
+		TAILQ_REMOVE(&dirty, c, c_dentry);
+		c->c_flags &= ~CONN_DIRTY;
+		out = bufferevent_get_output(c->c_bev);
+		if (evbuffer_get_length(out) == 0)
+			continue;
+		/* The bufferevent keeps its output's start frozen. */
+		evbuffer_unfreeze(out, 1);
+		n = evbuffer_write(out, c->c_fd);
+		evbuffer_freeze(out, 1);
+		if (n < 0 || evbuffer_get_length(out) > 0)
+			continue;	/* the bufferevent goes on */
+		event_del(&c->c_bev->ev_write);
+		conn_drained(c);
+	}
 }
 
 /* Take a new connection from listen.c. */
@@ -113,6 +167,7 @@ conn_out(struct conn *c)
 {
 	if (!TAILQ_EMPTY(&c->c_acks))
 		return c->c_held;
+	conn_dirty(c);
 	return bufferevent_get_output(c->c_bev);
 }
 
@@ -393,10 +448,8 @@ conn_readcb(struct bufferevent *bev __unused, void *arg)
 
 /* The output drained: resume reading, or finish a close. */
 static void
-conn_writecb(struct bufferevent *bev __unused, void *arg)
+conn_drained(struct conn *c)
 {
-	struct conn	*c = arg;
-
 	if (c->c_flags & CONN_DEAD)
 		return;
 	if (c->c_flags & CONN_CLOSING) {
@@ -411,6 +464,13 @@ conn_writecb(struct bufferevent *bev __unused, void *arg)
 		if ((c->c_flags & (CONN_EOF | CONN_DEAD)) == CONN_EOF)
 			conn_finish(c);
 	}
+}
+
+/* The bufferevent wrote the output out. */
+static void
+conn_writecb(struct bufferevent *bev __unused, void *arg)
+{
+	conn_drained(arg);
 }
 
 /* End of input or an error. */
@@ -460,6 +520,10 @@ conn_vclose(struct conn *c, int warn, const char *fmt, va_list ap)
 		    c->c_peer, why);
 	else
 		log_debug("%s: fd %d: %s", __func__, c->c_fd, why);
+	if (c->c_flags & CONN_DIRTY) {
+		TAILQ_REMOVE(&dirty, c, c_dentry);
+		c->c_flags &= ~CONN_DIRTY;
+	}
 	c->c_flags |= CONN_DEAD;
 	bufferevent_disable(c->c_bev, EV_READ | EV_WRITE);
 	bufferevent_setcb(c->c_bev, NULL, NULL, NULL, NULL);
@@ -565,6 +629,7 @@ conn_ack_flush(struct conn *c)
 	char		 handle[GM_HANDLE_SIZE], text[128];
 	size_t		 before = conn_pending(c), n;
 
+	conn_dirty(c);
 	while ((k = TAILQ_FIRST(&c->c_acks)) != NULL && k->k_state != 0) {
 		n = (size_t)(k->k_pos - c->c_held_base);
 		if (n > 0)
@@ -667,4 +732,7 @@ conn_cleanup(void)
 	if (reap_ev != NULL)
 		event_free(reap_ev);
 	reap_ev = NULL;
+	if (flush_ev != NULL)
+		event_free(flush_ev);
+	flush_ev = NULL;
 }

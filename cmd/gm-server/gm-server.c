@@ -325,6 +325,7 @@ int
 main(int argc, char *argv[], char *envp[])
 {
 	struct journal_opts	 jo;
+	struct event_config	*evcfg;
 	struct utsname		 un;
 	struct rlimit		 rl;
 	struct pidfh		*pfh = NULL;
@@ -571,7 +572,16 @@ main(int argc, char *argv[], char *envp[])
 	if (pfh != NULL && pidfile_write(pfh) == -1)
 		log_warn("write pid file %s", conf.pidfile);
 
-	if ((base = event_base_new()) == NULL)
+	/*
+	 * The changelist folds the enable/disable of a connection's write
+	 * event within one loop pass into at most one epoll_ctl.
+	 */
+	if ((evcfg = event_config_new()) == NULL)
+		fatalx("cannot create the event configuration");
+	event_config_set_flag(evcfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+	base = event_base_new_with_config(evcfg);
+	event_config_free(evcfg);
+	if (base == NULL)
 		fatalx("cannot create the event base");
 	memset(&jo, 0, sizeof(jo));
 	jo.sync = conf.journal_sync;

@@ -178,10 +178,12 @@ struct ack {
 #define CONN_SLEEPING	0x0020	/* worker sent PRE_SLEEP */
 #define CONN_NOOPED	0x0040	/* worker was sent a NOOP this sleep */
 #define CONN_EOF	0x0080	/* peer half-closed */
+#define CONN_DIRTY	0x0100	/* on the list of outputs to write */
 
 /* A connection: client, worker, admin, or all of them at once. */
 struct conn {
 	TAILQ_ENTRY(conn)	 c_entry;	/* all, or the dead list */
+	TAILQ_ENTRY(conn)	 c_dentry;	/* outputs to write this pass */
 	struct bufferevent	*c_bev;
 	int			 c_fd;
 	int			 c_flags;
