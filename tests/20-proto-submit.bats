@@ -549,3 +549,29 @@ JOB_CREATED H:HOST:4
 	assert_line --index 1000 '| f\t1000\t0\t0'
 	[ "$(sort -u <<<"$output" | wc -l)" -eq 1002 ]
 }
+
+@test "a 64-byte unique: gm keeps it whole and coalesces, gearmand truncates it" {
+	local u64
+	u64=$(printf 'u%.0s' {1..64})
+	run raw <<EOF
+REQ SUBMIT_JOB_BG f $u64 a
+WAIT 1
+@2 REQ SUBMIT_JOB_BG f $u64 b
+@2 WAIT 1
+ADMINSORT show unique jobs
+EOF
+	assert_success
+	if is_gm; then
+		assert_output "JOB_CREATED H:HOST:1
+@2 JOB_CREATED H:HOST:1
+| $u64
+| ."
+	else
+		# protocol.md §3.2: stored as 63 bytes, so it never matches.
+		assert_output "JOB_CREATED H:HOST:1
+@2 JOB_CREATED H:HOST:2
+| ${u64%u}
+| ${u64%u}
+| ."
+	fi
+}
