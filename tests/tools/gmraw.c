@@ -34,9 +34,10 @@
  * A reply is printed as "[@N ]TYPE ARG..." with the same quoting; an
  * argument longer than MAX (-m, 256) is printed as <LEN bytes fnv1a=X>; an
  * admin text line is printed as "[@N ]| LINE".  Unless -n is given, the
- * server's handle prefix (learned from the first handle, or -P) prints as
- * H:HOST.  Exit status: 0, or 1 when a wait timed out or a connection
- * closed unexpectedly, 2 on usage or connection errors.
+ * server's handle prefix (learned from the first handle, or -P, or else
+ * H:nodename) prints as H:HOST.  Exit status: 0, or 1 when a wait timed
+ * out or a connection closed unexpectedly, 2 on usage or connection
+ * errors.
  */
 
 #include <sys/utsname.h>
@@ -255,18 +256,21 @@ tokenize(char *line, char **tok, int max)
 	return n;
 }
 
-/* Our guess of the prefix before any handle was seen. */
+/* The learned handle prefix, or else our guess: H:nodename. */
 static const char *
 prefix_get(void)
 {
+	static char	 guess[sizeof(prefix)];
 	struct utsname	 u;
 
-	if (prefix[0] == '\0') {
+	if (prefix[0] != '\0')
+		return prefix;
+	if (guess[0] == '\0') {
 		if (uname(&u) == -1)
 			err(2, "uname");
-		snprintf(prefix, sizeof(prefix), "H:%s", u.nodename);
+		snprintf(guess, sizeof(guess), "H:%s", u.nodename);
 	}
-	return prefix;
+	return guess;
 }
 
 /* Substitute H:HOST: and %H in token s, unescape it, append to out. */
@@ -309,15 +313,16 @@ fnv1a(const uint8_t *p, size_t len)
 static void
 print_bytes(const uint8_t *p, size_t len, int quote)
 {
-	size_t	 i, plen = 0;
-	int	 q = 0;
+	const char	*pfx = prefix_get();
+	size_t		 i, plen = 0;
+	int		 q = 0;
 
 	if (len > maxprint) {
 		printf("<%zu bytes fnv1a=%08x>", len, fnv1a(p, len));
 		return;
 	}
-	if (normalise && prefix[0] != '\0')
-		plen = strlen(prefix);
+	if (normalise)
+		plen = strlen(pfx);
 	if (quote) {
 		q = len == 0;
 		for (i = 0; i < len; i++)
@@ -328,7 +333,7 @@ print_bytes(const uint8_t *p, size_t len, int quote)
 		putchar('"');
 	for (i = 0; i < len; i++) {
 		if (plen > 0 && len - i > plen &&
-		    memcmp(p + i, prefix, plen) == 0 && p[i + plen] == ':') {
+		    memcmp(p + i, pfx, plen) == 0 && p[i + plen] == ':') {
 			fputs("H:HOST", stdout);
 			i += plen - 1;
 			continue;
