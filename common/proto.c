@@ -138,6 +138,8 @@ proto_decode_header(const uint8_t *buf, size_t len, size_t limit,
 {
 	if (len < GM_HEADER_SIZE) {
 		/* Fail early on a prefix that can never become a magic. */
+		if (len == 0)
+			return PROTO_NEED_MORE;
 		if (memcmp(buf, "\0RE", len < 3 ? len : 3) != 0 ||
 		    (len > 3 && buf[3] != 'Q' && buf[3] != 'S'))
 			return PROTO_BAD_MAGIC;

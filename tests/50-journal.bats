@@ -359,3 +359,35 @@ hex() {
 	run cat "$BATS_TEST_TMPDIR/out"
 	assert_output "1 cfn U1 $(hex fg-data)"
 }
+
+@test "replayed jobs keep their handles; new jobs get higher ones" {
+	gm_only
+	JOURNAL_h=$BATS_TEST_TMPDIR/j
+	server_start h
+	run "$GM_BUILD/tests/tools/gmraw" -p "$PORT_h" <<-'EOF'
+	REQ SUBMIT_JOB hfn "" fg-only
+	WAIT 1
+	@2 REQ SUBMIT_JOB_BG hfn a data-a
+	@2 REQ SUBMIT_JOB_LOW_BG hfn b data-b
+	@2 WAIT 2
+	EOF
+	assert_success
+	assert_output "JOB_CREATED H:HOST:1
+@2 JOB_CREATED H:HOST:2
+@2 JOB_CREATED H:HOST:3"
+	server_stop h KILL
+	server_start h
+	run "$GM_BUILD/tests/tools/gmraw" -p "$PORT_h" <<-'EOF'
+	ADMINSORT show jobs
+	REQ GET_STATUS H:HOST:3
+	WAIT 1
+	REQ SUBMIT_JOB_BG hfn c data-c
+	WAIT 1
+	EOF
+	assert_success
+	assert_output "| H:HOST:2\t0\t0\t1
+| H:HOST:3\t0\t0\t1
+| .
+STATUS_RES H:HOST:3 1 0 0 0
+JOB_CREATED H:HOST:4"
+}

@@ -602,6 +602,7 @@ main(int argc, char *argv[], char *envp[])
 	timer_init();
 	conn_init();
 	journal_replay(jnl, replay_job, &replayed);
+	queue_handle_floor(journal_next_id(jnl) - 1);
 	if (replayed > 0)
 		log_info("journal: %llu jobs restored",
 		    (unsigned long long)replayed);

@@ -261,6 +261,7 @@ void		 queue_init(void);
 void		 queue_free_all(void);
 void		 queue_submit(struct conn *, const struct submit *);
 void		 queue_replay(const struct submit *, uint64_t, uint32_t);
+void		 queue_handle_floor(uint64_t);
 struct job	*queue_find_handle(const void *, size_t);
 struct job	*queue_find_unique(const void *, size_t);
 int		 queue_handle(const struct job *, char *, size_t);

@@ -215,6 +215,7 @@ static void	*writer_main(void *);
 static void	*compact_main(void *);
 static int	 seg_trim(struct journal *);
 static void	 journal_kick(evutil_socket_t, short, void *);
+static void	 journal_take_id(struct journal *, struct journal_job *);
 
 /* Fill the CRC32C (Castagnoli) tables for slicing by 8. */
 static void
@@ -1371,6 +1372,26 @@ pending_rec(struct journal *j, size_t body)
 	return p + REC_HDR;
 }
 
+/*
+ * Give a new job its id: the one the caller wished for (its handle number)
+ * when it is above every id given so far, else the next free one.  Ids
+ * only grow, which the index relies on.
+ */
+static void
+journal_take_id(struct journal *j, struct journal_job *job)
+{
+	if (job->id < j->next_id)
+		job->id = j->next_id;
+	j->next_id = job->id + 1;
+}
+
+/* The first id no job has had; after replay, above every journaled id. */
+uint64_t
+journal_next_id(struct journal *j)
+{
+	return j->next_id;
+}
+
 /* Record a new background job; see journal.h for the contract. */
 int
 journal_add(struct journal *j, struct journal_job *job, journal_done_cb done,
@@ -1382,7 +1403,7 @@ journal_add(struct journal *j, struct journal_job *job, journal_done_cb done,
 	size_t		 dlen, rlen, i;
 
 	if (!j->disk) {
-		job->id = j->next_id++;
+		journal_take_id(j, job);
 		j->mem_live++;
 		return 0;
 	}
@@ -1402,7 +1423,7 @@ journal_add(struct journal *j, struct journal_job *job, journal_done_cb done,
 		errno = ENOBUFS;
 		return -1;
 	}
-	job->id = j->next_id++;
+	journal_take_id(j, job);
 	b = pending_rec(j, body);
 	b[0] = REC_ADD;
 	put64(b + 1, job->id);

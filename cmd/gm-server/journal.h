@@ -5,7 +5,11 @@
  *
  * Contract with the server:
  * - journal_add() is called for every new background job (never for a
- *   coalesced submission, never for a foreground job).  It assigns j->id.
+ *   foreground job), and for a foreground job when a background submission
+ *   coalesces onto it.  It assigns j->id: the id the caller put there (its
+ *   handle number) when that is above every id given so far, else the next
+ *   free one.  Ids only grow; journal_next_id() is the first one not given,
+ *   after replay above every id in the journal.
  *   When it returns 0 the record is durable already (memory-only journal)
  *   and done is not called.  When it returns 1 the record is queued, and
  *   done(error, arg) runs later in the event-loop thread once the record is
@@ -59,7 +63,7 @@ struct journal_opts {
 
 /* One background job as the journal records it. */
 struct journal_job {
-	uint64_t	 id;		/* set by journal_add; stable on replay */
+	uint64_t	 id;		/* wished, then set by journal_add */
 	int		 prio;		/* 0 high, 1 normal, 2 low */
 	int64_t		 when;		/* not before this Unix time; 0: now */
 	uint32_t	 attempts;	/* attempts already made */
@@ -96,6 +100,7 @@ int		 journal_replay(struct journal *,
 		    void (*)(const struct journal_job *, void *), void *);
 int		 journal_add(struct journal *, struct journal_job *,
 		    journal_done_cb, void *);
+uint64_t	 journal_next_id(struct journal *);
 void		 journal_attempt(struct journal *, uint64_t, uint32_t);
 void		 journal_end(struct journal *, uint64_t, enum journal_end);
 void		 journal_stats(struct journal *, struct journal_stats *);

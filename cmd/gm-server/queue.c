@@ -411,8 +411,7 @@ job_link(struct job *j, struct func *f, const struct submit *s, uint32_t uh)
 			j->j_flags |= JOB_DASH;
 		j->j_uhash = uh;
 		unique_insert(j);
-	} else
-		j->j_ulen = j->j_ulen;
+	}
 	f->f_total++;
 	njobs++;
 }
@@ -590,6 +589,7 @@ journal_coalesced(struct conn *c, struct job *j)
 	char			 text[128];
 
 	memset(&jj, 0, sizeof(jj));
+	jj.id = j->j_num;
 	jj.prio = j->j_prio;
 	jj.attempts = j->j_attempts;
 	jj.func = j->j_func->f_name;
@@ -670,6 +670,7 @@ queue_submit(struct conn *c, const struct submit *s)
 		return;
 	}
 	memset(&jj, 0, sizeof(jj));
+	jj.id = j->j_num;
 	jj.prio = s->prio;
 	jj.when = s->when;
 	jj.func = f->f_name;
@@ -707,6 +708,14 @@ queue_submit(struct conn *c, const struct submit *s)
 	job_ready(j, s->when);
 }
 
+/* Give no new job a handle number up to n (journaled jobs had them). */
+void
+queue_handle_floor(uint64_t n)
+{
+	if (n > next_handle)
+		next_handle = n;
+}
+
 /* Re-create a background job from the journal (start-up). */
 void
 queue_replay(const struct submit *s, uint64_t jid, uint32_t attempts)
@@ -715,6 +724,9 @@ queue_replay(const struct submit *s, uint64_t jid, uint32_t attempts)
 	struct job	*j;
 	uint32_t	 uh = 0;
 
+	/* The job keeps the handle it had: its journal id. */
+	if (jid > next_handle)
+		next_handle = jid - 1;
 	f = func_get(s->func, s->func_len, 1);
 	if (s->unique_len > 0)
 		uh = s->unique_len == 1 && s->unique[0] == '-' ?
