@@ -33,10 +33,11 @@
 /* Input is parsed in contiguous blocks of this size. */
 #define BLOCK		65536
 
-static void	conn_readcb(struct bufferevent *, void *);
+static void	conn_readcb(evutil_socket_t, short, void *);
 static void	conn_writecb(struct bufferevent *, void *);
 static void	conn_eventcb(struct bufferevent *, short, void *);
 static void	conn_process(struct conn *);
+static size_t	conn_items(struct conn *, const uint8_t *, size_t);
 static int	conn_item(struct conn *, const uint8_t *, size_t, size_t *);
 static void	conn_emit(struct conn *, struct evbuffer *, uint32_t,
 		    const struct gm_arg *, int, const void *, size_t);
@@ -58,6 +59,7 @@ static struct event	*flush_ev;	/* writes the dirty outputs */
 static int		 flush_pending;
 static int		 nconns;
 static struct ack	*ack_pool;	/* free ack records */
+static uint8_t		 rbuf[BLOCK];	/* what one read brings */
 
 /* Set up conn.c's event. */
 void
@@ -141,6 +143,10 @@ conn_accept(int fd, const char *host, int loopback)
 		free(c);
 		return;
 	}
+	c->c_rev = event_new(base, fd, EV_READ | EV_PERSIST, conn_readcb, c);
+	c->c_in = evbuffer_new();
+	if (c->c_rev == NULL || c->c_in == NULL)
+		fatalx("%s: out of memory", __func__);
 	c->c_fd = fd;
 	strlcpy(c->c_peer, host, sizeof(c->c_peer));
 	if (loopback)
@@ -151,11 +157,11 @@ conn_accept(int fd, const char *host, int loopback)
 	TAILQ_INIT(&c->c_regs);
 	TAILQ_INIT(&c->c_jobs);
 	TAILQ_INIT(&c->c_acks);
-	bufferevent_set_max_single_read(c->c_bev, 65536);
 	bufferevent_set_max_single_write(c->c_bev, 262144);
-	bufferevent_setcb(c->c_bev, conn_readcb, conn_writecb, conn_eventcb,
-	    c);
-	bufferevent_enable(c->c_bev, EV_READ | EV_WRITE);
+	bufferevent_setcb(c->c_bev, NULL, conn_writecb, conn_eventcb, c);
+	bufferevent_disable(c->c_bev, EV_READ);
+	bufferevent_enable(c->c_bev, EV_WRITE);
+	event_add(c->c_rev, NULL);
 	TAILQ_INSERT_TAIL(&conns, c, c_entry);
 	nconns++;
 	log_debug("%s: fd %d: connection from %s", __func__, fd, host);
@@ -398,7 +404,7 @@ conn_item(struct conn *c, const uint8_t *b, size_t avail, size_t *used)
 static void
 conn_process(struct conn *c)
 {
-	struct evbuffer		*in = bufferevent_get_input(c->c_bev);
+	struct evbuffer		*in = c->c_in;
 	struct gm_header	 h;
 	uint8_t			*p;
 	size_t			 len, want, off, used = 0;
@@ -436,14 +442,65 @@ conn_process(struct conn *c)
 		evbuffer_drain(in, used);
 	}
 	if ((c->c_flags & (CONN_DEAD | CONN_SLOW)) == CONN_SLOW)
-		bufferevent_disable(c->c_bev, EV_READ);
+		event_del(c->c_rev);
 }
 
-/* Input arrived. */
-static void
-conn_readcb(struct bufferevent *bev __unused, void *arg)
+/*
+ * Handle the complete items at the start of len bytes of input in place;
+ * return how many bytes they took.
+ */
+static size_t
+conn_items(struct conn *c, const uint8_t *p, size_t len)
 {
-	conn_process(arg);
+	size_t	 off = 0, used = 0;
+
+	while (off < len && (c->c_flags &
+	    (CONN_DEAD | CONN_SLOW | CONN_CLOSING)) == 0) {
+		if (conn_item(c, p + off, len - off, &used) <= 0)
+			break;
+		off += used;
+	}
+	return off;
+}
+
+/*
+ * Input is ready: one read(2) into a fixed buffer (no FIONREAD).  With
+ * nothing left over from before, the items are handled where they were
+ * read and only a partial one is kept.
+ */
+static void
+conn_readcb(evutil_socket_t fd, short what __unused, void *arg)
+{
+	struct conn	*c = arg;
+	ssize_t		 n;
+	size_t		 off = 0;
+
+	if (c->c_flags & (CONN_DEAD | CONN_SLOW | CONN_CLOSING)) {
+		event_del(c->c_rev);
+		return;
+	}
+	if ((n = read(fd, rbuf, sizeof(rbuf))) == -1) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+			return;
+		conn_close(c, "%s", strerror(errno));
+		return;
+	}
+	if (n == 0) {
+		event_del(c->c_rev);
+		c->c_flags |= CONN_EOF;
+		/* Admin replies still go out after a half-close. */
+		conn_process(c);
+		if ((c->c_flags & (CONN_DEAD | CONN_SLOW)) == 0)
+			conn_finish(c);
+		return;
+	}
+	if (evbuffer_get_length(c->c_in) == 0)
+		off = conn_items(c, rbuf, (size_t)n);
+	if (c->c_flags & CONN_DEAD)
+		return;
+	if (off < (size_t)n)
+		evbuffer_add(c->c_in, rbuf + off, (size_t)n - off);
+	conn_process(c);
 }
 
 /* The output drained: resume reading, or finish a close. */
@@ -459,7 +516,7 @@ conn_drained(struct conn *c)
 	if ((c->c_flags & CONN_SLOW) && conn_pending(c) <= OUTPUT_SOFT) {
 		c->c_flags &= ~CONN_SLOW;
 		if ((c->c_flags & CONN_EOF) == 0)
-			bufferevent_enable(c->c_bev, EV_READ);
+			event_add(c->c_rev, NULL);
 		conn_process(c);
 		if ((c->c_flags & (CONN_EOF | CONN_DEAD)) == CONN_EOF)
 			conn_finish(c);
@@ -499,7 +556,7 @@ static void
 conn_finish(struct conn *c)
 {
 	c->c_flags |= CONN_CLOSING;
-	bufferevent_disable(c->c_bev, EV_READ);
+	event_del(c->c_rev);
 	if (TAILQ_EMPTY(&c->c_acks) &&
 	    evbuffer_get_length(bufferevent_get_output(c->c_bev)) == 0)
 		conn_close(c, "closed");
@@ -525,6 +582,7 @@ conn_vclose(struct conn *c, int warn, const char *fmt, va_list ap)
 		c->c_flags &= ~CONN_DIRTY;
 	}
 	c->c_flags |= CONN_DEAD;
+	event_del(c->c_rev);
 	bufferevent_disable(c->c_bev, EV_READ | EV_WRITE);
 	bufferevent_setcb(c->c_bev, NULL, NULL, NULL, NULL);
 	worker_gone(c);
@@ -569,6 +627,8 @@ conn_reap(evutil_socket_t fd __unused, short what __unused, void *arg __unused)
 
 	while ((c = TAILQ_FIRST(&dead)) != NULL) {
 		TAILQ_REMOVE(&dead, c, c_entry);
+		event_free(c->c_rev);
+		evbuffer_free(c->c_in);
 		bufferevent_free(c->c_bev);
 		if (c->c_held != NULL)
 			evbuffer_free(c->c_held);

@@ -15,6 +15,7 @@
 #include "proto.h"
 
 struct bufferevent;
+struct event;
 struct event_base;
 struct evbuffer;
 struct journal;
@@ -184,7 +185,9 @@ struct ack {
 struct conn {
 	TAILQ_ENTRY(conn)	 c_entry;	/* all, or the dead list */
 	TAILQ_ENTRY(conn)	 c_dentry;	/* outputs to write this pass */
-	struct bufferevent	*c_bev;
+	struct bufferevent	*c_bev;		/* output only */
+	struct event		*c_rev;		/* conn.c reads itself */
+	struct evbuffer		*c_in;		/* input not yet handled */
 	int			 c_fd;
 	int			 c_flags;
 	char			*c_client_id;	/* NULL: "-"; conn.c frees */
