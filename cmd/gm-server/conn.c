@@ -18,8 +18,6 @@
 #include <unistd.h>
 
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
-#include <event2/bufferevent_struct.h>
 #include <event2/event.h>
 
 #include "compat.h"
@@ -34,8 +32,8 @@
 #define BLOCK		65536
 
 static void	conn_readcb(evutil_socket_t, short, void *);
-static void	conn_writecb(struct bufferevent *, void *);
-static void	conn_eventcb(struct bufferevent *, short, void *);
+static void	conn_writecb(evutil_socket_t, short, void *);
+static int	conn_write(struct conn *);
 static void	conn_process(struct conn *);
 static size_t	conn_items(struct conn *, const uint8_t *, size_t);
 static int	conn_item(struct conn *, const uint8_t *, size_t, size_t *);
@@ -71,9 +69,8 @@ conn_init(void)
 
 /*
  * Note that c has new output.  The outputs of a loop pass are written
- * together once the pass's input is handled, by conn_flush, so that the
- * bufferevent's write event is added and removed within one pass: with
- * the epoll changelist that costs no epoll_ctl at all.
+ * together once the pass's input is handled, by conn_flush; only output
+ * the socket does not take waits for a write event.
  */
 static void
 conn_dirty(struct conn *c)
@@ -88,30 +85,44 @@ conn_dirty(struct conn *c)
 	}
 }
 
+/*
+ * Write c's output as far as the socket takes it: 1 all written, 0 some
+ * left (the write event waits for room), -1 the connection closed.
+ */
+static int
+conn_write(struct conn *c)
+{
+	int	 n;
+
+	n = evbuffer_write_atmost(c->c_out, c->c_fd, 262144);
+	if (n == -1 && errno != EAGAIN && errno != EWOULDBLOCK &&
+	    errno != EINTR) {
+		conn_close(c, "%s", strerror(errno));
+		return -1;
+	}
+	if (evbuffer_get_length(c->c_out) > 0) {
+		event_add(c->c_wev, NULL);
+		return 0;
+	}
+	event_del(c->c_wev);
+	return 1;
+}
+
 /* Write every dirty output as far as the socket takes it. */
 static void
 conn_flush(evutil_socket_t fd __unused, short what __unused,
     void *arg __unused)
 {
-	struct evbuffer	*out;
 	struct conn	*c;
-	int		 n;
 
 	flush_pending = 0;
 	while ((c = TAILQ_FIRST(&dirty)) != NULL) {
 		TAILQ_REMOVE(&dirty, c, c_dentry);
 		c->c_flags &= ~CONN_DIRTY;
-		out = bufferevent_get_output(c->c_bev);
-		if (evbuffer_get_length(out) == 0)
+		if (evbuffer_get_length(c->c_out) == 0)
 			continue;
-		/* The bufferevent keeps its output's start frozen. */
-		evbuffer_unfreeze(out, 1);
-		n = evbuffer_write(out, c->c_fd);
-		evbuffer_freeze(out, 1);
-		if (n < 0 || evbuffer_get_length(out) > 0)
-			continue;	/* the bufferevent goes on */
-		event_del(&c->c_bev->ev_write);
-		conn_drained(c);
+		if (conn_write(c) == 1)
+			conn_drained(c);
 	}
 }
 
@@ -136,16 +147,12 @@ conn_accept(int fd, const char *host, int loopback)
 			    &conf.keepalive_count, sizeof(int));
 	}
 	c = xcalloc(1, sizeof(*c));
-	c->c_bev = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
-	if (c->c_bev == NULL) {
-		log_warnx("fd %d: cannot create a buffer event", fd);
-		close(fd);
-		free(c);
-		return;
-	}
 	c->c_rev = event_new(base, fd, EV_READ | EV_PERSIST, conn_readcb, c);
+	c->c_wev = event_new(base, fd, EV_WRITE | EV_PERSIST, conn_writecb, c);
 	c->c_in = evbuffer_new();
-	if (c->c_rev == NULL || c->c_in == NULL)
+	c->c_out = evbuffer_new();
+	if (c->c_rev == NULL || c->c_wev == NULL || c->c_in == NULL ||
+	    c->c_out == NULL)
 		fatalx("%s: out of memory", __func__);
 	c->c_fd = fd;
 	strlcpy(c->c_peer, host, sizeof(c->c_peer));
@@ -157,10 +164,6 @@ conn_accept(int fd, const char *host, int loopback)
 	TAILQ_INIT(&c->c_regs);
 	TAILQ_INIT(&c->c_jobs);
 	TAILQ_INIT(&c->c_acks);
-	bufferevent_set_max_single_write(c->c_bev, 262144);
-	bufferevent_setcb(c->c_bev, NULL, conn_writecb, conn_eventcb, c);
-	bufferevent_disable(c->c_bev, EV_READ);
-	bufferevent_enable(c->c_bev, EV_WRITE);
 	event_add(c->c_rev, NULL);
 	TAILQ_INSERT_TAIL(&conns, c, c_entry);
 	nconns++;
@@ -174,7 +177,7 @@ conn_out(struct conn *c)
 	if (!TAILQ_EMPTY(&c->c_acks))
 		return c->c_held;
 	conn_dirty(c);
-	return bufferevent_get_output(c->c_bev);
+	return c->c_out;
 }
 
 /* Bytes waiting to go to the peer, held ones included. */
@@ -183,7 +186,7 @@ conn_pending(struct conn *c)
 {
 	size_t	 n;
 
-	n = evbuffer_get_length(bufferevent_get_output(c->c_bev));
+	n = evbuffer_get_length(c->c_out);
 	if (c->c_held != NULL)
 		n += evbuffer_get_length(c->c_held);
 	return n;
@@ -523,32 +526,18 @@ conn_drained(struct conn *c)
 	}
 }
 
-/* The bufferevent wrote the output out. */
+/* The socket has room for the output left over. */
 static void
-conn_writecb(struct bufferevent *bev __unused, void *arg)
-{
-	conn_drained(arg);
-}
-
-/* End of input or an error. */
-static void
-conn_eventcb(struct bufferevent *bev __unused, short what, void *arg)
+conn_writecb(evutil_socket_t fd __unused, short what __unused, void *arg)
 {
 	struct conn	*c = arg;
 
-	if (c->c_flags & CONN_DEAD)
-		return;
-	if (what & BEV_EVENT_EOF) {
-		c->c_flags |= CONN_EOF;
-		/* Admin replies still go out after a half-close. */
-		conn_process(c);
-		if ((c->c_flags & (CONN_DEAD | CONN_SLOW)) == 0)
-			conn_finish(c);
+	if (c->c_flags & CONN_DEAD) {
+		event_del(c->c_wev);
 		return;
 	}
-	conn_close(c, "%s", what & BEV_EVENT_ERROR ?
-	    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()) :
-	    "connection error");
+	if (conn_write(c) == 1)
+		conn_drained(c);
 }
 
 /* Close once everything owed to the peer is written. */
@@ -558,7 +547,7 @@ conn_finish(struct conn *c)
 	c->c_flags |= CONN_CLOSING;
 	event_del(c->c_rev);
 	if (TAILQ_EMPTY(&c->c_acks) &&
-	    evbuffer_get_length(bufferevent_get_output(c->c_bev)) == 0)
+	    evbuffer_get_length(c->c_out) == 0)
 		conn_close(c, "closed");
 }
 
@@ -583,8 +572,7 @@ conn_vclose(struct conn *c, int warn, const char *fmt, va_list ap)
 	}
 	c->c_flags |= CONN_DEAD;
 	event_del(c->c_rev);
-	bufferevent_disable(c->c_bev, EV_READ | EV_WRITE);
-	bufferevent_setcb(c->c_bev, NULL, NULL, NULL, NULL);
+	event_del(c->c_wev);
 	worker_gone(c);
 	queue_client_gone(c);
 	while ((k = TAILQ_FIRST(&c->c_acks)) != NULL) {
@@ -628,8 +616,10 @@ conn_reap(evutil_socket_t fd __unused, short what __unused, void *arg __unused)
 	while ((c = TAILQ_FIRST(&dead)) != NULL) {
 		TAILQ_REMOVE(&dead, c, c_entry);
 		event_free(c->c_rev);
+		event_free(c->c_wev);
 		evbuffer_free(c->c_in);
-		bufferevent_free(c->c_bev);
+		evbuffer_free(c->c_out);
+		close(c->c_fd);
 		if (c->c_held != NULL)
 			evbuffer_free(c->c_held);
 		free(c->c_client_id);
@@ -683,7 +673,7 @@ conn_ack_done(struct ack *k, int error)
 static void
 conn_ack_flush(struct conn *c)
 {
-	struct evbuffer	*out = bufferevent_get_output(c->c_bev);
+	struct evbuffer	*out = c->c_out;
 	struct ack	*k;
 	struct gm_arg	 a;
 	char		 handle[GM_HANDLE_SIZE], text[128];
@@ -760,20 +750,11 @@ void
 conn_free_all(void)
 {
 	struct conn	*c;
-	struct evbuffer	*out;
-	unsigned char	*p;
-	size_t		 len;
 
-	/*
-	 * Best effort: the last replies (shutdown's OK) still go out.  The
-	 * bufferevent froze its output's start, so write a copy.
-	 */
-	TAILQ_FOREACH(c, &conns, c_entry) {
-		out = bufferevent_get_output(c->c_bev);
-		if ((len = evbuffer_get_length(out)) > 0 && len < 65536 &&
-		    (p = evbuffer_pullup(out, (ssize_t)len)) != NULL)
-			(void)write(c->c_fd, p, len);
-	}
+	/* Best effort: the last replies (shutdown's OK) still go out. */
+	TAILQ_FOREACH(c, &conns, c_entry)
+		if (evbuffer_get_length(c->c_out) > 0)
+			(void)evbuffer_write(c->c_out, c->c_fd);
 	while ((c = TAILQ_FIRST(&conns)) != NULL)
 		conn_close(c, "server stopping");
 	conn_reap(-1, 0, NULL);

@@ -14,7 +14,6 @@
 
 #include "proto.h"
 
-struct bufferevent;
 struct event;
 struct event_base;
 struct evbuffer;
@@ -185,9 +184,10 @@ struct ack {
 struct conn {
 	TAILQ_ENTRY(conn)	 c_entry;	/* all, or the dead list */
 	TAILQ_ENTRY(conn)	 c_dentry;	/* outputs to write this pass */
-	struct bufferevent	*c_bev;		/* output only */
-	struct event		*c_rev;		/* conn.c reads itself */
+	struct event		*c_rev;		/* input ready */
+	struct event		*c_wev;		/* room for output left over */
 	struct evbuffer		*c_in;		/* input not yet handled */
+	struct evbuffer		*c_out;		/* output not yet written */
 	int			 c_fd;
 	int			 c_flags;
 	char			*c_client_id;	/* NULL: "-"; conn.c frees */
