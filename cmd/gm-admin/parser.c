@@ -230,7 +230,7 @@ const char *
 parse_keywords(void)
 {
 	return "status | workers | jobs | unique-jobs | priority-status |\n"
-	    "\tversion | getpid | verbose | maxqueue function [n [n n]] |\n"
+	    "\tversion | getpid | verbose | maxqueue function [n [n [n]]] |\n"
 	    "\tcancel handle | create function | drop function | journal |\n"
 	    "\tshutdown [graceful] | watch [seconds]";
 }

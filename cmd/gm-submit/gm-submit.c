@@ -163,7 +163,7 @@ usage(int code)
 	FILE	*f = code == 0 ? stdout : stderr;
 
 	fprintf(f,
-	    "usage: %s [-bILNnPsVv] [-f function] [-h host[:port]] "
+	    "usage: %s [-bHILNnPsVv] [-f function] [-h host[:port]] "
 	    "[-i pidfile] [-j jobs]\n"
 	    "\t[-p port] [-t ms] [-u unique] [--at time] [--unordered] "
 	    "[data ...]\n"

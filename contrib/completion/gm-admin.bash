@@ -6,7 +6,7 @@
 _gm_admin_functions()
 {
 	local srv=${GEARMAN_SERVER:-localhost:4730}
-	gm-admin -h "$srv" --raw status 2>/dev/null |
+	gm-admin -t 500 -h "$srv" --raw status 2>/dev/null |
 	    awk -F '\t' 'NF == 4 { print $1 }'
 }
 
@@ -14,7 +14,7 @@ _gm_admin_functions()
 _gm_admin_handles()
 {
 	local srv=${GEARMAN_SERVER:-localhost:4730}
-	gm-admin -h "$srv" --raw jobs 2>/dev/null |
+	gm-admin -t 500 -h "$srv" --raw jobs 2>/dev/null |
 	    awk -F '\t' 'NF == 4 { print $1 }'
 }
 

@@ -6,7 +6,7 @@ _gm_submit_functions()
 {
 	local srv=${GEARMAN_SERVER:-localhost:4730}
 	command -v gm-admin >/dev/null 2>&1 || return 0
-	gm-admin -h "$srv" --raw status 2>/dev/null |
+	gm-admin -t 500 -h "$srv" --raw status 2>/dev/null |
 	    awk -F '\t' 'NF == 4 { print $1 }'
 }
 
