@@ -18,6 +18,7 @@ static enum log_dest	 log_dest = LOG_TO_STDERR;
 static char		*log_path;
 static int		 log_fd = -1;
 static int		 log_verbose;
+static int		 log_fatal_code = 1;
 
 static void	log_vwrite(int, const char *, va_list)
 		    __attribute__((__format__(printf, 2, 0)));
@@ -55,6 +56,13 @@ log_reopen(void)
 		close(log_fd);
 	log_fd = fd;
 	return 0;
+}
+
+/* Set the exit status of fatal and fatalx (a tool's "local error"). */
+void
+log_set_fatal_status(int code)
+{
+	log_fatal_code = code;
 }
 
 void
@@ -153,7 +161,7 @@ fatal(const char *fmt, ...)
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
 	log_warnx("fatal: %s: %s", buf, strerror(saved));
-	exit(1);
+	exit(log_fatal_code);
 }
 
 void
@@ -166,7 +174,7 @@ fatalx(const char *fmt, ...)
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
 	log_warnx("fatal: %s", buf);
-	exit(1);
+	exit(log_fatal_code);
 }
 
 /*

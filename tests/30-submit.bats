@@ -452,3 +452,11 @@ teardown_file() {
 	[ "$status" -eq 6 ]
 	[ "$stderr" = "gm-submit: write: No space left on device" ]
 }
+
+@test "running out of memory is a local error: exit 6, not a failed job" {
+	case $GM_BUILD in *-san) skip "the sanitizer build needs unlimited virtual memory" ;; esac
+	run bash -c 'ulimit -v 300000; head -c 400M /dev/zero |
+	    gm-submit -h "$GEARMAN_SERVER" -f oom'
+	assert_failure 6
+	assert_output --partial "fatal: xreallocarray"
+}

@@ -22,6 +22,7 @@
 
 #include "client.h"
 #include "compat.h"
+#include "log.h"
 #include "gm-admin.h"
 #include "net.h"
 #include "xmalloc.h"
@@ -843,6 +844,9 @@ main(int argc, char *argv[])
 	size_t			 nhosts = 0, ngops = 0, i;
 	long long		 count = 0;
 	int			 ch;
+
+	/* Running out of memory is a local error, not a server's answer. */
+	log_set_fatal_status(ST_LOCAL);
 
 	if (argc == 2 && strcmp(argv[1], "-h") == 0)
 		usage(0);

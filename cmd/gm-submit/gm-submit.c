@@ -28,6 +28,7 @@
 
 #include "client.h"
 #include "compat.h"
+#include "log.h"
 #include "net.h"
 #include "proto.h"
 #include "xmalloc.h"
@@ -1136,6 +1137,8 @@ main(int argc, char *argv[])
 	struct gm_server *srvs = NULL;
 	struct job	 *j;
 
+	/* Running out of memory is a local error, not a failed job. */
+	log_set_fatal_status(ST_LOCAL);
 	if (argc == 2 && strcmp(argv[1], "-h") == 0)
 		usage(0);
 	opt.window = DEFAULT_WINDOW;
