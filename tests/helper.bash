@@ -53,7 +53,8 @@ gm_only() {
 # server_start NAME [SERVER ARGS...]: start a target server on a free port
 # on 127.0.0.1.  Sets PORT_NAME, PID_NAME, LOG_NAME and DIR_NAME; the first
 # server started also sets PORT and exports GEARMAN_SERVER.  gm-server runs
-# with --journal none unless JOURNAL_NAME (or GM_JOURNAL) names a folder.
+# with --journal none unless JOURNAL_NAME (or GM_JOURNAL) names a folder;
+# GM_JOURNAL=fresh gives each test a journal of its own.
 # PORT_NAME, if already set, is reused (a restart on the same port).
 server_start() {
 	local name=$1 dir port pid pv jv journal
@@ -63,6 +64,8 @@ server_start() {
 	pv="PORT_$name"
 	jv="JOURNAL_$name"
 	journal=${!jv:-${GM_JOURNAL:-none}}
+	# "fresh": a journal of its own for each test (kept across a restart).
+	[ "$journal" != fresh ] || journal="$dir/journal.${BATS_TEST_NUMBER:-0}"
 	case $TARGET in
 	gm)
 		rm -f "$dir/port"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Run every test: the C unit tests and the bats suites, the suites once per
-# target server (gm-server and gearmand 1.1.20), then all of it again with
+# target server (gm-server and gearmand 1.1.20), the protocol suites (20-24)
+# once more against gm-server with its journal on, then all of it again with
 # the AddressSanitizer + UBSan build against gm-server.  Ends with one line,
 # "N passed, M failed, K skipped".
 #
@@ -53,6 +54,19 @@ suites() {
 for target in $targets; do
 	suites build "$target"
 done
+
+# The protocol suites once more against gm-server with its journal on (its
+# default in production): both must give gearmand's answers.
+journal_suites=()
+for f in "${suites[@]}"; do
+	case $(basename "$f") in 2[0-4]-*.bats) journal_suites+=("$f") ;; esac
+done
+if [[ " $targets " == *" gm "* ]] && [ ${#journal_suites[@]} -gt 0 ]; then
+	echo "# bats: build against gm with the journal on"
+	tally "bats gm+journal (build)" < <(GM_BIN=$top/build/bin TARGET=gm \
+	    GM_BUILD=$top/build GM_JOURNAL=fresh bats --tap \
+	    "${journal_suites[@]}" 2>&1)
+fi
 
 if [ "${GM_SAN:-1}" != 0 ] && [ -d build-san/bin ]; then
 	sandir=$(mktemp -d /tmp/gm-san.XXXXXX)
