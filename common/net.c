@@ -7,6 +7,7 @@
 #include <netinet/tcp.h>
 #include <arpa/inet.h>
 
+#include <err.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -241,6 +242,33 @@ net_parse_servers(const char *spec, const char *defport,
 	}
 	free(copy);
 	return rv;
+}
+
+/*
+ * The servers a tool talks to: those of every -h (each may be a
+ * comma-separated list), else those of GEARMAN_SERVER, else localhost, with
+ * port (NULL: 4730) where a server names none.  A bad one ends the program
+ * with status code.  *list holds *n servers; caller frees.
+ */
+void
+net_tool_servers(char **hosts, size_t nhosts, const char *port, int code,
+    struct gm_server **list, size_t *n)
+{
+	const char	*env, *cause;
+	char		 defport[32];
+	size_t		 i;
+
+	snprintf(defport, sizeof(defport), "%s", port != NULL ? port : "4730");
+	for (i = 0; i < nhosts; i++)
+		if (net_parse_servers(hosts[i], defport, list, n, &cause) == -1)
+			errx(code, "-h %s: %s", hosts[i], cause);
+	if (nhosts == 0 && (env = getenv("GEARMAN_SERVER")) != NULL &&
+	    *env != '\0' && net_parse_servers(env, defport, list, n,
+	    &cause) == -1)
+		errx(code, "GEARMAN_SERVER %s: %s", env, cause);
+	if (*n == 0 && net_parse_servers("localhost", defport, list, n,
+	    &cause) == -1)
+		errx(code, "localhost: %s", cause);
 }
 
 /* Write the peer address of fd ("1.2.3.4" or "::1") into buf. */

@@ -839,8 +839,8 @@ main(int argc, char *argv[])
 	struct parse_result	 res;
 	struct gop		*gops = NULL;
 	struct gm_server	*srvs = NULL;
-	const char		*port = NULL, *errstr, *cause, *env;
-	char			**hosts = NULL, defport[16], *cmd;
+	const char		*port = NULL, *errstr, *cause;
+	char			**hosts = NULL, *cmd;
 	size_t			 nhosts = 0, ngops = 0, i;
 	long long		 count = 0;
 	int			 ch;
@@ -929,19 +929,7 @@ main(int argc, char *argv[])
 	}
 
 	/* Servers: -h, else GEARMAN_SERVER, else localhost. */
-	snprintf(defport, sizeof(defport), "%s",
-	    port != NULL ? port : "4730");
-	for (i = 0; i < nhosts; i++)
-		if (net_parse_servers(hosts[i], defport, &srvs, &nservers,
-		    &cause) == -1)
-			errx(ST_USAGE, "-h %s: %s", hosts[i], cause);
-	if (nhosts == 0 && (env = getenv("GEARMAN_SERVER")) != NULL &&
-	    *env != '\0' && net_parse_servers(env, defport, &srvs, &nservers,
-	    &cause) == -1)
-		errx(ST_USAGE, "GEARMAN_SERVER %s: %s", env, cause);
-	if (nservers == 0)
-		net_parse_servers("localhost", defport, &srvs, &nservers,
-		    &cause);
+	net_tool_servers(hosts, nhosts, port, ST_USAGE, &srvs, &nservers);
 	free(hosts);
 	servers = xcalloc(nservers, sizeof(*servers));
 	for (i = 0; i < nservers; i++) {

@@ -1129,8 +1129,7 @@ int
 main(int argc, char *argv[])
 {
 	char		**hosts = NULL, *status_handle = NULL;
-	const char	 *port = NULL, *errstr, *cause, *env;
-	char		  defport[16];
+	const char	 *port = NULL, *errstr;
 	size_t		  nhosts = 0, i, maxu;
 	int		  ch, rv;
 	FILE		 *f;
@@ -1247,19 +1246,7 @@ main(int argc, char *argv[])
 	}
 
 	/* Servers: -h, else GEARMAN_SERVER, else localhost. */
-	snprintf(defport, sizeof(defport), "%s",
-	    port != NULL ? port : "4730");
-	for (i = 0; i < nhosts; i++)
-		if (net_parse_servers(hosts[i], defport, &srvs, &nconns,
-		    &cause) == -1)
-			errx(ST_USAGE, "-h %s: %s", hosts[i], cause);
-	if (nhosts == 0 && (env = getenv("GEARMAN_SERVER")) != NULL &&
-	    *env != '\0' && net_parse_servers(env, defport, &srvs, &nconns,
-	    &cause) == -1)
-		errx(ST_USAGE, "GEARMAN_SERVER %s: %s", env, cause);
-	if (nconns == 0)
-		net_parse_servers("localhost", defport, &srvs, &nconns,
-		    &cause);
+	net_tool_servers(hosts, nhosts, port, ST_USAGE, &srvs, &nconns);
 	free(hosts);
 	conns = xcalloc(nconns, sizeof(*conns));
 	for (i = 0; i < nconns; i++) {
