@@ -71,12 +71,6 @@ log_setverbose(int v)
 	log_verbose = v;
 }
 
-int
-log_getverbose(void)
-{
-	return log_verbose;
-}
-
 /* Format one message and send it to the destination; errno is kept. */
 static void
 log_vwrite(int pri, const char *fmt, va_list ap)

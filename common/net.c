@@ -270,17 +270,3 @@ net_tool_servers(char **hosts, size_t nhosts, const char *port, int code,
 	    &cause) == -1)
 		errx(code, "localhost: %s", cause);
 }
-
-/* Write the peer address of fd ("1.2.3.4" or "::1") into buf. */
-char *
-net_peer_name(int fd, char *buf, size_t len)
-{
-	struct sockaddr_storage	 ss;
-	socklen_t		 slen = sizeof(ss);
-
-	if (getpeername(fd, (struct sockaddr *)&ss, &slen) == -1 ||
-	    getnameinfo((struct sockaddr *)&ss, slen, buf, len, NULL, 0,
-	    NI_NUMERICHOST) != 0)
-		strlcpy(buf, "-", len);
-	return buf;
-}

@@ -19,7 +19,6 @@ int	net_parse_server(const char *, const char *, struct gm_server *,
 	    const char **);
 int	net_parse_servers(const char *, const char *, struct gm_server **,
 	    size_t *, const char **);
-char	*net_peer_name(int, char *, size_t);
 void	net_tool_servers(char **, size_t, const char *, int,
 	    struct gm_server **, size_t *);
 

@@ -209,13 +209,6 @@ conn_check(struct conn *c, size_t before)
 		    conf.max_output);
 }
 
-/* Whether a peer is behind on reading (do not feed it). */
-int
-conn_congested(struct conn *c)
-{
-	return (c->c_flags & (CONN_SLOW | CONN_DEAD | CONN_CLOSING)) != 0;
-}
-
 /* Append one packet to buf: the leading args, then the last one (data). */
 static void
 conn_emit(struct conn *c, struct evbuffer *buf, uint32_t type,
@@ -736,13 +729,6 @@ conn_foreach(void (*fn)(struct conn *, void *), void *arg)
 
 	TAILQ_FOREACH(c, &conns, c_entry)
 		fn(c, arg);
-}
-
-/* How many connections are open. */
-int
-conn_count(void)
-{
-	return nconns;
 }
 
 /* Close and free every connection (shutdown). */

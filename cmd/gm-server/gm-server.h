@@ -215,7 +215,6 @@ int	listen_open(void);
 void	listen_start(void);
 void	listen_stop(void);
 void	listen_free(void);
-int	listen_port(void);
 
 /* conn.c */
 void	 conn_accept(int, const char *, int);
@@ -229,13 +228,11 @@ void	 conn_send_raw(struct conn *, uint32_t, const void *, size_t);
 void	 conn_error(struct conn *, const char *, const char *);
 void	 conn_printf(struct conn *, const char *, ...)
 	    __attribute__((__format__(printf, 2, 3)));
-int	 conn_congested(struct conn *);
 struct ack *conn_ack_new(struct conn *, uint64_t);
 void	 conn_ack_done(struct ack *, int);
 void	 conn_set_client_id(struct conn *, const char *, size_t);
 const char *conn_client_id(struct conn *);
 void	 conn_foreach(void (*)(struct conn *, void *), void *);
-int	 conn_count(void);
 void	 conn_free_all(void);
 void	 conn_cleanup(void);
 void	 conn_init(void);
@@ -279,7 +276,6 @@ void		 queue_client_gone(struct conn *);
 int		 queue_cancel(const char *, size_t);
 void		 queue_timer_due(struct job *);
 void		 queue_foreach_job(void (*)(struct job *, void *), void *);
-uint64_t	 queue_count(void);
 uint64_t	 queue_running(void);
 struct func	*func_get(const char *, size_t, int);
 struct func	*func_find_ci(const char *, size_t);

@@ -170,13 +170,6 @@ listen_start(void)
 	free(tmp);
 }
 
-/* The port the first socket is bound to. */
-int
-listen_port(void)
-{
-	return bound_port;
-}
-
 /* Whether a peer address is on the loopback network. */
 static int
 is_loopback(const struct sockaddr *sa)

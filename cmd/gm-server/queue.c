@@ -1029,13 +1029,6 @@ queue_foreach_job(void (*fn)(struct job *, void *), void *arg)
 				fn(j, arg);
 }
 
-/* How many jobs exist. */
-uint64_t
-queue_count(void)
-{
-	return njobs;
-}
-
 /* How many jobs are running. */
 uint64_t
 queue_running(void)
