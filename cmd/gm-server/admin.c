@@ -286,8 +286,7 @@ a_maxqueue(struct conn *c, char **tok, int n)
 		for (i = 2; i < n && i - 2 < PRIO_COUNT; i++)
 			v[i - 2] = queue_limit(tok[i]);
 	if ((f = func_get(tok[1], strlen(tok[1]), 0)) != NULL)
-		for (i = 0; i < PRIO_COUNT; i++)
-			f->f_maxq[i] = v[i];
+		func_set_maxq(f, v);
 	conn_printf(c, "OK\r\n");
 }
 

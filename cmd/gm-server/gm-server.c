@@ -598,6 +598,7 @@ main(int argc, char *argv[], char *envp[])
 	}
 	log_info("journal: %s", conf.journal_dir ? conf.journal_dir :
 	    "none (background jobs are kept in memory only)");
+	func_init();
 	queue_init();
 	timer_init();
 	conn_init();
@@ -625,6 +626,7 @@ main(int argc, char *argv[], char *envp[])
 	/* Jobs go before the journal: freeing them must not record anything. */
 	conn_free_all();
 	queue_free_all();
+	func_free_all();
 	journal_close(jnl);
 	conn_cleanup();
 	timer_free();

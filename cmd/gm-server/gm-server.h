@@ -31,6 +31,20 @@ struct reg;
 #define PRIO_LOW	2
 #define PRIO_COUNT	3
 
+/*
+ * An intrusive chained hash table (htable.c): entries hold their chain
+ * pointer, a void * at offset t_link; t_hash gives an entry's hash back.
+ */
+struct htable {
+	void		**t_b;
+	size_t		  t_mask;
+	size_t		  t_n;
+	size_t		  t_link;
+	uint32_t	(*t_hash)(const void *);
+};
+
+#define HTABLE_SEED	2166136261U	/* FNV-1a offset basis */
+
 /* Verbosity levels, named as gearmand's --verbose. */
 enum verbosity {
 	V_FATAL, V_ALERT, V_CRITICAL, V_ERROR, V_WARNING, V_NOTICE, V_INFO,
@@ -91,8 +105,8 @@ enum job_state {
 
 struct job {
 	TAILQ_ENTRY(job)	 j_entry;	/* func queue or worker's jobs */
-	struct job		*j_hnext;	/* handle index chain */
-	struct job		*j_unext;	/* unique index chain */
+	void			*j_hnext;	/* handle index chain (htable) */
+	void			*j_unext;	/* unique index chain (htable) */
 	struct func		*j_func;
 	LIST_HEAD(, attach)	 j_clients;	/* foreground clients */
 	union {
@@ -119,9 +133,13 @@ struct job {
 #define job_reducer(j)	(job_unique(j) + (j)->j_ulen)
 #define job_data(j)	(job_reducer(j) + (j)->j_rlen)
 
-/* A function: its three queues, its workers and its counters. */
+/*
+ * A function: its three queues, its workers, its counters and its policy.
+ * Whatever belongs to one function (limits, policies, counters kept for
+ * admin) goes here, next to f_maxq, and is set through func.c.
+ */
 struct func {
-	struct func		*f_hnext;	/* name index chain */
+	void			*f_hnext;	/* name index chain (htable) */
 	TAILQ_ENTRY(func)	 f_entry;	/* all functions, by creation */
 	TAILQ_HEAD(, job)	 f_q[PRIO_COUNT];
 	uint32_t		 f_queued[PRIO_COUNT];
@@ -277,10 +295,26 @@ int		 queue_cancel(const char *, size_t);
 void		 queue_timer_due(struct job *);
 void		 queue_foreach_job(void (*)(struct job *, void *), void *);
 uint64_t	 queue_running(void);
+
+/* func.c */
+void		 func_init(void);
+void		 func_free_all(void);
 struct func	*func_get(const char *, size_t, int);
 struct func	*func_find_ci(const char *, size_t);
 int		 func_drop(struct func *);
+void		 func_set_maxq(struct func *, const uint32_t [PRIO_COUNT]);
+int		 func_full(const struct func *, int);
 void		 func_foreach(void (*)(struct func *, void *), void *);
+
+/* htable.c */
+void	 htable_init(struct htable *, size_t, uint32_t (*)(const void *));
+void	 htable_free(struct htable *);
+void	 htable_insert(struct htable *, void *, uint32_t);
+int	 htable_remove(struct htable *, void *, uint32_t);
+void	*htable_first(const struct htable *, uint32_t);
+void	 htable_foreach(const struct htable *, void (*)(void *, void *),
+	    void *);
+uint32_t htable_hash(const void *, size_t, uint32_t);
 
 /* worker.c */
 void	worker_can_do(struct conn *, const char *, size_t, int);

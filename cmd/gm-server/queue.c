@@ -1,8 +1,9 @@
 /* Public domain. See README.md for the licence of this project. */
 /*
- * Jobs and functions: the handle and unique indexes, the per-function
- * priority queues, submission (with coalescing and the journal), results,
- * status, cancel and requeue.  Every operation on one job is O(1).
+ * Jobs: the handle and unique indexes, the per-function priority queues,
+ * submission (with coalescing and the journal), results, status, cancel
+ * and requeue.  Every operation on one job is O(1).  The functions
+ * themselves are func.c's.
  */
 
 #include <sys/types.h>
@@ -12,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include <event2/buffer.h>
 
@@ -22,22 +22,12 @@
 #include "journal.h"
 #include "gm-server.h"
 
-/* A chained hash table of pointers, grown when chains average above 2. */
-struct table {
-	void	**t_b;
-	size_t	  t_mask;
-	size_t	  t_n;
-};
-
-static void	 table_init(struct table *);
-static void	 table_grow(struct table *, size_t);
-static uint32_t	 hash_bytes(const void *, size_t, uint32_t);
-static void	 handle_insert(struct job *);
-static void	 handle_remove(struct job *);
-static void	 unique_insert(struct job *);
+static uint32_t	 handle_hash(const void *);
+static uint32_t	 unique_hash(const void *);
 static void	 unique_remove(struct job *);
 static struct job *unique_lookup(struct func *, const struct submit *,
 		    uint32_t);
+static uint32_t	 submit_uhash(const struct submit *);
 static struct job *job_new(const struct submit *);
 static void	 job_ready(struct job *, int64_t);
 static void	 job_enqueue(struct job *);
@@ -52,10 +42,8 @@ static void	 coalesced_done(int, void *);
 static void	 send_created(struct conn *, struct job *);
 static uint32_t	 parse_u32(const uint8_t *, size_t);
 
-static struct table	 handles;	/* struct job by j_num (j_hnext) */
-static struct table	 uniques;	/* struct job by j_uhash (j_unext) */
-static struct table	 funcs;		/* struct func by f_hash */
-static TAILQ_HEAD(, func) funclist = TAILQ_HEAD_INITIALIZER(funclist);
+static struct htable	 handles;	/* struct job by j_num (j_hnext) */
+static struct htable	 uniques;	/* struct job by j_uhash (j_unext) */
 static uint64_t		 next_handle;	/* last handle number given */
 static uint64_t		 next_seq;	/* enqueue order */
 static uint64_t		 njobs;
@@ -71,136 +59,43 @@ queue_init(void)
 {
 	struct journal_stats	 st;
 
-	table_init(&handles);
-	table_init(&uniques);
-	table_init(&funcs);
+	htable_init(&handles, offsetof(struct job, j_hnext), handle_hash);
+	htable_init(&uniques, offsetof(struct job, j_unext), unique_hash);
 	jbuf = evbuffer_new();
 	journal_stats(jnl, &st);
 	journal_on = st.enabled;
 }
 
-static void
-table_init(struct table *t)
+static uint32_t
+handle_hash(const void *e)
 {
-	t->t_mask = 1023;
-	t->t_n = 0;
-	t->t_b = xcalloc(t->t_mask + 1, sizeof(*t->t_b));
+	return (uint32_t)((const struct job *)e)->j_num;
 }
-
-/*
- * Double a table.  next is the offset of the chain pointer in the entries
- * and every entry's hash is recomputed by hash_of below.
- */
-static uint32_t	hash_of(struct table *, void *);
-static void	**next_of(struct table *, void *);
 
 static uint32_t
-hash_of(struct table *t, void *e)
+unique_hash(const void *e)
 {
-	if (t == &handles)
-		return (uint32_t)((struct job *)e)->j_num;
-	if (t == &uniques)
-		return ((struct job *)e)->j_uhash;
-	return ((struct func *)e)->f_hash;
+	return ((const struct job *)e)->j_uhash;
 }
 
-static void **
-next_of(struct table *t, void *e)
-{
-	if (t == &handles)
-		return (void **)&((struct job *)e)->j_hnext;
-	if (t == &uniques)
-		return (void **)&((struct job *)e)->j_unext;
-	return (void **)&((struct func *)e)->f_hnext;
-}
-
-static void
-table_grow(struct table *t, size_t unused __unused)
-{
-	void	**nb, *e, *next;
-	size_t	  i, nmask = t->t_mask * 2 + 1, h;
-
-	nb = xcalloc(nmask + 1, sizeof(*nb));
-	for (i = 0; i <= t->t_mask; i++) {
-		for (e = t->t_b[i]; e != NULL; e = next) {
-			next = *next_of(t, e);
-			h = hash_of(t, e) & nmask;
-			*next_of(t, e) = nb[h];
-			nb[h] = e;
-		}
-	}
-	free(t->t_b);
-	t->t_b = nb;
-	t->t_mask = nmask;
-}
-
-/* FNV-1a. */
-static uint32_t
-hash_bytes(const void *p, size_t len, uint32_t h)
-{
-	const uint8_t	*s = p;
-	size_t		 i;
-
-	for (i = 0; i < len; i++) {
-		h ^= s[i];
-		h *= 16777619U;
-	}
-	return h;
-}
-
-static void
-handle_insert(struct job *j)
-{
-	size_t	 h = (size_t)j->j_num & handles.t_mask;
-
-	j->j_hnext = handles.t_b[h];
-	handles.t_b[h] = j;
-	if (++handles.t_n > 2 * (handles.t_mask + 1))
-		table_grow(&handles, 0);
-}
-
-static void
-handle_remove(struct job *j)
-{
-	struct job	**pp;
-
-	pp = (struct job **)&handles.t_b[(size_t)j->j_num & handles.t_mask];
-	for (; *pp != NULL; pp = &(*pp)->j_hnext) {
-		if (*pp == j) {
-			*pp = j->j_hnext;
-			handles.t_n--;
-			return;
-		}
-	}
-}
-
-static void
-unique_insert(struct job *j)
-{
-	size_t	 h = j->j_uhash & uniques.t_mask;
-
-	j->j_unext = uniques.t_b[h];
-	uniques.t_b[h] = j;
-	if (++uniques.t_n > 2 * (uniques.t_mask + 1))
-		table_grow(&uniques, 0);
-}
-
+/* Unindex a job's unique id; j_ulen stays, for `show unique jobs`. */
 static void
 unique_remove(struct job *j)
 {
-	struct job	**pp;
+	if (j->j_ulen > 0)
+		htable_remove(&uniques, j, j->j_uhash);
+}
 
-	if (j->j_ulen == 0)
-		return;
-	pp = (struct job **)&uniques.t_b[j->j_uhash & uniques.t_mask];
-	for (; *pp != NULL; pp = &(*pp)->j_unext) {
-		if (*pp == j) {
-			*pp = j->j_unext;
-			uniques.t_n--;
-			j->j_ulen = j->j_ulen;	/* stays for show unique */
-			return;
-		}
-	}
+/*
+ * The unique index hash of a submission: of its unique id, or for "-" of
+ * its payload.
+ */
+static uint32_t
+submit_uhash(const struct submit *s)
+{
+	if (s->unique_len == 1 && s->unique[0] == '-')
+		return htable_hash(s->data, s->data_len, DASH_SEED);
+	return htable_hash(s->unique, s->unique_len, HTABLE_SEED);
 }
 
 /* Find the job a submission coalesces with. */
@@ -210,7 +105,7 @@ unique_lookup(struct func *f, const struct submit *s, uint32_t h)
 	struct job	*j;
 	int		 dash = s->unique_len == 1 && s->unique[0] == '-';
 
-	for (j = uniques.t_b[h & uniques.t_mask]; j != NULL; j = j->j_unext) {
+	for (j = htable_first(&uniques, h); j != NULL; j = j->j_unext) {
 		if (j->j_uhash != h || j->j_func != f ||
 		    j->j_ulen != s->unique_len ||
 		    memcmp(job_unique(j), s->unique, s->unique_len) != 0)
@@ -221,83 +116,6 @@ unique_lookup(struct func *f, const struct submit *s, uint32_t h)
 		return j;
 	}
 	return NULL;
-}
-
-/* Find or (create set) make a function by name. */
-struct func *
-func_get(const char *name, size_t len, int create)
-{
-	struct func	*f;
-	uint32_t	 h = hash_bytes(name, len, 2166136261U);
-	size_t		 b;
-	int		 i;
-
-	for (f = funcs.t_b[h & funcs.t_mask]; f != NULL; f = f->f_hnext)
-		if (f->f_hash == h && f->f_len == len &&
-		    memcmp(f->f_name, name, len) == 0)
-			return f;
-	if (!create)
-		return NULL;
-	f = xcalloc(1, sizeof(*f) + len + 1);
-	memcpy(f->f_name, name, len);
-	f->f_len = len;
-	f->f_hash = h;
-	for (i = 0; i < PRIO_COUNT; i++)
-		TAILQ_INIT(&f->f_q[i]);
-	TAILQ_INIT(&f->f_regs);
-	TAILQ_INIT(&f->f_sleepers);
-	b = h & funcs.t_mask;
-	f->f_hnext = funcs.t_b[b];
-	funcs.t_b[b] = f;
-	if (++funcs.t_n > 2 * (funcs.t_mask + 1))
-		table_grow(&funcs, 0);
-	TAILQ_INSERT_TAIL(&funclist, f, f_entry);
-	return f;
-}
-
-/* Find a function by name, ignoring case (admin `drop function`). */
-struct func *
-func_find_ci(const char *name, size_t len)
-{
-	struct func	*f;
-
-	TAILQ_FOREACH(f, &funclist, f_entry)
-		if (f->f_len == len && strncasecmp(f->f_name, name, len) == 0)
-			return f;
-	return NULL;
-}
-
-/*
- * Remove a function.  Refused (-1) while it has workers or jobs of any
- * kind, so no job is ever orphaned.
- */
-int
-func_drop(struct func *f)
-{
-	struct func	**pp;
-
-	if (f->f_nregs > 0 || f->f_total > 0)
-		return -1;
-	pp = (struct func **)&funcs.t_b[f->f_hash & funcs.t_mask];
-	for (; *pp != NULL; pp = &(*pp)->f_hnext)
-		if (*pp == f) {
-			*pp = f->f_hnext;
-			break;
-		}
-	funcs.t_n--;
-	TAILQ_REMOVE(&funclist, f, f_entry);
-	free(f);
-	return 0;
-}
-
-/* Call fn for every function, in creation order. */
-void
-func_foreach(void (*fn)(struct func *, void *), void *arg)
-{
-	struct func	*f, *next;
-
-	TAILQ_FOREACH_SAFE(f, &funclist, f_entry, next)
-		fn(f, arg);
 }
 
 /* Format a handle number; returns its length.  Hot: no printf. */
@@ -349,7 +167,7 @@ queue_find_handle(const void *p, size_t len)
 			return NULL;
 		num = num * 10 + (uint64_t)(s[i] - '0');
 	}
-	for (j = handles.t_b[(size_t)num & handles.t_mask]; j != NULL;
+	for (j = htable_first(&handles, (uint32_t)num); j != NULL;
 	    j = j->j_hnext)
 		if (j->j_num == num)
 			return j;
@@ -365,8 +183,8 @@ queue_find_unique(const void *p, size_t len)
 
 	if (len == 0)
 		return NULL;
-	h = hash_bytes(p, len, 2166136261U);
-	for (j = uniques.t_b[h & uniques.t_mask]; j != NULL; j = j->j_unext)
+	h = htable_hash(p, len, HTABLE_SEED);
+	for (j = htable_first(&uniques, h); j != NULL; j = j->j_unext)
 		if (j->j_uhash == h && j->j_ulen == len &&
 		    !(j->j_flags & JOB_DASH) &&
 		    memcmp(job_unique(j), p, len) == 0)
@@ -404,13 +222,13 @@ static void
 job_link(struct job *j, struct func *f, const struct submit *s, uint32_t uh)
 {
 	j->j_func = f;
-	handle_insert(j);
+	htable_insert(&handles, j, (uint32_t)j->j_num);
 	if (s->unique_len > 0 && !(s->unique_len == 1 && s->unique[0] == '-' &&
 	    s->data_len == 0)) {
 		if (s->unique_len == 1 && s->unique[0] == '-')
 			j->j_flags |= JOB_DASH;
 		j->j_uhash = uh;
-		unique_insert(j);
+		htable_insert(&uniques, j, uh);
 	}
 	f->f_total++;
 	njobs++;
@@ -523,7 +341,7 @@ job_end(struct job *j, int how)
 		break;
 	}
 	job_detach_all(j);
-	handle_remove(j);
+	htable_remove(&handles, j, (uint32_t)j->j_num);
 	if (!(j->j_flags & JOB_CANCELLED)) {
 		unique_remove(j);
 		f->f_total--;
@@ -638,8 +456,7 @@ queue_submit(struct conn *c, const struct submit *s)
 	f = func_get(s->func, s->func_len, 1);
 	dash = s->unique_len == 1 && s->unique[0] == '-';
 	if (s->unique_len > 0 && !(dash && s->data_len == 0)) {
-		uh = dash ? hash_bytes(s->data, s->data_len, DASH_SEED) :
-		    hash_bytes(s->unique, s->unique_len, 2166136261U);
+		uh = submit_uhash(s);
 		if ((j = unique_lookup(f, s, uh)) != NULL) {
 			if (!s->bg)
 				job_attach(j, c);
@@ -657,7 +474,7 @@ queue_submit(struct conn *c, const struct submit *s)
 			return;
 		}
 	}
-	if (f->f_maxq[s->prio] > 0 && f->f_total >= f->f_maxq[s->prio]) {
+	if (func_full(f, s->prio)) {
 		conn_error(c, "QUEUE_ERROR", "Job queue is full");
 		return;
 	}
@@ -729,9 +546,7 @@ queue_replay(const struct submit *s, uint64_t jid, uint32_t attempts)
 		next_handle = jid - 1;
 	f = func_get(s->func, s->func_len, 1);
 	if (s->unique_len > 0)
-		uh = s->unique_len == 1 && s->unique[0] == '-' ?
-		    hash_bytes(s->data, s->data_len, DASH_SEED) :
-		    hash_bytes(s->unique, s->unique_len, 2166136261U);
+		uh = submit_uhash(s);
 	j = job_new(s);
 	job_link(j, f, s, uh);
 	j->j_jid = jid;
@@ -1016,17 +831,28 @@ queue_timer_due(struct job *j)
 		queue_requeue(j, "CAN_DO_TIMEOUT expired");
 }
 
+struct job_foreach {
+	void	(*fn)(struct job *, void *);
+	void	 *arg;
+};
+
+static void
+job_foreach_one(void *e, void *arg)
+{
+	struct job		*j = e;
+	struct job_foreach	*fe = arg;
+
+	if (!(j->j_flags & JOB_CANCELLED))
+		fe->fn(j, fe->arg);
+}
+
 /* Call fn for every job still listed (hash order, as gearmand). */
 void
 queue_foreach_job(void (*fn)(struct job *, void *), void *arg)
 {
-	struct job	*j;
-	size_t		 i;
+	struct job_foreach	 fe = { fn, arg };
 
-	for (i = 0; i <= handles.t_mask; i++)
-		for (j = handles.t_b[i]; j != NULL; j = j->j_hnext)
-			if (!(j->j_flags & JOB_CANCELLED))
-				fn(j, arg);
+	htable_foreach(&handles, job_foreach_one, &fe);
 }
 
 /* How many jobs are running. */
@@ -1036,35 +862,30 @@ queue_running(void)
 	return nrunning;
 }
 
-/* Free every job and function (shutdown; connections are gone). */
+/* Free a job at shutdown, refusing the replies that wait on it. */
+static void
+job_free_one(void *e, void *arg __unused)
+{
+	struct job	*j = e;
+	struct ack	*k, *kn;
+
+	if (j->j_state == JOB_PENDING) {
+		for (k = j->j_u.waiters; k != NULL; k = kn) {
+			kn = k->k_jnext;
+			conn_ack_done(k, ECANCELED);
+		}
+	}
+	job_detach_all(j);
+	free(j);
+}
+
+/* Free every job (shutdown; connections are gone). */
 void
 queue_free_all(void)
 {
-	struct job	*j, *jn;
-	struct func	*f;
-	struct ack	*k, *kn;
-	size_t		 i;
-
-	for (i = 0; i <= handles.t_mask; i++) {
-		for (j = handles.t_b[i]; j != NULL; j = jn) {
-			jn = j->j_hnext;
-			if (j->j_state == JOB_PENDING) {
-				for (k = j->j_u.waiters; k != NULL; k = kn) {
-					kn = k->k_jnext;
-					conn_ack_done(k, ECANCELED);
-				}
-			}
-			job_detach_all(j);
-			free(j);
-		}
-	}
-	while ((f = TAILQ_FIRST(&funclist)) != NULL) {
-		TAILQ_REMOVE(&funclist, f, f_entry);
-		free(f);
-	}
-	free(handles.t_b);
-	free(uniques.t_b);
-	free(funcs.t_b);
+	htable_foreach(&handles, job_free_one, NULL);
+	htable_free(&handles);
+	htable_free(&uniques);
 	if (jbuf != NULL)
 		evbuffer_free(jbuf);
 }
