@@ -337,3 +337,31 @@ gm_str(const char *s)
 	a.len = s != NULL ? strlen(s) : 0;
 	return a;
 }
+
+/*
+ * A decimal number in a packet argument, read as gearmand reads them with
+ * atoi/strtoll: blanks, a sign, then digits up to the first other byte;
+ * no digits is 0.  The magnitude stops at max, so any length is safe; a
+ * negative number comes back negative, for the caller to refuse.
+ */
+int64_t
+proto_number(const struct gm_arg *a, int64_t max)
+{
+	const uint8_t	*p = a->ptr;
+	size_t		 i = 0, len = a->len;
+	int64_t		 n = 0;
+	int		 neg = 0;
+
+	while (i < len && (p[i] == ' ' || p[i] == '\t'))
+		i++;
+	if (i < len && (p[i] == '-' || p[i] == '+'))
+		neg = p[i++] == '-';
+	for (; i < len && p[i] >= '0' && p[i] <= '9'; i++) {
+		if (n > (max - (p[i] - '0')) / 10) {
+			n = max;
+			break;
+		}
+		n = n * 10 + (p[i] - '0');
+	}
+	return neg ? -n : n;
+}

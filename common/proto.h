@@ -145,4 +145,7 @@ int	proto_encode(uint8_t *, size_t, enum gm_magic, uint32_t,
 /* Convenience: an argument from a C string. */
 struct gm_arg	 gm_str(const char *);
 
+/* The one reader of numbers sent as text in packets. */
+int64_t		 proto_number(const struct gm_arg *, int64_t);
+
 #endif /* GM_PROTO_H */

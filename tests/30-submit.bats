@@ -37,6 +37,13 @@ teardown_file() {
 	[[ "${lines[0]}" == "usage: gm-submit "* ]]
 }
 
+@test "the usage shows -f as required, --status as the other form" {
+	run --separate-stderr gm-submit -H
+	[ "$status" -eq 0 ]
+	[[ "${lines[0]}" == "usage: gm-submit [-bHILNnPsVv] -f function [-f function ...] "* ]]
+	[[ "$output" == *"gm-submit [-h host[:port]] [-p port] [-t ms] --status handle" ]]
+}
+
 @test "a bad option prints usage to stderr and exits 2" {
 	run --separate-stderr gm-submit --bogus -f echo x
 	[ "$status" -eq 2 ]

@@ -50,6 +50,53 @@ teardown_file() {
 	[ "$status" -eq 2 ]
 }
 
+@test "-H prints usage to stdout and exits 0, as in the other tools" {
+	run --separate-stderr gm-admin -H
+	[ "$status" -eq 0 ]
+	[[ "${lines[0]}" == "usage: gm-admin "* ]]
+	[ -z "$stderr" ]
+}
+
+@test "a refused subcommand word is named in the message" {
+	run --separate-stderr gm-admin stats
+	[ "$status" -eq 2 ]
+	[[ "$stderr" == "gm-admin: unknown or extra argument: stats"$'\n'"usage: "* ]]
+	run --separate-stderr gm-admin status extra
+	[ "$status" -eq 2 ]
+	[[ "$stderr" == "gm-admin: unknown or extra argument: extra"$'\n'* ]]
+	run --separate-stderr gm-admin maxqueue f x
+	[ "$status" -eq 2 ]
+	[[ "$stderr" == "gm-admin: a limit is a number from 0 up: x"$'\n'* ]]
+	run --separate-stderr gm-admin cancel
+	[ "$status" -eq 2 ]
+	[[ "$stderr" == "gm-admin: missing argument"$'\n'* ]]
+}
+
+@test "--subcommands lists the subcommands the usage shows, and only those" {
+	run --separate-stderr gm-admin --subcommands
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	[ "$(printf '%s ' "${lines[@]}")" = "status workers jobs unique-jobs priority-status version getpid verbose maxqueue cancel create drop journal shutdown watch " ]
+	# The usage's list: the first word of each "a | b" alternative.
+	help=$(gm-admin --help | sed -n '2,/^       /p' | sed '$d' |
+	    tr -d '\t\n' | tr '|' '\n' | awk '{ print $1 }' | tr '\n' ' ')
+	[ "$help" = "$(printf '%s ' "${lines[@]}")" ]
+}
+
+@test "the bash completion offers gm-admin's own subcommands" {
+	[ -r /usr/share/bash-completion/bash_completion ] ||
+	    skip "bash-completion is not installed"
+	run bash -c '
+	    . /usr/share/bash-completion/bash_completion
+	    . "$1"
+	    COMP_WORDS=(gm-admin pri); COMP_CWORD=1; COMP_LINE="gm-admin pri"
+	    COMP_POINT=${#COMP_LINE}
+	    _gm_admin gm-admin pri gm-admin
+	    printf "%s\n" "${COMPREPLY[@]}"' _ "$BATS_TEST_DIRNAME/../contrib/completion/gm-admin.bash"
+	[ "$status" -eq 0 ]
+	[ "$output" = "priority-status" ]
+}
+
 @test "-V prints the version" {
 	run gm-admin -V
 	[ "$status" -eq 0 ]

@@ -25,15 +25,8 @@
 #include "log.h"
 #include "gm-admin.h"
 #include "net.h"
+#include "status.h"
 #include "xmalloc.h"
-
-/* Exit status; the highest that applies wins. */
-#define ST_OK		0	/* done */
-#define ST_ERR		1	/* a server answered ERR */
-#define ST_USAGE	2	/* bad command line */
-#define ST_NOSERVER	3	/* a server could not be reached, or hung up */
-#define ST_TIMEOUT	4	/* a server did not answer in time */
-#define ST_LOCAL	6	/* cannot write the output */
 
 #define DEFAULT_TIMEOUT	5000
 
@@ -77,7 +70,6 @@ static struct server	*servers;
 static size_t		 nservers;
 static int		 timeout_ms = DEFAULT_TIMEOUT;
 static int		 json, raw;
-static int		 worst = ST_OK;
 static volatile sig_atomic_t interrupted;
 
 static const struct column c_status[] = {
@@ -106,30 +98,20 @@ static const struct column c_journal[] = {
 };
 static const struct column c_server = { "SERVER", "server", 's' };
 
-/* Print the usage, to stdout for help (exit 0), else to stderr. */
+/* The synopsis: usage(0) is help, else status is the exit status. */
 static __dead void
-usage(int code)
+usage(int status)
 {
-	FILE	*f = code == 0 ? stdout : stderr;
-
-	fprintf(f,
-	    "usage: %s [-V] [-c count] [-h host[:port]] [-p port] [-t ms] "
+	status_usage(status,
+	    "usage: %s [-HV] [-c count] [-h host[:port]] [-p port] [-t ms] "
 	    "[--json | --raw]\n\t%s\n"
 	    "       %s [-h host] [-p port] --status | --workers | "
 	    "--show-jobs |\n"
 	    "\t--show-unique-jobs | --priority-status | --server-version |\n"
 	    "\t--server-verbose | --getpid | --create-function function |\n"
-	    "\t--drop-function function | --cancel-job handle\n",
-	    getprogname(), parse_keywords(), getprogname());
-	exit(code == 0 ? 0 : ST_USAGE);
-}
-
-/* Remember the most serious outcome. */
-static void
-set_status(int st)
-{
-	if (st > worst)
-		worst = st;
+	    "\t--drop-function function | --cancel-job handle\n"
+	    "       %s --subcommands\n",
+	    getprogname(), parse_keywords(), getprogname(), getprogname());
 }
 
 /* Stop watching at the next chance. */
@@ -202,7 +184,7 @@ ask(struct server *s, const char *cmd, enum kind kind, struct reply *r)
 		    "host not found" : strerror(errno));
 		s->dead = 1;
 		r->st = errno == ETIMEDOUT ? ST_TIMEOUT : ST_NOSERVER;
-		set_status(r->st);
+		status_set(r->st);
 		return;
 	}
 	client_queue_line(&s->c, cmd);
@@ -220,7 +202,7 @@ ask(struct server *s, const char *cmd, enum kind kind, struct reply *r)
 			}
 			client_close(&s->c);
 			s->dead = 1;
-			set_status(r->st);
+			status_set(r->st);
 			return;
 		}
 		reply_raw(r, line, len);
@@ -230,7 +212,7 @@ ask(struct server *s, const char *cmd, enum kind kind, struct reply *r)
 			l = chomp(line, len);
 			r->value = xstrdup(l[3] == ' ' ? l + 4 : l + 3);
 			free(l);
-			r->st = ST_ERR;
+			r->st = ST_FAILED;
 			return;
 		}
 		if (kind == K_LIST) {
@@ -261,7 +243,7 @@ report_err(const struct server *s, const struct reply *r)
 	else
 		warnx("%s: %s", s->c.name, r->value != NULL ? r->value :
 		    "error");
-	set_status(ST_ERR);
+	status_set(ST_FAILED);
 }
 
 /* Split a line on a separator into at most max fields. */
@@ -535,7 +517,7 @@ list_table(const char *cmd, struct table *t, int sep)
 
 	for (i = 0; i < nservers; i++) {
 		ask(&servers[i], cmd, K_LIST, &r);
-		if (r.st == ST_ERR)
+		if (r.st == ST_FAILED)
 			report_err(&servers[i], &r);
 		if (r.st != ST_OK) {
 			reply_free(&r);
@@ -639,7 +621,7 @@ do_value(const char *cmd, const char *hdr, const char *key)
 	table_init(&t, col, 1);
 	for (i = 0; i < nservers; i++) {
 		ask(&servers[i], cmd, K_VALUE, &r);
-		if (r.st == ST_ERR)
+		if (r.st == ST_FAILED)
 			report_err(&servers[i], &r);
 		if (r.st == ST_OK) {
 			if (raw)
@@ -675,16 +657,16 @@ do_ok(const char *cmd, int any)
 			fwrite(r[i].raw, 1, r[i].rawlen, stdout);
 	}
 	for (i = 0; i < nservers; i++) {
-		if (r[i].st == ST_ERR && !(any && oks > 0))
+		if (r[i].st == ST_FAILED && !(any && oks > 0))
 			report_err(&servers[i], &r[i]);
-		if (json && !raw && r[i].st <= ST_ERR) {
+		if (json && !raw && r[i].st <= ST_FAILED) {
 			printf(i == 0 ? "[\n  {" : ",\n  {");
 			json_str(stdout, "server");
 			printf(": ");
 			json_str(stdout, servers[i].c.name);
 			printf(", \"ok\": %s", r[i].st == ST_OK ? "true" :
 			    "false");
-			if (r[i].st == ST_ERR) {
+			if (r[i].st == ST_FAILED) {
 				printf(", \"error\": ");
 				json_str(stdout, r[i].value);
 			}
@@ -733,7 +715,7 @@ do_watch(double interval, long long count)
 			    30, tbuf);
 		} else if (n > 0)
 			printf("\n");
-		worst = ST_OK;
+		status_reset();
 		do_list(A_STATUS);
 		fflush(stdout);
 	}
@@ -742,7 +724,7 @@ do_watch(double interval, long long count)
 enum {
 	OPT_JSON = 256,
 	OPT_RAW,
-	OPT_HELP,
+	OPT_SUBCOMMANDS,
 	OPT_G_STATUS,
 	OPT_G_WORKERS,
 	OPT_G_JOBS,
@@ -758,11 +740,12 @@ enum {
 
 static const struct option longopts[] = {
 	{ "count",		required_argument,	NULL,	'c' },
-	{ "help",		no_argument,		NULL,	OPT_HELP },
+	{ "help",		no_argument,		NULL,	'H' },
 	{ "host",		required_argument,	NULL,	'h' },
 	{ "json",		no_argument,		NULL,	OPT_JSON },
 	{ "port",		required_argument,	NULL,	'p' },
 	{ "raw",		no_argument,		NULL,	OPT_RAW },
+	{ "subcommands",	no_argument,		NULL,	OPT_SUBCOMMANDS },
 	{ "timeout",		required_argument,	NULL,	't' },
 	{ "version",		no_argument,		NULL,	'V' },
 	/* gearadmin's options. */
@@ -819,7 +802,7 @@ gearadmin_op(const struct gop *g)
 		cmd = xstrdup(map[k].cmd);
 	for (i = 0; i < nservers; i++) {
 		ask(&servers[i], cmd, map[k].kind, &r);
-		if (r.st == ST_ERR)
+		if (r.st == ST_FAILED)
 			report_err(&servers[i], &r);
 		else if (r.st == ST_OK) {
 			if (map[k].kind == K_LIST || raw)
@@ -850,7 +833,7 @@ main(int argc, char *argv[])
 
 	if (argc == 2 && strcmp(argv[1], "-h") == 0)
 		usage(0);
-	while ((ch = getopt_long(argc, argv, "c:h:p:t:V", longopts,
+	while ((ch = getopt_long(argc, argv, "c:Hh:p:t:V", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'c':
@@ -858,6 +841,8 @@ main(int argc, char *argv[])
 			if (errstr != NULL)
 				errx(ST_USAGE, "-c %s: %s", optarg, errstr);
 			break;
+		case 'H':
+			usage(0);
 		case 'h':
 			hosts = xreallocarray(hosts, nhosts + 1,
 			    sizeof(*hosts));
@@ -877,8 +862,10 @@ main(int argc, char *argv[])
 		case 'V':
 			printf("gm-admin %s\n", GM_VERSION);
 			exit(0);
-		case OPT_HELP:
-			usage(0);
+		case OPT_SUBCOMMANDS:
+			for (i = 0; parse_subcommand(i) != NULL; i++)
+				printf("%s\n", parse_subcommand(i));
+			exit(0);
 		case OPT_JSON:
 			json = 1;
 			break;
@@ -905,7 +892,7 @@ main(int argc, char *argv[])
 			gops[ngops++].arg = optarg;
 			break;
 		default:
-			usage(1);
+			usage(ST_USAGE);
 		}
 	}
 	argc -= optind;
@@ -918,11 +905,14 @@ main(int argc, char *argv[])
 	if (ngops == 0) {
 		if (argc == 0) {
 			warnx("no subcommand given");
-			usage(1);
+			usage(ST_USAGE);
 		}
 		if (parse(argc, argv, &res, &cause) == -1) {
-			warnx("%s", cause);
-			usage(1);
+			if (res.bad != NULL)
+				warnx("%s: %s", cause, res.bad);
+			else
+				warnx("%s", cause);
+			usage(ST_USAGE);
 		}
 		if (count > 0 && res.action != A_WATCH)
 			errx(ST_USAGE, "-c applies to watch only");
@@ -993,7 +983,7 @@ main(int argc, char *argv[])
 		do_watch(res.interval, count);
 		break;
 	case A_NONE:
-		usage(1);
+		usage(ST_USAGE);
 	}
 done:
 	fflush(stdout);
@@ -1002,5 +992,5 @@ done:
 	for (i = 0; i < nservers; i++)
 		client_free(&servers[i].c);
 	free(servers);
-	return worst;
+	return status_worst();
 }

@@ -30,10 +30,12 @@ struct parse_result {
 	const char	*nums[3];	/* maxqueue limits */
 	int		 nnums;
 	double		 interval;	/* watch, seconds */
+	const char	*bad;		/* the word parse() refused */
 };
 
 /* parser.c */
 int		 parse(int, char *[], struct parse_result *, const char **);
 const char	*parse_keywords(void);
+const char	*parse_subcommand(size_t);
 
 #endif /* GM_ADMIN_H */

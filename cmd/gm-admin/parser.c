@@ -1,5 +1,9 @@
 /* Public domain. See README.md for the licence of this project. */
-/* The gm-admin subcommand grammar: a table of {keyword, action, next}. */
+/*
+ * The gm-admin subcommand grammar: a table of {keyword, action, next}.
+ * The table is the one list of subcommands: the usage message and the
+ * words the shell completion offers are read from it.
+ */
 
 #include <ctype.h>
 #include <stdlib.h>
@@ -12,6 +16,7 @@ enum token_type {
 	NOTOKEN,	/* the words may end here */
 	ENDTOKEN,	/* end of a table */
 	KEYWORD,
+	ALIAS,		/* a keyword in gearadmin's spelling: not listed */
 	FUNCNAME,
 	HANDLE,
 	NUMBER,
@@ -43,8 +48,8 @@ static const struct token t_main[] = {
 	{ KEYWORD, "jobs", A_JOBS, NULL },
 	{ KEYWORD, "unique-jobs", A_UNIQUE, NULL },
 	{ KEYWORD, "priority-status", A_PRIO, NULL },
-	{ KEYWORD, "prioritystatus", A_PRIO, NULL },
-	{ KEYWORD, "show", A_NONE, t_show },
+	{ ALIAS, "prioritystatus", A_PRIO, NULL },
+	{ ALIAS, "show", A_NONE, t_show },
 	{ KEYWORD, "version", A_VERSION, NULL },
 	{ KEYWORD, "getpid", A_GETPID, NULL },
 	{ KEYWORD, "verbose", A_VERBOSE, NULL },
@@ -144,6 +149,7 @@ match_token(const char *word, const struct token *table,
 				return t;
 			break;
 		case KEYWORD:
+		case ALIAS:
 			if (word != NULL && strcmp(word, t->keyword) == 0) {
 				if (t->action != A_NONE)
 					res->action = t->action;
@@ -198,8 +204,8 @@ match_token(const char *word, const struct token *table,
 }
 
 /*
- * Parse the subcommand words.  Returns 0, or -1 with *cause and the
- * offending word in res->func (for the message).
+ * Parse the subcommand words.  Returns 0, or -1 with *cause and in res->bad
+ * the offending word (NULL when one is missing).
  */
 int
 parse(int argc, char *argv[], struct parse_result *res, const char **cause)
@@ -210,7 +216,8 @@ parse(int argc, char *argv[], struct parse_result *res, const char **cause)
 	memset(res, 0, sizeof(*res));
 	res->interval = 2;
 	while (table != NULL) {
-		t = match_token(i < argc ? argv[i] : NULL, table, res, cause);
+		res->bad = i < argc ? argv[i] : NULL;
+		t = match_token(res->bad, table, res, cause);
 		if (t == NULL)
 			return -1;
 		if (t->type == NOTOKEN)
@@ -219,18 +226,110 @@ parse(int argc, char *argv[], struct parse_result *res, const char **cause)
 		table = t->next;
 	}
 	if (i < argc) {
+		res->bad = argv[i];
 		*cause = "unknown or extra argument";
 		return -1;
 	}
+	res->bad = NULL;
 	return 0;
 }
 
-/* The subcommands, for the usage message. */
+/* How a token reads in the usage message. */
+static const char *
+token_word(const struct token *t)
+{
+	switch (t->type) {
+	case KEYWORD:
+	case ALIAS:
+		return t->keyword;
+	case FUNCNAME:
+		return "function";
+	case HANDLE:
+		return "handle";
+	case NUMBER:
+		return "n";
+	case SECONDS:
+		return "seconds";
+	case NOTOKEN:
+	case ENDTOKEN:
+		break;
+	}
+	return "";
+}
+
+/*
+ * Append the words a table takes to buf, as a synopsis: "function [n]".
+ * A table that may end (NOTOKEN) makes what follows optional; a choice of
+ * several tokens reads "a | b".
+ */
+static void
+synopsis(const struct token *table, char *buf, size_t len)
+{
+	const struct token	*t;
+	int			 optional = 0, n = 0;
+
+	if (table == NULL)
+		return;
+	for (t = table; t->type != ENDTOKEN; t++)
+		if (t->type == NOTOKEN)
+			optional = 1;
+	strlcat(buf, optional ? " [" : " ", len);
+	for (t = table; t->type != ENDTOKEN; t++) {
+		if (t->type == NOTOKEN || t->type == ALIAS)
+			continue;
+		if (n++ > 0)
+			strlcat(buf, " | ", len);
+		strlcat(buf, token_word(t), len);
+		synopsis(t->next, buf, len);
+	}
+	if (optional)
+		strlcat(buf, "]", len);
+}
+
+/*
+ * The subcommands with their arguments, for the usage message: "a | b",
+ * wrapped before column 72 onto lines that start with a tab.
+ */
 const char *
 parse_keywords(void)
 {
-	return "status | workers | jobs | unique-jobs | priority-status |\n"
-	    "\tversion | getpid | verbose | maxqueue function [n [n [n]]] |\n"
-	    "\tcancel handle | create function | drop function | journal |\n"
-	    "\tshutdown [graceful] | watch [seconds]";
+	static char		 buf[1024];
+	char			 one[128];
+	const struct token	*t;
+	size_t			 col = 8;
+
+	if (buf[0] != '\0')
+		return buf;
+	for (t = t_main; t->type != ENDTOKEN; t++) {
+		if (t->type == ALIAS)
+			continue;
+		strlcpy(one, t->keyword, sizeof(one));
+		synopsis(t->next, one, sizeof(one));
+		if (buf[0] != '\0') {
+			strlcat(buf, " |", sizeof(buf));
+			col += 2;
+			if (col + 1 + strlen(one) + 2 > 72) {
+				strlcat(buf, "\n\t", sizeof(buf));
+				col = 8;
+			} else {
+				strlcat(buf, " ", sizeof(buf));
+				col++;
+			}
+		}
+		strlcat(buf, one, sizeof(buf));
+		col += strlen(one);
+	}
+	return buf;
+}
+
+/* The i-th subcommand (from 0), or NULL past the last: for completion. */
+const char *
+parse_subcommand(size_t i)
+{
+	const struct token	*t;
+
+	for (t = t_main; t->type != ENDTOKEN; t++)
+		if (t->type == KEYWORD && i-- == 0)
+			return t->keyword;
+	return NULL;
 }

@@ -91,26 +91,15 @@ h_can_do(struct conn *c, const struct gm_packet *pkt)
 static void
 h_can_do_timeout(struct conn *c, const struct gm_packet *pkt)
 {
-	const uint8_t	*p = pkt->arg[1].ptr;
-	size_t		 len = pkt->arg[1].len, i = 0;
-	long long	 ms = 0;
-	int		 neg = 0;
+	int64_t		 ms;
 
-	if (len > 20)
+	if (pkt->arg[1].len > 20)
 		return;
-	while (i < len && (p[i] == ' ' || p[i] == '\t'))
-		i++;
-	if (i < len && (p[i] == '-' || p[i] == '+'))
-		neg = p[i++] == '-';
-	for (; i < len && p[i] >= '0' && p[i] <= '9'; i++)
-		if (ms < 1000000000LL)
-			ms = ms * 10 + (p[i] - '0');
-	if (neg || ms <= 0)
+	ms = proto_number(&pkt->arg[1], 1000000000LL);
+	if (ms <= 0)
 		ms = 0;
 	else if (ms < 1000)
 		ms = 1000;
-	else if (ms > 1000000000LL)
-		ms = 1000000000LL;
 	worker_can_do(c, (const char *)pkt->arg[0].ptr, pkt->arg[0].len,
 	    (int)ms);
 }
@@ -145,23 +134,8 @@ h_work(struct conn *c, const struct gm_packet *pkt)
 	queue_work(c, pkt->hdr.type, pkt);
 }
 
-/* Parse an epoch argument like strtoll: junk is 0 (run now). */
-static int64_t
-parse_epoch(const uint8_t *p, size_t len)
-{
-	int64_t		 n = 0;
-	size_t		 i = 0;
-	int		 neg = 0;
-
-	while (i < len && (p[i] == ' ' || p[i] == '\t'))
-		i++;
-	if (i < len && (p[i] == '-' || p[i] == '+'))
-		neg = p[i++] == '-';
-	for (; i < len && p[i] >= '0' && p[i] <= '9'; i++)
-		if (n < 1000000000000LL)
-			n = n * 10 + (p[i] - '0');
-	return neg ? 0 : n;
-}
+/* The latest SUBMIT_JOB_EPOCH time kept (year 33658): ms fit int64_t. */
+#define EPOCH_MAX	1000000000000LL
 
 /* Every SUBMIT_* variant. */
 static void
@@ -198,7 +172,10 @@ h_submit(struct conn *c, const struct gm_packet *pkt)
 		break;
 	case GM_SUBMIT_JOB_EPOCH:
 		s.bg = 1;
-		s.when = parse_epoch(pkt->arg[2].ptr, pkt->arg[2].len);
+		/* As strtoll: junk or a time before 1970 runs now. */
+		s.when = proto_number(&pkt->arg[2], EPOCH_MAX);
+		if (s.when < 0)
+			s.when = 0;
 		break;
 	case GM_SUBMIT_REDUCE_JOB_BACKGROUND:
 		s.bg = 1;

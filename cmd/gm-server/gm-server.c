@@ -24,6 +24,7 @@
 
 #include "compat.h"
 #include "log.h"
+#include "status.h"
 #include "xmalloc.h"
 #include "journal.h"
 #include "gm-server.h"
@@ -92,13 +93,11 @@ static const struct option longopts[] = {
 	{ NULL,			0,		   NULL, 0 }
 };
 
-/* Print the synopsis; to stdout with status 0 for -h, else to stderr. */
+/* The synopsis: usage(0) is help, else status is the exit status. */
 static __dead void
 usage(int status)
 {
-	FILE	*fp = status == 0 ? stdout : stderr;
-
-	fprintf(fp,
+	status_usage(status,
 	    "usage: %s [-dhRV] [-b backlog] [-f fds] [-j attempts] "
 	    "[-L address]\n"
 	    "\t[-l file|stderr|none] [-P pidfile] [-p port] [-u user] "
@@ -110,7 +109,6 @@ usage(int status)
 	    "[--keepalive-count n]\n"
 	    "\t[--max-output size] [--max-packet size] [--port-file file] "
 	    "[--syslog]\n", getprogname());
-	exit(status);
 }
 
 /* Parse a size such as 512, 64K, 16M or 1G; exit on error. */

@@ -14,8 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <event2/buffer.h>
-
 #include "compat.h"
 #include "log.h"
 #include "xmalloc.h"
@@ -37,10 +35,11 @@ static void	 job_detach_all(struct job *);
 static void	 job_send_clients(struct job *, uint32_t, const void *, size_t);
 static void	 job_fail_clients(struct job *);
 static void	 journal_done(int, void *);
+static int	 job_record(struct job *, int64_t, journal_done_cb, void *);
 static void	 journal_coalesced(struct conn *, struct job *);
 static void	 coalesced_done(int, void *);
 static void	 send_created(struct conn *, struct job *);
-static uint32_t	 parse_u32(const uint8_t *, size_t);
+static uint32_t	 status_number(const struct gm_arg *);
 
 static struct htable	 handles;	/* struct job by j_num (j_hnext) */
 static struct htable	 uniques;	/* struct job by j_uhash (j_unext) */
@@ -48,7 +47,6 @@ static uint64_t		 next_handle;	/* last handle number given */
 static uint64_t		 next_seq;	/* enqueue order */
 static uint64_t		 njobs;
 static uint64_t		 nrunning;
-static struct evbuffer	*jbuf;		/* payload view for journal_add */
 static int		 journal_on;	/* the journal keeps payloads */
 
 #define DASH_SEED	0x2d2d2d2dU
@@ -61,7 +59,6 @@ queue_init(void)
 
 	htable_init(&handles, offsetof(struct job, j_hnext), handle_hash);
 	htable_init(&uniques, offsetof(struct job, j_unext), unique_hash);
-	jbuf = evbuffer_new();
 	journal_stats(jnl, &st);
 	journal_on = st.enabled;
 }
@@ -393,22 +390,21 @@ journal_done(int error, void *arg)
 }
 
 /*
- * A background submission coalesced onto a job the journal does not hold (a
- * foreground one): record the job now and acknowledge once it is durable,
- * or refuse the submission.  The ack, not the job, carries the answer, so
- * the job may end meanwhile.
+ * Record a job in the journal, to run from epoch second when: the one
+ * place a journal record is filled, from the job's own copies.  Returns
+ * journal_add's answer (0 durable now, 1 done called later) or -1, logged,
+ * with errno set.
  */
-static void
-journal_coalesced(struct conn *c, struct job *j)
+static int
+job_record(struct job *j, int64_t when, journal_done_cb done, void *arg)
 {
 	struct journal_job	 jj;
-	struct ack		*k;
-	int			 rv;
-	char			 text[128];
+	int			 rv, saved;
 
 	memset(&jj, 0, sizeof(jj));
 	jj.id = j->j_num;
 	jj.prio = j->j_prio;
+	jj.when = when;
 	jj.attempts = j->j_attempts;
 	jj.func = j->j_func->f_name;
 	jj.func_len = j->j_func->f_len;
@@ -418,18 +414,37 @@ journal_coalesced(struct conn *c, struct job *j)
 	jj.reducer_len = j->j_rlen;
 	jj.data_ptr = job_data(j);
 	jj.data_len = j->j_len;
+	if ((rv = journal_add(jnl, &jj, done, arg)) == -1) {
+		saved = errno;
+		log_warnx("journal: cannot record a job of %s: %s",
+		    j->j_func->f_name, strerror(saved));
+		errno = saved;
+		return -1;
+	}
+	j->j_jid = jj.id;
+	j->j_flags |= JOB_JOURNAL;
+	return rv;
+}
+
+/*
+ * A background submission coalesced onto a job the journal does not hold (a
+ * foreground one): record the job now and acknowledge once it is durable,
+ * or refuse the submission.  The ack, not the job, carries the answer, so
+ * the job may end meanwhile.
+ */
+static void
+journal_coalesced(struct conn *c, struct job *j)
+{
+	struct ack	*k;
+	int		 rv;
+
 	k = conn_ack_new(c, j->j_num);
 	k->k_jnext = NULL;
-	rv = journal_add(jnl, &jj, coalesced_done, k);
-	if (rv == -1) {
-		snprintf(text, sizeof(text), "journal: %s", strerror(errno));
-		log_warnx("journal: cannot record a job of %s: %s",
-		    j->j_func->f_name, text + 9);
+	if ((rv = job_record(j, 0, coalesced_done, k)) == -1) {
 		conn_ack_done(k, errno);
 		return;
 	}
-	j->j_jid = jj.id;
-	j->j_flags |= JOB_JOURNAL | JOB_BG;
+	j->j_flags |= JOB_BG;
 	if (rv == 0)
 		conn_ack_done(k, 0);
 }
@@ -445,7 +460,6 @@ coalesced_done(int error, void *arg)
 void
 queue_submit(struct conn *c, const struct submit *s)
 {
-	struct journal_job	 jj;
 	struct func		*f;
 	struct job		*j;
 	struct ack		*k;
@@ -486,33 +500,13 @@ queue_submit(struct conn *c, const struct submit *s)
 		job_ready(j, 0);
 		return;
 	}
-	memset(&jj, 0, sizeof(jj));
-	jj.id = j->j_num;
-	jj.prio = s->prio;
-	jj.when = s->when;
-	jj.func = f->f_name;
-	jj.func_len = f->f_len;
-	jj.unique = s->unique;
-	jj.unique_len = s->unique_len;
-	jj.reducer = s->reducer_len > 0 ? s->reducer : NULL;
-	jj.reducer_len = s->reducer_len;
-	if (journal_on)
-		evbuffer_add_reference(jbuf, job_data(j), j->j_len, NULL,
-		    NULL);
-	jj.data = jbuf;
-	rv = journal_add(jnl, &jj, journal_done, j);
-	evbuffer_drain(jbuf, evbuffer_get_length(jbuf));
-	if (rv == -1) {
+	if ((rv = job_record(j, s->when, journal_done, j)) == -1) {
 		snprintf(text, sizeof(text), "journal: %s", strerror(errno));
-		log_warnx("journal: cannot record a job of %s: %s",
-		    f->f_name, text + 9);
 		conn_error(c, "QUEUE_ERROR", text);
 		j->j_state = JOB_PENDING;
 		job_end(j, -1);
 		return;
 	}
-	j->j_jid = jj.id;
-	j->j_flags |= JOB_JOURNAL;
 	if (rv == 1) {
 		j->j_state = JOB_PENDING;
 		j->j_key = s->when * 1000;
@@ -626,23 +620,13 @@ queue_requeue(struct job *j, const char *why)
 	job_enqueue(j);
 }
 
-/* Parse a decimal number the way gearmand's atoi does (junk: 0). */
+/* A WORK_STATUS number, as gearmand's atoi reads it: junk or < 0 is 0. */
 static uint32_t
-parse_u32(const uint8_t *p, size_t len)
+status_number(const struct gm_arg *a)
 {
-	uint64_t	 n = 0;
-	size_t		 i = 0;
+	int64_t	 n = proto_number(a, UINT32_MAX);
 
-	while (i < len && (p[i] == ' ' || p[i] == '\t'))
-		i++;
-	if (i < len && p[i] == '+')
-		i++;
-	for (; i < len && p[i] >= '0' && p[i] <= '9'; i++) {
-		n = n * 10 + (p[i] - '0');
-		if (n > UINT32_MAX)
-			return UINT32_MAX;
-	}
-	return (uint32_t)n;
+	return n < 0 ? 0 : (uint32_t)n;
 }
 
 /* WORK_STATUS, _DATA, _WARNING, _COMPLETE, _FAIL, _EXCEPTION from a worker. */
@@ -681,8 +665,8 @@ queue_work(struct conn *c, uint32_t type, const struct gm_packet *pkt)
 	}
 	switch (type) {
 	case GM_WORK_STATUS:
-		j->j_numerator = parse_u32(pkt->arg[1].ptr, pkt->arg[1].len);
-		j->j_denominator = parse_u32(pkt->arg[2].ptr, pkt->arg[2].len);
+		j->j_numerator = status_number(&pkt->arg[1]);
+		j->j_denominator = status_number(&pkt->arg[2]);
 		job_send_clients(j, type, body, size);
 		break;
 	case GM_WORK_DATA:
@@ -886,6 +870,4 @@ queue_free_all(void)
 	htable_foreach(&handles, job_free_one, NULL);
 	htable_free(&handles);
 	htable_free(&uniques);
-	if (jbuf != NULL)
-		evbuffer_free(jbuf);
 }

@@ -31,16 +31,8 @@
 #include "log.h"
 #include "net.h"
 #include "proto.h"
+#include "status.h"
 #include "xmalloc.h"
-
-/* Exit status; one meaning each, the highest that applies wins. */
-#define ST_OK		0	/* every job done */
-#define ST_FAILED	1	/* a job failed: WORK_FAIL or WORK_EXCEPTION */
-#define ST_USAGE	2	/* bad command line */
-#define ST_NOSERVER	3	/* no server reachable, or lost with no other */
-#define ST_TIMEOUT	4	/* -t expired */
-#define ST_REFUSED	5	/* a server answered a submission with ERROR */
-#define ST_LOCAL	6	/* local error: input, output, pid file */
 
 #define DEFAULT_WINDOW	64
 #define CONNECT_MS	5000
@@ -118,7 +110,6 @@ static struct jobq	 alljobs = TAILQ_HEAD_INITIALIZER(alljobs);
 static struct jobq	 readyq = TAILQ_HEAD_INITIALIZER(readyq);
 static size_t		 inflight;
 static size_t		 nextseq = 1;
-static int		 worst = ST_OK;
 static int		 stderr_tty;
 static int		 progress_shown;
 static int		 noserver_said;
@@ -130,7 +121,6 @@ static size_t		 inlen, incap;
 static int		 in_eof = 1;
 
 static __dead void	usage(int);
-static void		 set_status(int);
 static void		 say(const char *, ...)
 			    __attribute__((__format__(printf, 1, 2)));
 static void		 write_all(int, const void *, size_t);
@@ -157,28 +147,18 @@ static long long	 parse_at(const char *);
 static void		 pidfile_cleanup(void);
 static void		 on_signal(int);
 
-/* Print the usage, to stdout for help (exit 0), else to stderr. */
+/* The synopsis: usage(0) is help, else status is the exit status. */
 static __dead void
-usage(int code)
+usage(int status)
 {
-	FILE	*f = code == 0 ? stdout : stderr;
-
-	fprintf(f,
-	    "usage: %s [-bHILNnPsVv] [-f function] [-h host[:port]] "
-	    "[-i pidfile] [-j jobs]\n"
-	    "\t[-p port] [-t ms] [-u unique] [--at time] [--unordered] "
-	    "[data ...]\n"
+	status_usage(status,
+	    "usage: %s [-bHILNnPsVv] -f function [-f function ...] "
+	    "[-h host[:port]]\n"
+	    "\t[-i pidfile] [-j jobs] [-p port] [-t ms] [-u unique] "
+	    "[--at time]\n"
+	    "\t[--unordered] [data ...]\n"
 	    "       %s [-h host[:port]] [-p port] [-t ms] --status handle\n",
 	    getprogname(), getprogname());
-	exit(code == 0 ? 0 : ST_USAGE);
-}
-
-/* Remember the most serious outcome. */
-static void
-set_status(int st)
-{
-	if (st > worst)
-		worst = st;
 }
 
 /* A message on stderr, after wiping a live progress line. */
@@ -329,7 +309,7 @@ job_finish(struct job *j, int st)
 	j->j_state = J_DONE;
 	j->j_status = st;
 	j->j_conn = NULL;
-	set_status(st);
+	status_set(st);
 	if (--p->p_refs == 0) {
 		free(p->p_buf);
 		free(p);
@@ -546,19 +526,20 @@ same_handle(const struct job *j, const struct gm_arg *h)
 static void
 progress(struct job *j, const struct gm_arg *num, const struct gm_arg *den)
 {
-	char			 a[32], b[32], line[512];
-	unsigned long long	 n, d;
+	char			 line[512];
+	long long		 n, d;
 	int			 len;
 
-	snprintf(a, sizeof(a), "%.*s", (int)num->len, num->ptr);
-	snprintf(b, sizeof(b), "%.*s", (int)den->len, den->ptr);
-	n = strtoull(a, NULL, 10);
-	d = strtoull(b, NULL, 10);
+	/* As the worker sent them: junk or < 0 is 0; n * 100 must fit. */
+	if ((n = proto_number(num, INT64_MAX / 100)) < 0)
+		n = 0;
+	if ((d = proto_number(den, INT64_MAX / 100)) < 0)
+		d = 0;
 	if (d > 0)
-		len = snprintf(line, sizeof(line), "%s: %llu/%llu %llu%%",
+		len = snprintf(line, sizeof(line), "%s: %lld/%lld %lld%%",
 		    j->j_func, n, d, n > d ? 100 : n * 100 / d);
 	else
-		len = snprintf(line, sizeof(line), "%s: %llu/%llu",
+		len = snprintf(line, sizeof(line), "%s: %lld/%lld",
 		    j->j_func, n, d);
 	if (len < 0)
 		return;
@@ -949,7 +930,7 @@ run(void)
 				say("no server reachable");
 				noserver_said = 1;
 			}
-			set_status(ST_NOSERVER);
+			status_set(ST_NOSERVER);
 			break;
 		}
 		if (up == 0)
@@ -990,7 +971,7 @@ run(void)
 	}
 	free(pfd);
 	progress_clear();
-	return worst;
+	return status_worst();
 }
 
 /* Ask the servers, in turn, for the status of a job; print the first. */
@@ -1027,7 +1008,7 @@ query_status(const char *handle)
 			    strerror(errno));
 			client_close(&s->s_c);
 			if (errno == ETIMEDOUT)
-				set_status(ST_TIMEOUT);
+				status_set(ST_TIMEOUT);
 			continue;
 		}
 		reached = 1;
@@ -1043,8 +1024,10 @@ query_status(const char *handle)
 			printf("%s: queued\n", handle);
 		return ST_OK;
 	}
-	if (!reached)
-		return worst > ST_NOSERVER ? worst : ST_NOSERVER;
+	if (!reached) {
+		status_set(ST_NOSERVER);
+		return status_worst();
+	}
 	printf("%s: unknown\n", handle);
 	return ST_FAILED;
 }
@@ -1217,7 +1200,7 @@ main(int argc, char *argv[])
 			opt.unordered = 1;
 			break;
 		default:
-			usage(1);
+			usage(ST_USAGE);
 		}
 	}
 	argc -= optind;
@@ -1226,7 +1209,7 @@ main(int argc, char *argv[])
 	/* Conflicts. */
 	if (status_handle == NULL && opt.nfuncs == 0) {
 		warnx("no function given (-f)");
-		usage(1);
+		usage(ST_USAGE);
 	}
 	if (opt.at_set && opt.prio != 0)
 		errx(ST_USAGE, "--at jobs run at normal priority; "

@@ -1,5 +1,5 @@
-# bash completion for gm-admin(1).  The subcommands are the keywords of
-# cmd/gm-admin/parser.c.
+# bash completion for gm-admin(1).  The subcommands come from gm-admin
+# itself (gm-admin --subcommands lists its parser's table).
 # Install as /usr/share/bash-completion/completions/gm-admin, or source it.
 
 # Function names the servers know, from their status tables.
@@ -60,8 +60,9 @@ _gm_admin()
 	done
 
 	if [[ $cur == -* ]]; then
-		COMPREPLY=($(compgen -W '-c -h -p -t -V --count --help --host
-		    --json --port --raw --timeout --version --status --workers
+		COMPREPLY=($(compgen -W '-c -H -h -p -t -V --count --help --host
+		    --json --port --raw --subcommands --timeout --version
+		    --status --workers
 		    --show-jobs --show-unique-jobs --priority-status
 		    --server-version --server-verbose --getpid
 		    --create-function --drop-function --cancel-job' -- "$cur"))
@@ -69,9 +70,8 @@ _gm_admin()
 	fi
 	case $sub in
 	'')
-		COMPREPLY=($(compgen -W 'status workers jobs unique-jobs
-		    priority-status version getpid verbose maxqueue cancel
-		    create drop journal shutdown watch' -- "$cur"))
+		COMPREPLY=($(compgen -W "$(gm-admin --subcommands 2>/dev/null)" \
+		    -- "$cur"))
 		;;
 	maxqueue|drop)
 		[ "$nwords" -eq 0 ] &&

@@ -179,6 +179,44 @@ test_encode_errors(void)
 	    "strerror");
 }
 
+/* proto_number: one number of an argument, read as strtoll would. */
+static void
+test_numbers(void)
+{
+	static const struct {
+		const char	*text;
+		int64_t		 max;
+		int64_t		 want;
+	} t[] = {
+		{ "42", 100, 42 },
+		{ " \t+7", 100, 7 },
+		{ "-13", 100, -13 },
+		{ "12abc", 100, 12 },
+		{ "abc", 100, 0 },
+		{ "", 100, 0 },
+		{ "-", 100, 0 },
+		{ "100", 100, 100 },
+		{ "101", 100, 100 },
+		{ "99999999999999999999999", 100, 100 },
+		{ "-99999999999999999999999", 100, -100 },
+		{ "4294967296", UINT32_MAX, UINT32_MAX },
+		{ "9223372036854775807", INT64_MAX, INT64_MAX },
+		{ "9223372036854775808", INT64_MAX, INT64_MAX }
+	};
+	struct gm_arg	 a;
+	size_t		 i;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		a = gm_str(t[i].text);
+		is_int(proto_number(&a, t[i].max), t[i].want,
+		    "number \"%s\" up to %lld", t[i].text,
+		    (long long)t[i].max);
+	}
+	a.ptr = (const uint8_t *)"12345";
+	a.len = 2;
+	is_int(proto_number(&a, 100), 12, "only the argument's bytes");
+}
+
 int
 main(void)
 {
@@ -186,5 +224,6 @@ main(void)
 	test_known_bytes();
 	test_malformed();
 	test_encode_errors();
+	test_numbers();
 	return tap_done();
 }
