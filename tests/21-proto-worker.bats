@@ -13,6 +13,48 @@ teardown() {
 	kill_started
 }
 
+# Nine background jobs of fa and fb at every priority, then one worker
+# that can do both grabs ten times.  Prints the payloads in the order it
+# got them (NO_JOB last).  Arguments go to raw (-p PORT).
+grab_order() {
+	local out
+	out=$(raw "$@" <<'EOF'
+REQ SUBMIT_JOB_HIGH_BG fa "" a-high1
+WAIT 1
+REQ SUBMIT_JOB_BG fa "" a-norm1
+WAIT 1
+REQ SUBMIT_JOB_LOW_BG fa "" a-low1
+WAIT 1
+REQ SUBMIT_JOB_HIGH_BG fb "" b-high1
+WAIT 1
+REQ SUBMIT_JOB_BG fb "" b-norm1
+WAIT 1
+REQ SUBMIT_JOB_HIGH_BG fa "" a-high2
+WAIT 1
+REQ SUBMIT_JOB_BG fa "" a-norm2
+WAIT 1
+REQ SUBMIT_JOB_LOW_BG fa "" a-low2
+WAIT 1
+REQ SUBMIT_JOB_BG fb "" b-norm2
+WAIT 1
+@3 REQ CAN_DO fa
+@3 REQ CAN_DO fb
+@3 REQ GRAB_JOB
+@3 REQ GRAB_JOB
+@3 REQ GRAB_JOB
+@3 REQ GRAB_JOB
+@3 REQ GRAB_JOB
+@3 REQ GRAB_JOB
+@3 REQ GRAB_JOB
+@3 REQ GRAB_JOB
+@3 REQ GRAB_JOB
+@3 REQ GRAB_JOB
+@3 WAIT 10
+EOF
+	) || return
+	grep '^@3' <<<"$out" | awk '{print $NF}' | tr '\n' ' '
+}
+
 @test "GRAB_JOB with nothing to do, or without CAN_DO, gets NO_JOB" {
 	run raw <<'EOF'
 REQ GRAB_JOB
@@ -258,42 +300,9 @@ WORK_COMPLETE H:HOST:1 good'
 }
 
 @test "functions of one worker: gm global priority, gearmand per function" {
-	run raw <<'EOF'
-REQ SUBMIT_JOB_HIGH_BG fa "" a-high1
-WAIT 1
-REQ SUBMIT_JOB_BG fa "" a-norm1
-WAIT 1
-REQ SUBMIT_JOB_LOW_BG fa "" a-low1
-WAIT 1
-REQ SUBMIT_JOB_HIGH_BG fb "" b-high1
-WAIT 1
-REQ SUBMIT_JOB_BG fb "" b-norm1
-WAIT 1
-REQ SUBMIT_JOB_HIGH_BG fa "" a-high2
-WAIT 1
-REQ SUBMIT_JOB_BG fa "" a-norm2
-WAIT 1
-REQ SUBMIT_JOB_LOW_BG fa "" a-low2
-WAIT 1
-REQ SUBMIT_JOB_BG fb "" b-norm2
-WAIT 1
-@3 REQ CAN_DO fa
-@3 REQ CAN_DO fb
-@3 REQ GRAB_JOB
-@3 REQ GRAB_JOB
-@3 REQ GRAB_JOB
-@3 REQ GRAB_JOB
-@3 REQ GRAB_JOB
-@3 REQ GRAB_JOB
-@3 REQ GRAB_JOB
-@3 REQ GRAB_JOB
-@3 REQ GRAB_JOB
-@3 REQ GRAB_JOB
-@3 WAIT 10
-EOF
+	run grab_order
 	assert_success
-	local order
-	order=$(grep '^@3' <<<"$output" | awk '{print $NF}' | tr '\n' ' ')
+	local order=$output
 	if is_gm; then
 		# DESIGN.md: highest priority across the functions, oldest first.
 		assert_equal "$order" 'a-high1 b-high1 a-high2 a-norm1 b-norm1 a-norm2 b-norm2 a-low1 a-low2 NO_JOB '
@@ -561,42 +570,9 @@ JOB_CREATED H:HOST:2
 
 @test "-R: functions take turns (gearmand per function, gm within a priority)" {
 	server_start r -R
-	run raw -p "$PORT_r" <<'EOF'
-REQ SUBMIT_JOB_HIGH_BG fa "" a-high1
-WAIT 1
-REQ SUBMIT_JOB_BG fa "" a-norm1
-WAIT 1
-REQ SUBMIT_JOB_LOW_BG fa "" a-low1
-WAIT 1
-REQ SUBMIT_JOB_HIGH_BG fb "" b-high1
-WAIT 1
-REQ SUBMIT_JOB_BG fb "" b-norm1
-WAIT 1
-REQ SUBMIT_JOB_HIGH_BG fa "" a-high2
-WAIT 1
-REQ SUBMIT_JOB_BG fa "" a-norm2
-WAIT 1
-REQ SUBMIT_JOB_LOW_BG fa "" a-low2
-WAIT 1
-REQ SUBMIT_JOB_BG fb "" b-norm2
-WAIT 1
-@3 REQ CAN_DO fa
-@3 REQ CAN_DO fb
-@3 REQ GRAB_JOB
-@3 REQ GRAB_JOB
-@3 REQ GRAB_JOB
-@3 REQ GRAB_JOB
-@3 REQ GRAB_JOB
-@3 REQ GRAB_JOB
-@3 REQ GRAB_JOB
-@3 REQ GRAB_JOB
-@3 REQ GRAB_JOB
-@3 REQ GRAB_JOB
-@3 WAIT 10
-EOF
+	run grab_order -p "$PORT_r"
 	assert_success
-	local order
-	order=$(grep '^@3' <<<"$output" | awk '{print $NF}' | tr '\n' ' ')
+	local order=$output
 	if is_gm; then
 		# Highest priority first; among functions with work at that
 		# priority the turn rotates, latest registered first.

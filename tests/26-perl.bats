@@ -4,17 +4,7 @@
 # tests/clients/perl-*.pl.
 
 load helper
-
-setup() {
-	server_start s
-	export GEARMAN_SERVER="127.0.0.1:$PORT"
-	CLIENTS=$BATS_TEST_DIRNAME/clients
-}
-
-teardown() {
-	spawn_kill
-	kill_started
-}
+load 26-clients-helper
 
 pclient() {
 	timeout 60 perl "$CLIENTS/perl-client.pl" "$@"

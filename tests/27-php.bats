@@ -3,17 +3,7 @@
 # through the drivers in tests/clients/php-*.php.
 
 load helper
-
-setup() {
-	server_start s
-	export GEARMAN_SERVER="127.0.0.1:$PORT"
-	CLIENTS=$BATS_TEST_DIRNAME/clients
-}
-
-teardown() {
-	spawn_kill
-	kill_started
-}
+load 26-clients-helper
 
 phpc() {
 	timeout 60 php "$CLIENTS/php-client.php" "$@"

@@ -1,5 +1,7 @@
 # Functions for the gm-work suites (tests/40-*.bats .. 49-*.bats).
-# Needs helper.bash loaded first.
+# Needs helper.bash loaded first.  Loading it gives every test a fresh
+# server (setup) and stops what the test started (teardown); a suite that
+# needs more defines its own setup and calls work_setup.
 
 # work_setup: a fresh server per test, and the raw Perl client.
 work_setup() {
@@ -14,6 +16,14 @@ work_teardown() {
 		work_kill "$name"
 	done
 	kill_started
+}
+
+setup() {
+	work_setup
+}
+
+teardown() {
+	work_teardown
 }
 
 # work_start NAME ARGS...: start gm-work ARGS in the background, stderr to

@@ -7,14 +7,6 @@ bats_require_minimum_version 1.5.0
 load helper
 load 40-work-helper
 
-setup() {
-	work_setup
-}
-
-teardown() {
-	work_teardown
-}
-
 @test "--help and -H print usage to stdout and exit 0" {
 	run --separate-stderr gm-work --help
 	assert_success

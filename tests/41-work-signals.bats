@@ -6,14 +6,6 @@ bats_require_minimum_version 1.5.0
 load helper
 load 40-work-helper
 
-setup() {
-	work_setup
-}
-
-teardown() {
-	work_teardown
-}
-
 # A command that records its start, then waits for a file.
 waiter() {
 	echo 'touch "$0.started"; while [ ! -e "$0" ]; do sleep 0.02; done;

@@ -6,14 +6,6 @@ bats_require_minimum_version 1.5.0
 load helper
 load 40-work-helper
 
-setup() {
-	work_setup
-}
-
-teardown() {
-	work_teardown
-}
-
 # attempts FILE: how many failed connects a -v worker has logged.
 attempts() {
 	grep -c "cannot connect to" "$1" || true
