@@ -44,7 +44,6 @@ struct event_base	*base;
 struct journal		*jnl;
 
 static int		 stopping;
-static int		 exiting;	/* the loop is over: tearing down */
 static struct event	*graceful_ev;
 
 static const char *const verbose_names[] = {
@@ -286,13 +285,6 @@ int
 server_stopping(void)
 {
 	return stopping;
-}
-
-/* Whether the loop has ended and everything is being freed. */
-int
-server_exiting(void)
-{
-	return exiting;
 }
 
 /* Re-create one job from the journal. */
@@ -613,7 +605,6 @@ main(int argc, char *argv[], char *envp[])
 	}
 	log_info("gm-server %s started, pid %ld", GM_VERSION, (long)getpid());
 	event_base_dispatch(base);
-	exiting = 1;
 	log_info("gm-server stopping");
 
 	for (i = 0; i < nitems(sigs); i++)
@@ -622,6 +613,7 @@ main(int argc, char *argv[], char *envp[])
 		event_free(graceful_ev);
 	listen_free();
 	/* Jobs go before the journal: freeing them must not record anything. */
+	queue_stop_running();
 	conn_free_all();
 	queue_free_all();
 	func_free_all();

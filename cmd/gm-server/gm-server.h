@@ -3,6 +3,26 @@
  * gm-server private header: the shared structures and, grouped per file,
  * every function one file offers the others.  Only the owning file
  * allocates, changes or frees a structure.
+ *
+ * The files, and what each owns:
+ *   gm-server.c  options (struct config), logging, privileges, signals,
+ *                start-up (journal replay) and the event loop
+ *   listen.c     the listening sockets: bind, accept, pause on EMFILE
+ *   conn.c       struct conn and struct ack: buffers, packet framing,
+ *                bounded output, replies held for the journal, closing
+ *   dispatch.c   binary requests: packet type to handler, validation
+ *   admin.c      the admin text protocol; reads state, changes nothing
+ *                itself
+ *   queue.c      struct job and struct attach: the handle and unique
+ *                indexes, the queues, submit, results, status, cancel,
+ *                requeue
+ *   func.c       struct func: the table of functions and their per-
+ *                function policy (maxqueue limits)
+ *   worker.c     struct reg: CAN_DO, sleep and wake-up, grabbing jobs
+ *   timer.c      the timer heaps: epoch jobs and CAN_DO_TIMEOUT deadlines
+ *   htable.c     the intrusive hash table queue.c and func.c index with
+ *   journal*.c   the journal of background jobs (journal.h): its file
+ *                format, the writer thread and group commit, compaction
  */
 #ifndef GM_SERVER_H
 #define GM_SERVER_H
@@ -111,7 +131,7 @@ struct job {
 	LIST_HEAD(, attach)	 j_clients;	/* foreground clients */
 	union {
 		struct conn	*worker;	/* RUNNING */
-		struct ack	*waiters;	/* PENDING */
+		struct ack	*waiters;	/* PENDING: conn.c's chain */
 	}			 j_u;
 	uint64_t		 j_num;		/* handle number */
 	uint64_t		 j_jid;		/* journal id */
@@ -173,21 +193,6 @@ struct attach {
 	struct conn		*a_conn;
 };
 
-/*
- * A reply that waits for a journal acknowledgement: JOB_CREATED (or an
- * ERROR) goes out at stream position k_pos of its connection once the job
- * is durable.  Owned by conn.c; the job's waiter chain links them too.
- */
-struct ack {
-	TAILQ_ENTRY(ack)	 k_centry;	/* the connection's FIFO */
-	struct ack		*k_jnext;	/* the job's waiters */
-	struct conn		*k_conn;	/* NULL once it closed */
-	uint64_t		 k_pos;
-	uint64_t		 k_num;		/* handle number */
-	int			 k_state;	/* 0 pending, 1 done, -1 error */
-	int			 k_error;
-};
-
 #define CONN_DEAD	0x0001	/* closed; freed from the loop */
 #define CONN_CLOSING	0x0002	/* close once the output is flushed */
 #define CONN_SLOW	0x0004	/* output above the soft bound */
@@ -226,7 +231,6 @@ extern struct journal	*jnl;
 void	server_shutdown(int);
 const char *server_verbose_name(void);
 int	server_stopping(void);
-int	server_exiting(void);
 
 /* listen.c */
 int	listen_open(void);
@@ -246,8 +250,9 @@ void	 conn_send_raw(struct conn *, uint32_t, const void *, size_t);
 void	 conn_error(struct conn *, const char *, const char *);
 void	 conn_printf(struct conn *, const char *, ...)
 	    __attribute__((__format__(printf, 2, 3)));
-struct ack *conn_ack_new(struct conn *, uint64_t);
-void	 conn_ack_done(struct ack *, int);
+struct ack *conn_ack_new(struct conn *, struct ack **, uint32_t,
+	    const struct gm_arg *, int);
+void	 conn_ack_done(struct ack *, const char *, const char *);
 void	 conn_set_client_id(struct conn *, const char *, size_t);
 const char *conn_client_id(struct conn *);
 void	 conn_foreach(void (*)(struct conn *, void *), void *);
@@ -277,6 +282,7 @@ struct submit {
 };
 void		 queue_init(void);
 void		 queue_free_all(void);
+void		 queue_stop_running(void);
 void		 queue_submit(struct conn *, const struct submit *);
 void		 queue_replay(const struct submit *, uint64_t, uint32_t);
 void		 queue_handle_floor(uint64_t);

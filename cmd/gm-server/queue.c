@@ -39,6 +39,9 @@ static int	 job_record(struct job *, int64_t, journal_done_cb, void *);
 static void	 journal_coalesced(struct conn *, struct job *);
 static void	 coalesced_done(int, void *);
 static void	 send_created(struct conn *, struct job *);
+static struct ack *hold_created(struct conn *, struct job *, struct ack **);
+static void	 release_created(struct ack *, int);
+static void	 journal_error_text(int, char *, size_t);
 static uint32_t	 status_number(const struct gm_arg *);
 
 static struct htable	 handles;	/* struct job by j_num (j_hnext) */
@@ -361,6 +364,42 @@ send_created(struct conn *c, struct job *j)
 }
 
 /*
+ * Hold a JOB_CREATED for c until the journal answers for j's record; the
+ * ack goes on chain (NULL: the caller keeps it alone).
+ */
+static struct ack *
+hold_created(struct conn *c, struct job *j, struct ack **chain)
+{
+	char		 h[GM_HANDLE_SIZE];
+	struct gm_arg	 a;
+
+	a.ptr = (const uint8_t *)h;
+	a.len = (size_t)queue_handle(j, h, sizeof(h));
+	return conn_ack_new(c, chain, GM_JOB_CREATED, &a, 1);
+}
+
+/* Release held replies: JOB_CREATED, or QUEUE_ERROR when error is set. */
+static void
+release_created(struct ack *chain, int error)
+{
+	char	 text[128];
+
+	if (error == 0) {
+		conn_ack_done(chain, NULL, NULL);
+		return;
+	}
+	journal_error_text(error, text, sizeof(text));
+	conn_ack_done(chain, "QUEUE_ERROR", text);
+}
+
+/* The text of the QUEUE_ERROR a client gets when the journal fails. */
+static void
+journal_error_text(int error, char *buf, size_t len)
+{
+	snprintf(buf, len, "journal: %s", strerror(error));
+}
+
+/*
  * The journal answered for a pending job: release its JOB_CREATED replies
  * and let it run, or refuse them all and forget the job.
  */
@@ -368,7 +407,7 @@ static void
 journal_done(int error, void *arg)
 {
 	struct job	*j = arg;
-	struct ack	*k, *next;
+	struct ack	*k;
 	char		 h[GM_HANDLE_SIZE];
 
 	k = j->j_u.waiters;
@@ -383,10 +422,7 @@ journal_done(int error, void *arg)
 		job_end(j, -1);
 	} else
 		job_ready(j, j->j_key / 1000);
-	for (; k != NULL; k = next) {
-		next = k->k_jnext;
-		conn_ack_done(k, error);
-	}
+	release_created(k, error);
 }
 
 /*
@@ -438,22 +474,21 @@ journal_coalesced(struct conn *c, struct job *j)
 	struct ack	*k;
 	int		 rv;
 
-	k = conn_ack_new(c, j->j_num);
-	k->k_jnext = NULL;
+	k = hold_created(c, j, NULL);
 	if ((rv = job_record(j, 0, coalesced_done, k)) == -1) {
-		conn_ack_done(k, errno);
+		release_created(k, errno);
 		return;
 	}
 	j->j_flags |= JOB_BG;
 	if (rv == 0)
-		conn_ack_done(k, 0);
+		release_created(k, 0);
 }
 
 /* The journal answered for a coalesced background submission. */
 static void
 coalesced_done(int error, void *arg)
 {
-	conn_ack_done(arg, error);
+	release_created(arg, error);
 }
 
 /* Handle a SUBMIT_* (validated by dispatch.c). */
@@ -462,7 +497,6 @@ queue_submit(struct conn *c, const struct submit *s)
 {
 	struct func		*f;
 	struct job		*j;
-	struct ack		*k;
 	uint32_t		 uh = 0;
 	int			 rv, dash;
 	char			 text[128];
@@ -479,11 +513,9 @@ queue_submit(struct conn *c, const struct submit *s)
 				return;
 			} else
 				j->j_flags |= JOB_BG;
-			if (j->j_state == JOB_PENDING) {
-				k = conn_ack_new(c, j->j_num);
-				k->k_jnext = j->j_u.waiters;
-				j->j_u.waiters = k;
-			} else
+			if (j->j_state == JOB_PENDING)
+				hold_created(c, j, &j->j_u.waiters);
+			else
 				send_created(c, j);
 			return;
 		}
@@ -501,7 +533,7 @@ queue_submit(struct conn *c, const struct submit *s)
 		return;
 	}
 	if ((rv = job_record(j, s->when, journal_done, j)) == -1) {
-		snprintf(text, sizeof(text), "journal: %s", strerror(errno));
+		journal_error_text(errno, text, sizeof(text));
 		conn_error(c, "QUEUE_ERROR", text);
 		j->j_state = JOB_PENDING;
 		job_end(j, -1);
@@ -510,9 +542,8 @@ queue_submit(struct conn *c, const struct submit *s)
 	if (rv == 1) {
 		j->j_state = JOB_PENDING;
 		j->j_key = s->when * 1000;
-		k = conn_ack_new(c, j->j_num);
-		k->k_jnext = NULL;
-		j->j_u.waiters = k;
+		j->j_u.waiters = NULL;
+		hold_created(c, j, &j->j_u.waiters);
 		return;
 	}
 	send_created(c, j);
@@ -586,11 +617,7 @@ queue_requeue(struct job *j, const char *why)
 	struct func	*f = j->j_func;
 	char		 h[GM_HANDLE_SIZE];
 
-	/*
-	 * At shutdown a running job is not a lost attempt: it stays in the
-	 * journal as it is and runs again after the restart.
-	 */
-	if ((j->j_flags & JOB_CANCELLED) || server_exiting()) {
+	if (j->j_flags & JOB_CANCELLED) {
 		job_end(j, -1);
 		return;
 	}
@@ -846,19 +873,35 @@ queue_running(void)
 	return nrunning;
 }
 
+static void
+job_stop_one(void *e, void *arg __unused)
+{
+	struct job	*j = e;
+
+	if (j->j_state == JOB_RUNNING)
+		job_end(j, -1);
+}
+
+/*
+ * Shutdown, before the connections close: forget the running jobs
+ * without recording anything.  A run cut short by a shutdown is not a
+ * lost attempt: the job stays in the journal as it is and runs again
+ * after the restart.
+ */
+void
+queue_stop_running(void)
+{
+	htable_foreach(&handles, job_stop_one, NULL);
+}
+
 /* Free a job at shutdown, refusing the replies that wait on it. */
 static void
 job_free_one(void *e, void *arg __unused)
 {
 	struct job	*j = e;
-	struct ack	*k, *kn;
 
-	if (j->j_state == JOB_PENDING) {
-		for (k = j->j_u.waiters; k != NULL; k = kn) {
-			kn = k->k_jnext;
-			conn_ack_done(k, ECANCELED);
-		}
-	}
+	if (j->j_state == JOB_PENDING)
+		release_created(j->j_u.waiters, ECANCELED);
 	job_detach_all(j);
 	free(j);
 }
