@@ -244,6 +244,26 @@ net_parse_servers(const char *spec, const char *defport,
 	return rv;
 }
 
+/* A tool's -h: add arg to the list of host arguments (*hosts, *nhosts). */
+void
+net_tool_host(char ***hosts, size_t *nhosts, char *arg)
+{
+	*hosts = xreallocarray(*hosts, *nhosts + 1, sizeof(**hosts));
+	(*hosts)[(*nhosts)++] = arg;
+}
+
+/* A tool's -p: arg if it is a port number, else end with status code. */
+const char *
+net_tool_port(const char *arg, int code)
+{
+	const char	*errstr;
+
+	strtonum(arg, 1, 65535, &errstr);
+	if (errstr != NULL)
+		errx(code, "-p %s: %s", arg, errstr);
+	return arg;
+}
+
 /*
  * The servers a tool talks to: those of every -h (each may be a
  * comma-separated list), else those of GEARMAN_SERVER, else localhost, with

@@ -17,59 +17,24 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "client.h"
 #include "compat.h"
 #include "log.h"
-#include "gm-admin.h"
 #include "net.h"
 #include "status.h"
 #include "xmalloc.h"
+#include "gm-admin.h"
 
 #define DEFAULT_TIMEOUT	5000
 
-enum kind {
-	K_LIST,		/* lines up to ".", or one ERR line */
-	K_VALUE,	/* "OK value" or ERR */
-	K_OK		/* "OK" or ERR */
-};
-
-struct server {
-	struct gm_server	 srv;
-	struct client		 c;
-	int			 dead;
-};
-
-struct reply {
-	int		 st;
-	char		*raw;		/* the bytes as they came; freed */
-	size_t		 rawlen;
-	char		**lines;	/* list lines without line ends */
-	size_t		 nlines;
-	char		*value;		/* OK value, or the ERR text */
-};
-
-/* A column of a table: header, JSON key, and how JSON shows it. */
-struct column {
-	const char	*hdr;
-	const char	*key;
-	int		 type;		/* 's' string, 'n' number, 'l' list */
-};
-
-struct table {
-	const struct column	*cols;
-	size_t			 ncols;
-	char			***rows;
-	size_t			 nrows;
-	int			 withserver;
-};
-
-static struct server	*servers;
-static size_t		 nservers;
+struct server		*servers;
+size_t			 nservers;
 static int		 timeout_ms = DEFAULT_TIMEOUT;
-static int		 json, raw;
+int			 json, raw;
 static volatile sig_atomic_t interrupted;
 
 static const struct column c_status[] = {
@@ -94,9 +59,8 @@ static const struct column c_unique[] = {
 	{ "UNIQUE", "unique", 's' }
 };
 static const struct column c_journal[] = {
-	{ "KEY", "key", 's' }, { "VALUE", "value", 's' }
+	{ "KEY", "key", 's' }, { "VALUE", "value", 'v' }
 };
-static const struct column c_server = { "SERVER", "server", 's' };
 
 /* The synopsis: usage(0) is help, else status is the exit status. */
 static __dead void
@@ -262,167 +226,8 @@ split(char *line, int sep, char **f, size_t max)
 	return n;
 }
 
-/* Start an empty table with the given columns. */
-static void
-table_init(struct table *t, const struct column *cols, size_t ncols)
-{
-	memset(t, 0, sizeof(*t));
-	t->cols = cols;
-	t->ncols = ncols;
-	t->withserver = nservers > 1;
-}
-
-/* Add a row: the server's name (or NULL) and ncols fields, copied. */
-static void
-table_add(struct table *t, const char *server, char **f)
-{
-	char	**row;
-	size_t	 i;
-
-	row = xcalloc(t->ncols + 1, sizeof(*row));
-	row[0] = xstrdup(server != NULL ? server : "");
-	for (i = 0; i < t->ncols; i++)
-		row[i + 1] = xstrdup(f[i] != NULL ? f[i] : "");
-	t->rows = xreallocarray(t->rows, t->nrows + 1, sizeof(*t->rows));
-	t->rows[t->nrows++] = row;
-}
-
-/* Release the rows of a table. */
-static void
-table_free(struct table *t)
-{
-	size_t	 i, k;
-
-	for (i = 0; i < t->nrows; i++) {
-		for (k = 0; k <= t->ncols; k++)
-			free(t->rows[i][k]);
-		free(t->rows[i]);
-	}
-	free(t->rows);
-	t->rows = NULL;
-	t->nrows = 0;
-}
-
-/* Print a JSON string. */
-static void
-json_str(FILE *f, const char *s)
-{
-	const unsigned char	*p;
-
-	fputc('"', f);
-	for (p = (const unsigned char *)s; *p != '\0'; p++) {
-		if (*p == '"' || *p == '\\')
-			fprintf(f, "\\%c", *p);
-		else if (*p < 0x20)
-			fprintf(f, "\\u%04x", *p);
-		else
-			fputc(*p, f);
-	}
-	fputc('"', f);
-}
-
-/* Whether a string is a plain decimal number. */
-static int
-is_number(const char *s)
-{
-	if (*s == '-')
-		s++;
-	if (*s == '\0' || strlen(s) > 18)
-		return 0;
-	for (; *s != '\0'; s++)
-		if (*s < '0' || *s > '9')
-			return 0;
-	return 1;
-}
-
-/* Print a field as a JSON number, array of words, or string. */
-static void
-json_value(FILE *f, int type, const char *v)
-{
-	char	*copy, *p, *w;
-	int	 first = 1;
-
-	if (type == 'n' && is_number(v))
-		fputs(v, f);
-	else if (type == 'l') {
-		fputc('[', f);
-		copy = p = xstrdup(v);
-		while ((w = strsep(&p, " ")) != NULL) {
-			if (*w == '\0')
-				continue;
-			if (!first)
-				fputs(", ", f);
-			json_str(f, w);
-			first = 0;
-		}
-		free(copy);
-		fputc(']', f);
-	} else
-		json_str(f, v);
-}
-
-/* Print a table aligned (numbers to the right), or as a JSON array. */
-static void
-table_print(const struct table *t, FILE *f)
-{
-	size_t	*w, i, k, first = t->withserver ? 0 : 1, len, n;
-	const struct column *col;
-	char	*line;
-
-	if (json) {
-		fputc('[', f);
-		for (i = 0; i < t->nrows; i++) {
-			if (t->rows[i][0][0] == '\0' && t->withserver)
-				continue;	/* totals */
-			fputs(i == 0 ? "\n  {" : ",\n  {", f);
-			json_str(f, "server");
-			fputs(": ", f);
-			json_str(f, t->rows[i][0]);
-			for (k = 0; k < t->ncols; k++) {
-				fputs(", ", f);
-				json_str(f, t->cols[k].key);
-				fputs(": ", f);
-				json_value(f, t->cols[k].type,
-				    t->rows[i][k + 1]);
-			}
-			fputc('}', f);
-		}
-		fputs(t->nrows > 0 ? "\n]\n" : "]\n", f);
-		return;
-	}
-	w = xcalloc(t->ncols + 1, sizeof(*w));
-	for (k = first; k <= t->ncols; k++) {
-		col = k == 0 ? &c_server : &t->cols[k - 1];
-		w[k] = strlen(col->hdr);
-		for (i = 0; i < t->nrows; i++)
-			if (strlen(t->rows[i][k]) > w[k])
-				w[k] = strlen(t->rows[i][k]);
-	}
-	for (k = first, len = 0; k <= t->ncols; k++)
-		len += w[k] + 2;
-	line = xmalloc(len + 1);
-	for (i = 0; i <= t->nrows; i++) {
-		n = 0;
-		for (k = first; k <= t->ncols; k++) {
-			const char *v;
-
-			col = k == 0 ? &c_server : &t->cols[k - 1];
-			v = i == 0 ? col->hdr : t->rows[i - 1][k];
-			n += (size_t)snprintf(line + n, len + 1 - n,
-			    col->type == 'n' ? "%s%*s" : "%s%-*s",
-			    k > first ? "  " : "", (int)w[k], v);
-		}
-		while (n > 0 && line[n - 1] == ' ')
-			n--;
-		line[n] = '\0';
-		fprintf(f, "%s\n", line);
-	}
-	free(line);
-	free(w);
-}
-
 /* The position of a server in the -h list, by name. */
-static size_t
+size_t
 server_index(const char *name)
 {
 	size_t	 i;
@@ -431,78 +236,6 @@ server_index(const char *name)
 		if (strcmp(servers[i].c.name, name) == 0)
 			return i;
 	return nservers;
-}
-
-/* Order rows by their first column, then by server as listed. */
-static int
-row_cmp(const void *a, const void *b)
-{
-	char *const	*ra = *(char **const *)a;
-	char *const	*rb = *(char **const *)b;
-	size_t		 ia, ib;
-	int		 c;
-
-	if ((c = strcmp(ra[1], rb[1])) != 0)
-		return c;
-	ia = server_index(ra[0]);
-	ib = server_index(rb[0]);
-	return ia < ib ? -1 : ia > ib;
-}
-
-/*
- * Sort function rows and, with several servers, follow each function's
- * rows with a row of totals (server column "total").
- */
-static void
-table_totals(struct table *t)
-{
-	struct table	 out;
-	char		**f, num[32];
-	size_t		 i, k, start;
-	long long	 sum;
-
-	qsort(t->rows, t->nrows, sizeof(*t->rows), row_cmp);
-	if (!t->withserver)
-		return;
-	out = *t;
-	out.rows = NULL;
-	out.nrows = 0;
-	f = xcalloc(t->ncols, sizeof(*f));
-	for (start = 0; start < t->nrows; start = i) {
-		for (i = start; i < t->nrows &&
-		    strcmp(t->rows[i][1], t->rows[start][1]) == 0; i++)
-			table_add(&out, t->rows[i][0], t->rows[i] + 1);
-		f[0] = t->rows[start][1];
-		for (k = 1; k < t->ncols; k++) {
-			size_t r;
-
-			sum = 0;
-			for (r = start; r < i; r++)
-				sum += strtoll(t->rows[r][k + 1], NULL, 10);
-			snprintf(num, sizeof(num), "%lld", sum);
-			f[k] = xstrdup(num);
-		}
-		table_add(&out, "total", f);
-		for (k = 1; k < t->ncols; k++)
-			free(f[k]);
-	}
-	free(f);
-	table_free(t);
-	*t = out;
-}
-
-/* Mark total rows so JSON leaves them out. */
-static void
-table_print_functions(struct table *t)
-{
-	size_t	 i;
-
-	table_totals(t);
-	if (json)
-		for (i = 0; i < t->nrows; i++)
-			if (strcmp(t->rows[i][0], "total") == 0)
-				t->rows[i][0][0] = '\0';
-	table_print(t, stdout);
 }
 
 /* Ask every server for a list and fill a table from its lines. */
@@ -639,12 +372,38 @@ do_value(const char *cmd, const char *hdr, const char *key)
 }
 
 /*
+ * Why a server refused to drop func.  Its reason, gearmand's, speaks of
+ * connected workers or executing clients even when the function only
+ * holds queued jobs, so say what its status line shows.  NULL when the
+ * function is not listed.
+ */
+static char *
+drop_reason(struct server *s, const char *func)
+{
+	struct reply	 r;
+	char		*f[4], *why = NULL;
+	size_t		 i;
+
+	ask(s, "status", K_LIST, &r);
+	for (i = 0; r.st == ST_OK && i < r.nlines && why == NULL; i++)
+		if (split(r.lines[i], '\t', f, 4) == 4 &&
+		    strcasecmp(f[0], func) == 0)
+			xasprintf(&why, "cannot drop %s while it has jobs or "
+			    "workers (jobs %s, running %s, workers %s)", f[0],
+			    f[1], f[2], f[3]);
+	reply_free(&r);
+	return why;
+}
+
+/*
  * Commands answered with OK: every server gets it.  For cancel, one OK is
  * enough (a handle lives on one server); the others' ERR are not errors.
+ * drop names the function dropped (its refusals are explained), else NULL.
  */
 static void
-do_ok(const char *cmd, int any)
+do_ok(const char *cmd, int any, const char *drop)
 {
+	char		*why;
 	struct reply	*r;
 	size_t		 i, oks = 0;
 
@@ -657,7 +416,15 @@ do_ok(const char *cmd, int any)
 			fwrite(r[i].raw, 1, r[i].rawlen, stdout);
 	}
 	for (i = 0; i < nservers; i++) {
-		if (r[i].st == ST_FAILED && !(any && oks > 0))
+		why = NULL;
+		if (r[i].st == ST_FAILED && drop != NULL &&
+		    strstr(r[i].value, "still connected workers") != NULL)
+			why = drop_reason(&servers[i], drop);
+		if (why != NULL) {
+			warnx("%s: %s", servers[i].c.name, why);
+			status_set(ST_FAILED);
+			free(why);
+		} else if (r[i].st == ST_FAILED && !(any && oks > 0))
 			report_err(&servers[i], &r[i]);
 		if (json && !raw && r[i].st <= ST_FAILED) {
 			printf(i == 0 ? "[\n  {" : ",\n  {");
@@ -844,15 +611,10 @@ main(int argc, char *argv[])
 		case 'H':
 			usage(0);
 		case 'h':
-			hosts = xreallocarray(hosts, nhosts + 1,
-			    sizeof(*hosts));
-			hosts[nhosts++] = optarg;
+			net_tool_host(&hosts, &nhosts, optarg);
 			break;
 		case 'p':
-			strtonum(optarg, 1, 65535, &errstr);
-			if (errstr != NULL)
-				errx(ST_USAGE, "-p %s: %s", optarg, errstr);
-			port = optarg;
+			port = net_tool_port(optarg, ST_USAGE);
 			break;
 		case 't':
 			timeout_ms = strtonum(optarg, 1, 86400000, &errstr);
@@ -958,26 +720,26 @@ main(int argc, char *argv[])
 		    res.nnums > 0 ? " " : "", res.nnums > 0 ? res.nums[0] : "",
 		    res.nnums > 1 ? " " : "", res.nnums > 1 ? res.nums[1] : "",
 		    res.nnums > 2 ? " " : "", res.nnums > 2 ? res.nums[2] : "");
-		do_ok(cmd, 0);
+		do_ok(cmd, 0, NULL);
 		free(cmd);
 		break;
 	case A_CANCEL:
 		xasprintf(&cmd, "cancel job %s", res.handle);
-		do_ok(cmd, 1);
+		do_ok(cmd, 1, NULL);
 		free(cmd);
 		break;
 	case A_CREATE:
 	case A_DROP:
 		xasprintf(&cmd, "%s function %s", res.action == A_CREATE ?
 		    "create" : "drop", res.func);
-		do_ok(cmd, 0);
+		do_ok(cmd, 0, res.action == A_DROP ? res.func : NULL);
 		free(cmd);
 		break;
 	case A_SHUTDOWN:
-		do_ok("shutdown", 0);
+		do_ok("shutdown", 0, NULL);
 		break;
 	case A_SHUTDOWN_GRACEFUL:
-		do_ok("shutdown graceful", 0);
+		do_ok("shutdown graceful", 0, NULL);
 		break;
 	case A_WATCH:
 		do_watch(res.interval, count);

@@ -1,7 +1,15 @@
 /* Public domain. See README.md for the licence of this project. */
-/* gm-admin: the subcommand parser and the actions it selects. */
+/*
+ * gm-admin's shared declarations: the servers asked, their replies, the
+ * tables printed (table.c) and the subcommand parser (parser.c).
+ */
 #ifndef GM_ADMIN_H
 #define GM_ADMIN_H
+
+#include <stdio.h>
+
+#include "client.h"
+#include "net.h"
 
 enum action {
 	A_NONE,
@@ -32,6 +40,57 @@ struct parse_result {
 	double		 interval;	/* watch, seconds */
 	const char	*bad;		/* the word parse() refused */
 };
+
+enum kind {
+	K_LIST,		/* lines up to ".", or one ERR line */
+	K_VALUE,	/* "OK value" or ERR */
+	K_OK		/* "OK" or ERR */
+};
+
+struct server {
+	struct gm_server	 srv;
+	struct client		 c;
+	int			 dead;
+};
+
+struct reply {
+	int		 st;
+	char		*raw;		/* the bytes as they came; freed */
+	size_t		 rawlen;
+	char		**lines;	/* list lines without line ends */
+	size_t		 nlines;
+	char		*value;		/* OK value, or the ERR text */
+};
+
+/* A column of a table: header, JSON key, and how JSON shows it. */
+struct column {
+	const char	*hdr;
+	const char	*key;
+	int		 type;		/* 's' string, 'n' number, 'l' list,
+					   'v' number if it reads as one */
+};
+
+struct table {
+	const struct column	*cols;
+	size_t			 ncols;
+	char			***rows;
+	size_t			 nrows;
+	int			 withserver;
+};
+
+/* gm-admin.c */
+extern struct server	*servers;
+extern size_t		 nservers;
+extern int		 json, raw;
+size_t		 server_index(const char *);
+
+/* table.c */
+void		 table_init(struct table *, const struct column *, size_t);
+void		 table_add(struct table *, const char *, char **);
+void		 table_free(struct table *);
+void		 table_print(const struct table *, FILE *);
+void		 table_print_functions(struct table *);
+void		 json_str(FILE *, const char *);
 
 /* parser.c */
 int		 parse(int, char *[], struct parse_result *, const char **);
