@@ -5,12 +5,14 @@
 #                 (plain build, then AddressSanitizer + UBSan)
 # make run        build and start gm-server in the foreground on port 4730
 # make bench      gm-server against gearmand, side by side
-# make install    PREFIX, DESTDIR, BINDIR, SBINDIR, MANDIR are honoured
+# make install    PREFIX, DESTDIR, BINDIR, SBINDIR, MANDIR, LIBEXECDIR are
+#                 honoured
 
 PREFIX	?= /usr/local
 BINDIR	?= $(PREFIX)/bin
 SBINDIR	?= $(PREFIX)/sbin
 MANDIR	?= $(PREFIX)/share/man
+LIBEXECDIR ?= $(PREFIX)/libexec/gm
 O	?= build
 
 CC	?= cc
@@ -125,17 +127,20 @@ lint:
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) \
-	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8
+	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8 \
+	    $(DESTDIR)$(LIBEXECDIR)
 	for p in $(PROGS); do \
 	    case " $(SPROGS) " in *" $$p "*) d=$(SBINDIR);; *) d=$(BINDIR);; esac; \
 	    install -m 755 $(O)/bin/$$p $(DESTDIR)$$d/$$p; done
 	for m in $(wildcard man/*.1); do install -m 644 $$m $(DESTDIR)$(MANDIR)/man1/; done
 	for m in $(wildcard man/*.8); do install -m 644 $$m $(DESTDIR)$(MANDIR)/man8/; done
+	for c in $(wildcard contrib/cron/*); do install -m 755 $$c $(DESTDIR)$(LIBEXECDIR)/; done
 
 uninstall:
 	for p in $(PROGS); do rm -f $(DESTDIR)$(BINDIR)/$$p $(DESTDIR)$(SBINDIR)/$$p; done
 	for m in $(notdir $(wildcard man/*.1)); do rm -f $(DESTDIR)$(MANDIR)/man1/$$m; done
 	for m in $(notdir $(wildcard man/*.8)); do rm -f $(DESTDIR)$(MANDIR)/man8/$$m; done
+	for c in $(notdir $(wildcard contrib/cron/*)); do rm -f $(DESTDIR)$(LIBEXECDIR)/$$c; done
 
 clean:
 	rm -rf build build-san

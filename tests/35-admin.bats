@@ -245,6 +245,37 @@ w1           0       0    0        1" ]
 	fi
 }
 
+@test "drop of a function with queued jobs and no workers says so; gearmand drops it" {
+	local h
+	h=$(gm-submit -b -f dq x)
+	run --separate-stderr gm-admin drop dq
+	if is_gm; then
+		[ "$status" -eq 1 ]
+		[ "$stderr" = "gm-admin: 127.0.0.1:$PORT: cannot drop dq while it has jobs or workers (jobs 1, running 0, workers 0)" ]
+		# The server's own answer is gearmand's text.
+		run --separate-stderr gm-admin --raw drop dq
+		[ "$status" -eq 1 ]
+		[ "$output" = $'ERR there are still connected workers or executing clients\r' ]
+		run gm-admin cancel "$h"
+		[ "$status" -eq 0 ]
+		run gm-admin drop dq
+	fi
+	[ "$status" -eq 0 ]
+	run gm-admin status
+	[[ "$output" != *dq* ]]
+}
+
+@test "journal --json: numbers are numbers, words are strings" {
+	is_gm || skip "gearmand has no journal command"
+	run --separate-stderr gm-admin --json journal
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"\"key\": \"enabled\", \"value\": 1}"* ]] ||
+	    [[ "$output" == *"\"key\": \"enabled\", \"value\": 0}"* ]]
+	[[ "$output" =~ \"key\":\ \"bytes\",\ \"value\":\ [0-9]+\} ]]
+	[[ "$output" =~ \"key\":\ \"sync\",\ \"value\":\ \"[a-z]+\"\} ]]
+	[[ "$output" =~ \"key\":\ \"dir\",\ \"value\":\ \" ]]
+}
+
 @test "shutdown stops gm-server; gearmand does not know it (exit 1)" {
 	server_start s
 	run --separate-stderr gm-admin -h "127.0.0.1:$PORT_s" shutdown
