@@ -19,6 +19,7 @@
 
 static void	client_reserve_w(struct client *, size_t);
 static int	client_wait(struct client *, short, int64_t);
+static int	client_more(struct client *, int64_t);
 
 /* Milliseconds on the monotonic clock. */
 int64_t
@@ -321,6 +322,27 @@ client_line(struct client *c, const char **line, size_t *len)
 }
 
 /*
+ * Wait for input until the deadline and read it: 0, or -1 with errno
+ * (ECONNRESET for end of file).
+ */
+static int
+client_more(struct client *c, int64_t deadline)
+{
+	int	 rv;
+
+	if (client_wait(c, POLLIN, deadline) == -1)
+		return -1;
+	rv = client_read(c);
+	if (rv == 0) {
+		errno = ECONNRESET;
+		return -1;
+	}
+	if (rv == -1 && errno != EAGAIN)
+		return -1;
+	return 0;
+}
+
+/*
  * Send what is queued and wait for the next packet until the deadline.
  * Returns PROTO_OK, or -1 with errno: ETIMEDOUT, ECONNRESET for end of
  * file, EPROTO for bytes that are not a packet.
@@ -340,14 +362,7 @@ client_wait_packet(struct client *c, struct gm_packet *pkt, int64_t deadline)
 			errno = EPROTO;
 			return -1;
 		}
-		if (client_wait(c, POLLIN, deadline) == -1)
-			return -1;
-		rv = client_read(c);
-		if (rv == 0) {
-			errno = ECONNRESET;
-			return -1;
-		}
-		if (rv == -1 && errno != EAGAIN)
+		if (client_more(c, deadline) == -1)
 			return -1;
 	}
 }
@@ -357,21 +372,12 @@ int
 client_wait_line(struct client *c, const char **line, size_t *len,
     int64_t deadline)
 {
-	int	 rv;
-
 	if (client_flush(c, deadline) == -1)
 		return -1;
 	for (;;) {
 		if (client_line(c, line, len))
 			return 0;
-		if (client_wait(c, POLLIN, deadline) == -1)
-			return -1;
-		rv = client_read(c);
-		if (rv == 0) {
-			errno = ECONNRESET;
-			return -1;
-		}
-		if (rv == -1 && errno != EAGAIN)
+		if (client_more(c, deadline) == -1)
 			return -1;
 	}
 }

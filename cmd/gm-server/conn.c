@@ -42,8 +42,6 @@
 /* Input is parsed in contiguous blocks of this size. */
 #define BLOCK		65536
 
-static void	conn_readcb(evutil_socket_t, short, void *);
-static void	conn_writecb(evutil_socket_t, short, void *);
 /* The longest reply an ack holds: an ERROR with a journal error text. */
 #define ACK_REPLY_MAX	256
 
@@ -63,6 +61,8 @@ struct ack {
 	uint8_t			 k_reply[ACK_REPLY_MAX];	/* encoded */
 };
 
+static void	conn_readcb(evutil_socket_t, short, void *);
+static void	conn_writecb(evutil_socket_t, short, void *);
 static void	ack_encode(struct ack *, uint32_t, const struct gm_arg *, int);
 static int	conn_write(struct conn *);
 static void	conn_process(struct conn *);
