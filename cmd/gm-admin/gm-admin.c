@@ -278,8 +278,8 @@ list_table(const char *cmd, struct table *t, int sep)
 				if (n == 4) {
 					f[4] = f[3];
 					f[3] = f[2];
-					tot = strtoll(f[1], NULL, 10);
-					run = strtoll(f[2], NULL, 10);
+					tot = reply_number(f[1]);
+					run = reply_number(f[2]);
 					snprintf(buf, sizeof(buf), "%lld",
 					    tot > run ? tot - run : 0);
 					f[2] = buf;

@@ -91,6 +91,7 @@ void		 table_free(struct table *);
 void		 table_print(const struct table *, FILE *);
 void		 table_print_functions(struct table *);
 void		 json_str(FILE *, const char *);
+long long	 reply_number(const char *);
 
 /* parser.c */
 int		 parse(int, char *[], struct parse_result *, const char **);

@@ -14,6 +14,7 @@
 #include "client.h"
 #include "compat.h"
 #include "net.h"
+#include "proto.h"
 #include "xmalloc.h"
 #include "gm-admin.h"
 
@@ -228,7 +229,7 @@ table_totals(struct table *t)
 
 			sum = 0;
 			for (r = start; r < i; r++)
-				sum += strtoll(t->rows[r][k + 1], NULL, 10);
+				sum += reply_number(t->rows[r][k + 1]);
 			snprintf(num, sizeof(num), "%lld", sum);
 			f[k] = xstrdup(num);
 		}
@@ -253,4 +254,17 @@ table_print_functions(struct table *t)
 			if (strcmp(t->rows[i][0], "total") == 0)
 				t->rows[i][0][0] = '\0';
 	table_print(t, stdout);
+}
+
+/*
+ * A count in a server's reply, as the wire's other numbers are read
+ * (proto_number): junk or < 0 is 0, and sums of them cannot overflow.
+ */
+long long
+reply_number(const char *s)
+{
+	struct gm_arg	 a = gm_str(s);
+	int64_t		 n = proto_number(&a, UINT32_MAX);
+
+	return n < 0 ? 0 : n;
 }

@@ -256,15 +256,14 @@ a_drop(struct conn *c, char **tok, int n)
 		conn_printf(c, "OK\r\n");
 }
 
-/* A maxqueue number: atoi, negative is 0. */
+/* A maxqueue number, read as gearmand's atoi does: junk or < 0 is 0. */
 static uint32_t
 queue_limit(const char *s)
 {
-	long long	 v = strtoll(s, NULL, 10);
+	struct gm_arg	 a = gm_str(s);
+	int64_t		 v = proto_number(&a, UINT32_MAX);
 
-	if (v < 0)
-		return 0;
-	return v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
+	return v < 0 ? 0 : (uint32_t)v;
 }
 
 /* maxqueue FUNC [N | HIGH NORMAL [LOW]]. */
