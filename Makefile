@@ -20,7 +20,8 @@ CFLAGS	?= -O2 -g
 WARN	 = -std=c11 -Wall -Wextra -Wstrict-prototypes -Wmissing-prototypes \
 	   -Wmissing-declarations -Wshadow -Wpointer-arith -Wcast-qual \
 	   -Wsign-compare
-PKGS	 = libevent libevent_pthreads libbsd-overlay
+PKGS	 = libevent libevent_pthreads libevent_openssl libssl libcrypto \
+	   libbsd-overlay
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CPPFLAGS += -D_GNU_SOURCE -Icommon $(PKG_CFLAGS) -MMD -MP
@@ -34,7 +35,7 @@ DEB_PKGS = gcc make pkg-config libevent-dev libbsd-dev bats bats-assert \
 	   bats-support gearman-job-server gearman-tools libgearman-dev \
 	   libgearman-client-perl mandoc netcat-openbsd perl procps iproute2 \
 	   php-cli php-gearman util-linux coreutils valgrind sqlite3 \
-	   bash-completion
+	   bash-completion libssl-dev openssl
 
 # Every folder in cmd/ is a program built from its .c files and libgm.a;
 # gm-server goes to sbin, the others to bin.

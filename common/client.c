@@ -53,12 +53,7 @@ client_init(struct client *c, const struct gm_server *srv)
 {
 	memset(c, 0, sizeof(*c));
 	c->fd = -1;
-	if (strchr(srv->host, ':') != NULL)
-		snprintf(c->name, sizeof(c->name), "[%s]:%s", srv->host,
-		    srv->port);
-	else
-		snprintf(c->name, sizeof(c->name), "%s:%s", srv->host,
-		    srv->port);
+	net_server_name(srv, c->name, sizeof(c->name));
 }
 
 /*

@@ -19,9 +19,11 @@ static char		*log_path;
 static int		 log_fd = -1;
 static int		 log_verbose;
 static int		 log_fatal_code = 1;
+static int		 log_startup;	/* warnings to stderr as well */
 
 static void	log_vwrite(int, const char *, va_list)
 		    __attribute__((__format__(printf, 2, 0)));
+static char	*escape(const void *, size_t, char *, size_t, int);
 
 /*
  * Start logging to dest; path is the file for LOG_TO_FILE.  Until this is
@@ -71,18 +73,38 @@ log_setverbose(int v)
 	log_verbose = v;
 }
 
-/* Format one message and send it to the destination; errno is kept. */
+/*
+ * While on (during a daemon's start-up), warnings also go to stderr when
+ * the log goes elsewhere, so the reason a start fails reaches the terminal.
+ */
+void
+log_set_startup(int on)
+{
+	log_startup = on;
+}
+
+/*
+ * Format one message and send it to the destination; errno is kept.  This
+ * is the boundary peer bytes cross: control characters (a newline in a
+ * function name, a terminal escape) are written as \xNN, so no peer can
+ * forge a line or drive the terminal of whoever reads the log.
+ */
 static void
 log_vwrite(int pri, const char *fmt, va_list ap)
 {
-	char		 msg[2048], stamp[32];
+	char		 raw[2048], msg[4096], stamp[32];
 	struct tm	 tm;
 	time_t		 now;
 	int		 saved = errno, fd, n;
 
+	if (log_dest == LOG_TO_NONE && !log_startup)
+		goto done;
+	vsnprintf(raw, sizeof(raw), fmt, ap);
+	escape(raw, strlen(raw), msg, sizeof(msg), 1);
+	if (log_startup && pri <= LOG_WARNING && log_dest != LOG_TO_STDERR)
+		dprintf(STDERR_FILENO, "%s: %s\n", getprogname(), msg);
 	if (log_dest == LOG_TO_NONE)
 		goto done;
-	vsnprintf(msg, sizeof(msg), fmt, ap);
 	if (log_dest == LOG_TO_SYSLOG) {
 		syslog(pri, "%s", msg);
 		goto done;
@@ -178,6 +200,17 @@ fatalx(const char *fmt, ...)
 char *
 log_escape(const void *p, size_t len, char *out, size_t cap)
 {
+	return escape(p, len, out, cap, 0);
+}
+
+/*
+ * Write p as printable text in out: control characters, DEL and the
+ * backslash as \xNN, bytes above 0x7f as well unless keep_high (UTF-8 in a
+ * log line stays readable).
+ */
+static char *
+escape(const void *p, size_t len, char *out, size_t cap, int keep_high)
+{
 	const unsigned char	*s = p;
 	size_t			 i, o = 0;
 
@@ -190,7 +223,8 @@ log_escape(const void *p, size_t len, char *out, size_t cap)
 				    "...", 3), o = (o < cap - 4 ? o : cap - 4) + 3;
 			break;
 		}
-		if (s[i] >= 0x20 && s[i] < 0x7f && s[i] != '\\')
+		if ((s[i] >= 0x20 && s[i] < 0x7f && s[i] != '\\') ||
+		    (keep_high && s[i] > 0x7f))
 			out[o++] = s[i];
 		else
 			o += snprintf(out + o, cap - o, "\\x%02x", s[i]);

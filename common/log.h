@@ -19,6 +19,7 @@ void	log_init(enum log_dest, const char *, int);
 int	log_reopen(void);
 void	log_setverbose(int);
 void	log_set_fatal_status(int);
+void	log_set_startup(int);
 void	log_warn(const char *, ...) __attribute__((__format__(printf, 1, 2)));
 void	log_warnx(const char *, ...) __attribute__((__format__(printf, 1, 2)));
 void	log_info(const char *, ...) __attribute__((__format__(printf, 1, 2)));

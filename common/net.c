@@ -3,6 +3,7 @@
 
 #include <sys/types.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <arpa/inet.h>
@@ -41,6 +42,27 @@ net_nonblock(int fd, int on)
 	return fcntl(fd, F_SETFL, fl);
 }
 
+/* Whether a server name is a unix-domain socket, "unix:/path". */
+int
+net_is_unix(const char *host)
+{
+	return strncmp(host, NET_UNIX_PREFIX, strlen(NET_UNIX_PREFIX)) == 0;
+}
+
+/* Fill sun with the path of "unix:/path"; -1 (ENAMETOOLONG) if too long. */
+int
+net_unix_addr(const char *path, struct sockaddr_un *sun)
+{
+	memset(sun, 0, sizeof(*sun));
+	sun->sun_family = AF_UNIX;
+	if (strlcpy(sun->sun_path, path, sizeof(sun->sun_path)) >=
+	    sizeof(sun->sun_path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return 0;
+}
+
 /* Connect one address, giving up after timeout ms (<= 0: no limit). */
 static int
 connect_one(const struct addrinfo *ai, int timeout)
@@ -56,7 +78,7 @@ connect_one(const struct addrinfo *ai, int timeout)
 	if (net_nonblock(fd, 1) == -1)
 		goto fail;
 	if (connect(fd, ai->ai_addr, ai->ai_addrlen) == -1) {
-		if (errno != EINPROGRESS)
+		if (errno != EINPROGRESS && errno != EAGAIN)
 			goto fail;
 		pfd.fd = fd;
 		pfd.events = POLLOUT;
@@ -75,7 +97,8 @@ connect_one(const struct addrinfo *ai, int timeout)
 			goto fail;
 		}
 	}
-	net_nodelay(fd);
+	if (ai->ai_family != AF_UNIX)
+		net_nodelay(fd);
 	return fd;
 fail:
 	error = errno;
@@ -87,14 +110,26 @@ fail:
 /*
  * Connect to host:port (a name or a number) and return a non-blocking,
  * close-on-exec TCP socket with Nagle off, or -1 with errno set (EHOSTUNREACH
- * for a name that does not resolve).
+ * for a name that does not resolve).  A host "unix:/path" is a unix-domain
+ * socket (the port is not used).
  */
 int
 net_connect(const char *host, const char *port, int timeout)
 {
-	struct addrinfo	 hints, *res, *ai;
+	struct addrinfo	 hints, *res, *ai, uai;
+	struct sockaddr_un sun;
 	int		 fd = -1, error, saved = ECONNREFUSED;
 
+	if (net_is_unix(host)) {
+		if (net_unix_addr(host + strlen(NET_UNIX_PREFIX), &sun) == -1)
+			return -1;
+		memset(&uai, 0, sizeof(uai));
+		uai.ai_family = AF_UNIX;
+		uai.ai_socktype = SOCK_STREAM;
+		uai.ai_addr = (struct sockaddr *)&sun;
+		uai.ai_addrlen = sizeof(sun);
+		return connect_one(&uai, timeout);
+	}
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
@@ -113,16 +148,44 @@ net_connect(const char *host, const char *port, int timeout)
 	return fd;
 }
 
+/* The port a socket is bound to, 0 if it has none. */
+int
+net_local_port(int fd)
+{
+	struct sockaddr_storage	 ss;
+	socklen_t		 slen = sizeof(ss);
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &slen) == -1)
+		return 0;
+	if (ss.ss_family == AF_INET)
+		return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	if (ss.ss_family == AF_INET6)
+		return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+	return 0;
+}
+
+/* Set the port of an IPv4 or IPv6 address. */
+static void
+set_port(struct sockaddr *sa, int port)
+{
+	if (sa->sa_family == AF_INET)
+		((struct sockaddr_in *)sa)->sin_port = htons((uint16_t)port);
+	else if (sa->sa_family == AF_INET6)
+		((struct sockaddr_in6 *)sa)->sin6_port = htons((uint16_t)port);
+}
+
 /*
  * Listen on every address host:port resolves to (host NULL: the wildcard),
- * storing up to max descriptors in fds.  Returns how many, or -1 with errno
- * set when none could be opened.
+ * storing up to max descriptors in fds.  With port "0" the first socket
+ * picks a free port and the others take the same one.  Returns how many,
+ * or -1 with errno set when none could be opened.
  */
 int
 net_listen(const char *host, const char *port, int backlog, int *fds, int max)
 {
 	struct addrinfo	 hints, *res, *ai;
 	int		 fd, n = 0, one = 1, error, saved = EADDRNOTAVAIL;
+	int		 picked = 0;
 
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
@@ -143,12 +206,16 @@ net_listen(const char *host, const char *port, int backlog, int *fds, int max)
 		if (ai->ai_family == AF_INET6)
 			setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one,
 			    sizeof(one));
+		if (picked != 0)
+			set_port(ai->ai_addr, picked);
 		if (bind(fd, ai->ai_addr, ai->ai_addrlen) == -1 ||
 		    listen(fd, backlog) == -1) {
 			saved = errno;
 			close(fd);
 			continue;
 		}
+		if (strcmp(port, "0") == 0 && picked == 0)
+			picked = net_local_port(fd);
 		fds[n++] = fd;
 	}
 	freeaddrinfo(res);
@@ -173,6 +240,19 @@ net_parse_server(const char *spec, const char *defport, struct gm_server *srv,
 	long		 n;
 	char		*ep;
 
+	if (net_is_unix(spec)) {
+		if (spec[strlen(NET_UNIX_PREFIX)] != '/') {
+			*cause = "unix socket path must be absolute";
+			return -1;
+		}
+		if (strlcpy(srv->host, spec, sizeof(srv->host)) >=
+		    sizeof(srv->host)) {
+			*cause = "unix socket path too long";
+			return -1;
+		}
+		strlcpy(srv->port, "-", sizeof(srv->port));
+		return 0;
+	}
 	if (*spec == '[') {
 		if ((end = strchr(spec, ']')) == NULL) {
 			*cause = "missing ]";
@@ -213,6 +293,18 @@ net_parse_server(const char *spec, const char *defport, struct gm_server *srv,
 	srv->host[hlen] = '\0';
 	strlcpy(srv->port, port, sizeof(srv->port));
 	return 0;
+}
+
+/* A server's name for messages: "host:port", "[v6]:port" or "unix:/path". */
+void
+net_server_name(const struct gm_server *srv, char *buf, size_t len)
+{
+	if (net_is_unix(srv->host))
+		snprintf(buf, len, "%s", srv->host);
+	else if (strchr(srv->host, ':') != NULL)
+		snprintf(buf, len, "[%s]:%s", srv->host, srv->port);
+	else
+		snprintf(buf, len, "%s:%s", srv->host, srv->port);
 }
 
 /*

@@ -5,6 +5,11 @@
 
 #include <stddef.h>
 
+struct sockaddr_un;
+
+/* A server or listening address "unix:/path" is a unix-domain socket. */
+#define NET_UNIX_PREFIX	"unix:"
+
 /* One server of a list such as "a,b:4731,[::1]:4732". */
 struct gm_server {
 	char	 host[256];
@@ -13,10 +18,14 @@ struct gm_server {
 
 int	net_connect(const char *, const char *, int);
 int	net_listen(const char *, const char *, int, int *, int);
+int	net_local_port(int);
+int	net_is_unix(const char *);
+int	net_unix_addr(const char *, struct sockaddr_un *);
 int	net_nodelay(int);
 int	net_nonblock(int, int);
 int	net_parse_server(const char *, const char *, struct gm_server *,
 	    const char **);
+void	net_server_name(const struct gm_server *, char *, size_t);
 int	net_parse_servers(const char *, const char *, struct gm_server **,
 	    size_t *, const char **);
 void	net_tool_host(char ***, size_t *, char *);

@@ -23,6 +23,7 @@
 struct cmd {
 	const char	*name;
 	void		(*fn)(struct conn *, char **, int);
+	int		 changes;	/* changes state: trusted peers only */
 };
 
 static void	a_status(struct conn *, char **, int);
@@ -39,21 +40,22 @@ static void	a_version(struct conn *, char **, int);
 static void	a_shutdown(struct conn *, char **, int);
 static void	a_journal(struct conn *, char **, int);
 static void	unknown(struct conn *, const char *);
+static int	admin_trusted(struct conn *);
 
 static const struct cmd cmds[] = {
-	{ "cancel",		a_cancel },
-	{ "create",		a_create },
-	{ "drop",		a_drop },
-	{ "getpid",		a_getpid },
-	{ "journal",		a_journal },
-	{ "maxqueue",		a_maxqueue },
-	{ "prioritystatus",	a_prioritystatus },
-	{ "show",		a_show },
-	{ "shutdown",		a_shutdown },
-	{ "status",		a_status },
-	{ "verbose",		a_verbose },
-	{ "version",		a_version },
-	{ "workers",		a_workers },
+	{ "cancel",		a_cancel,		1 },
+	{ "create",		a_create,		1 },
+	{ "drop",		a_drop,			1 },
+	{ "getpid",		a_getpid,		0 },
+	{ "journal",		a_journal,		0 },
+	{ "maxqueue",		a_maxqueue,		1 },
+	{ "prioritystatus",	a_prioritystatus,	0 },
+	{ "show",		a_show,			0 },
+	{ "shutdown",		a_shutdown,		1 },
+	{ "status",		a_status,		0 },
+	{ "verbose",		a_verbose,		0 },
+	{ "version",		a_version,		0 },
+	{ "workers",		a_workers,		0 },
 };
 
 /*
@@ -86,12 +88,30 @@ admin_line(struct conn *c, char *line, size_t len __unused)
 	tok[n] = NULL;
 	log_debug("%s: fd %d: %s", __func__, c->c_fd, tok[0]);
 	for (i = 0; i < nitems(cmds); i++) {
-		if (strcasecmp(tok[0], cmds[i].name) == 0) {
-			cmds[i].fn(c, tok, n);
+		if (strcasecmp(tok[0], cmds[i].name) != 0)
+			continue;
+		if ((cmds[i].changes || conf.admin_reads) &&
+		    !admin_trusted(c)) {
+			log_warnx("fd %d (%s): admin %s refused: not a "
+			    "trusted peer", c->c_fd, c->c_peer, cmds[i].name);
+			conn_printf(c, "ERR NOT_PERMITTED %s+needs+a+trusted+"
+			    "peer\r\n", cmds[i].name);
 			return;
 		}
+		cmds[i].fn(c, tok, n);
+		return;
 	}
 	unknown(c, tok[0]);
+}
+
+/*
+ * Whether c may change state: loopback, the unix socket, a verified TLS
+ * client certificate, an --admin-allow network; anyone with --admin-open.
+ */
+static int
+admin_trusted(struct conn *c)
+{
+	return conf.admin_open || (c->c_flags & CONN_TRUSTED);
 }
 
 /* The reply to an unknown command: the word is glued on, as gearmand. */
@@ -307,10 +327,7 @@ a_version(struct conn *c, char **tok __unused, int n __unused)
 	conn_printf(c, "OK %s\n", GM_VERSION);
 }
 
-/*
- * shutdown [graceful] (gm extension, gearmand 0.x's): only from loopback,
- * so that no remote peer can stop the server.
- */
+/* shutdown [graceful] (gm extension, gearmand 0.x's); trusted peers only. */
 static void
 a_shutdown(struct conn *c, char **tok, int n)
 {
@@ -321,13 +338,6 @@ a_shutdown(struct conn *c, char **tok, int n)
 		return;
 	}
 	graceful = n == 2;
-	if (!(c->c_flags & CONN_LOOPBACK)) {
-		log_warnx("fd %d (%s): shutdown refused: not a loopback peer",
-		    c->c_fd, c->c_peer);
-		conn_printf(c, "ERR NOT_PERMITTED shutdown+is+only+accepted+"
-		    "from+loopback\r\n");
-		return;
-	}
 	log_info("shutdown%s requested by %s", graceful ? " graceful" : "",
 	    c->c_peer);
 	conn_printf(c, "OK\r\n");

@@ -2,7 +2,9 @@
 /*
  * Connections: buffers, packet framing (binary or admin text, chosen per
  * packet by its first byte), bounded output, ordered replies that wait for
- * the journal, and deferred freeing.
+ * the journal, and deferred freeing.  Bytes move through conn_io_read and
+ * conn_io_write, plain or TLS (tlsconn.c), and nothing else touches the
+ * socket.
  *
  * Why plain evbuffers with our own read and write events, not
  * bufferevents: with one-job-at-a-time workers a job is a few small
@@ -34,6 +36,7 @@
 #include "compat.h"
 #include "log.h"
 #include "net.h"
+#include "tls.h"
 #include "xmalloc.h"
 #include "gm-server.h"
 
@@ -61,6 +64,9 @@ struct ack {
 	uint8_t			 k_reply[ACK_REPLY_MAX];	/* encoded */
 };
 
+static ssize_t	conn_io_read(struct conn *, void *, size_t);
+static ssize_t	conn_io_write(struct conn *, size_t);
+static void	conn_handshake(struct conn *);
 static void	conn_readcb(evutil_socket_t, short, void *);
 static void	conn_writecb(evutil_socket_t, short, void *);
 static void	ack_encode(struct ack *, uint32_t, const struct gm_arg *, int);
@@ -117,15 +123,95 @@ conn_dirty(struct conn *c)
 }
 
 /*
+ * Read from the peer into buf: the count, 0 at the end, or -1 with errno
+ * (EAGAIN: nothing yet).  A TLS record may leave decrypted bytes behind
+ * that no read event announces: the read callback is run again for them.
+ */
+static ssize_t
+conn_io_read(struct conn *c, void *buf, size_t len)
+{
+	ssize_t	 n;
+	int	 want = 0;
+
+	if (c->c_ssl == NULL)
+		return read(c->c_fd, buf, len);
+	n = tlsconn_read(c->c_ssl, buf, len, &want);
+	if (n == -1 && errno == EAGAIN && want == TLS_WANT_WRITE)
+		event_add(c->c_wev, NULL);
+	else if (n > 0 && tlsconn_pending(c->c_ssl))
+		event_active(c->c_rev, EV_READ, 1);
+	return n;
+}
+
+/*
+ * Write at most max bytes of c's output to the peer: the count, or -1 with
+ * errno (EAGAIN: no room).
+ */
+static ssize_t
+conn_io_write(struct conn *c, size_t max)
+{
+	struct evbuffer_iovec	 v;
+	ssize_t			 n, done = 0;
+	int			 want;
+
+	if (c->c_ssl == NULL)
+		return evbuffer_write_atmost(c->c_out, c->c_fd, (ssize_t)max);
+	while ((size_t)done < max && evbuffer_peek(c->c_out, -1, NULL, &v,
+	    1) > 0) {
+		if (v.iov_len > max - (size_t)done)
+			v.iov_len = max - (size_t)done;
+		if ((n = tlsconn_write(c->c_ssl, v.iov_base, v.iov_len,
+		    &want)) == -1)
+			return done > 0 && errno == EAGAIN ? done : -1;
+		evbuffer_drain(c->c_out, (size_t)n);
+		done += n;
+	}
+	return done;
+}
+
+/*
+ * Go on with a TLS handshake as far as the peer lets us; a failure closes
+ * the connection and logs the peer and the reason.  Never blocks.
+ */
+static void
+conn_handshake(struct conn *c)
+{
+	const char	*why = "";
+
+	switch (tlsconn_handshake(c->c_ssl, &why)) {
+	case TLS_DONE:
+		c->c_flags &= ~CONN_HANDSHAKE;
+		event_del(c->c_wev);
+		if (tls_peer_verified(c->c_ssl))
+			c->c_flags |= CONN_TRUSTED;
+		log_debug("%s: fd %d: TLS from %s%s", __func__, c->c_fd,
+		    c->c_peer, tls_peer_verified(c->c_ssl) ?
+		    ", verified client certificate" : "");
+		/* The handshake may have brought the first request. */
+		event_active(c->c_rev, EV_READ, 1);
+		break;
+	case TLS_WANT_READ:
+		event_del(c->c_wev);
+		break;
+	case TLS_WANT_WRITE:
+		event_add(c->c_wev, NULL);
+		break;
+	default:
+		conn_fail(c, "TLS handshake failed: %s", why);
+		break;
+	}
+}
+
+/*
  * Write c's output as far as the socket takes it: 1 all written, 0 some
  * left (the write event waits for room), -1 the connection closed.
  */
 static int
 conn_write(struct conn *c)
 {
-	int	 n;
+	ssize_t	 n;
 
-	n = evbuffer_write_atmost(c->c_out, c->c_fd, 262144);
+	n = conn_io_write(c, 262144);
 	if (n == -1 && errno != EAGAIN && errno != EWOULDBLOCK &&
 	    errno != EINTR) {
 		conn_close(c, "%s", strerror(errno));
@@ -157,15 +243,19 @@ conn_flush(evutil_socket_t fd __unused, short what __unused,
 	}
 }
 
-/* Take a new connection from listen.c. */
+/*
+ * Take a new connection from listen.c; flags say how it came (CONN_TLS,
+ * CONN_UNIX) and whether it is trusted (CONN_TRUSTED).
+ */
 void
-conn_accept(int fd, const char *host, int loopback)
+conn_accept(int fd, const char *host, int flags)
 {
 	struct conn	*c;
 	int		 one = 1;
 
-	net_nodelay(fd);
-	if (conf.keepalive) {
+	if ((flags & CONN_UNIX) == 0)
+		net_nodelay(fd);
+	if (conf.keepalive && (flags & CONN_UNIX) == 0) {
 		setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
 		if (conf.keepalive_idle > 0)
 			setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE,
@@ -187,8 +277,11 @@ conn_accept(int fd, const char *host, int loopback)
 		fatalx("%s: out of memory", __func__);
 	c->c_fd = fd;
 	strlcpy(c->c_peer, host, sizeof(c->c_peer));
-	if (loopback)
-		c->c_flags |= CONN_LOOPBACK;
+	c->c_flags = flags & (CONN_TRUSTED | CONN_TLS | CONN_UNIX);
+	if ((flags & CONN_TLS) && (c->c_ssl = tlsconn_new(fd)) == NULL)
+		fatalx("%s: out of memory", __func__);
+	if (c->c_ssl != NULL)
+		c->c_flags |= CONN_HANDSHAKE;
 	if (conf.exceptions)
 		c->c_flags |= CONN_EXCEPTIONS;
 	LIST_INIT(&c->c_attached);
@@ -496,7 +589,7 @@ conn_items(struct conn *c, const uint8_t *p, size_t len)
  * read and only a partial one is kept.
  */
 static void
-conn_readcb(evutil_socket_t fd, short what __unused, void *arg)
+conn_readcb(evutil_socket_t fd __unused, short what __unused, void *arg)
 {
 	struct conn	*c = arg;
 	ssize_t		 n;
@@ -506,7 +599,11 @@ conn_readcb(evutil_socket_t fd, short what __unused, void *arg)
 		event_del(c->c_rev);
 		return;
 	}
-	if ((n = read(fd, rbuf, sizeof(rbuf))) == -1) {
+	if (c->c_flags & CONN_HANDSHAKE) {
+		conn_handshake(c);
+		return;
+	}
+	if ((n = conn_io_read(c, rbuf, sizeof(rbuf))) == -1) {
 		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
 			return;
 		conn_close(c, "%s", strerror(errno));
@@ -560,6 +657,13 @@ conn_writecb(evutil_socket_t fd __unused, short what __unused, void *arg)
 		event_del(c->c_wev);
 		return;
 	}
+	if (c->c_flags & CONN_HANDSHAKE) {
+		conn_handshake(c);
+		return;
+	}
+	/* A TLS read may have waited for room (a key update). */
+	if (c->c_ssl != NULL)
+		event_active(c->c_rev, EV_READ, 1);
 	if (conn_write(c) == 1)
 		conn_drained(c);
 }
@@ -643,6 +747,8 @@ conn_reap(evutil_socket_t fd __unused, short what __unused, void *arg __unused)
 		event_free(c->c_wev);
 		evbuffer_free(c->c_in);
 		evbuffer_free(c->c_out);
+		if (c->c_ssl != NULL)
+			tlsconn_free(c->c_ssl);
 		close(c->c_fd);
 		if (c->c_held != NULL)
 			evbuffer_free(c->c_held);
@@ -800,8 +906,9 @@ conn_free_all(void)
 
 	/* Best effort: the last replies (shutdown's OK) still go out. */
 	TAILQ_FOREACH(c, &conns, c_entry)
-		if (evbuffer_get_length(c->c_out) > 0)
-			(void)evbuffer_write(c->c_out, c->c_fd);
+		if (evbuffer_get_length(c->c_out) > 0 &&
+		    (c->c_flags & CONN_HANDSHAKE) == 0)
+			(void)conn_io_write(c, evbuffer_get_length(c->c_out));
 	while ((c = TAILQ_FIRST(&conns)) != NULL)
 		conn_close(c, "server stopping");
 	conn_reap(-1, 0, NULL);

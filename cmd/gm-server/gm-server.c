@@ -5,9 +5,11 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
+#include <sys/wait.h>
 
 #include <err.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <grp.h>
 #include <libutil.h>
@@ -25,6 +27,7 @@
 #include "compat.h"
 #include "log.h"
 #include "status.h"
+#include "tls.h"
 #include "xmalloc.h"
 #include "journal.h"
 #include "gm-server.h"
@@ -34,7 +37,13 @@ static size_t	parse_size(const char *, const char *);
 static int	parse_verbose(const char *);
 static int	is_verbose_level(const char *);
 static char	*default_journal(void);
-static void	drop_privileges(const char *);
+static void	drop_privileges(void);
+static void	become_user(void);
+static void	prepare_journal_dir(void);
+static __dead void startup_fail(void);
+static void	detach_begin(void);
+static void	detach_end(void);
+static unsigned	parse_mode(const char *);
 static void	on_signal(evutil_socket_t, short, void *);
 static void	on_graceful(evutil_socket_t, short, void *);
 static void	replay_job(const struct journal_job *, void *);
@@ -43,6 +52,9 @@ struct config		 conf;
 struct event_base	*base;
 struct journal		*jnl;
 
+static struct pidfh	*pfh;
+static struct passwd	*user_pw;	/* -u, looked up while root */
+static int		 ready_fd = -1;	/* -d: tells the parent we serve */
 static int		 stopping;
 static struct event	*graceful_ev;
 
@@ -55,7 +67,9 @@ enum {
 	OPT_SYSLOG = 256, OPT_HANDLE_PREFIX, OPT_KEEPALIVE, OPT_KA_IDLE,
 	OPT_KA_INTERVAL, OPT_KA_COUNT, OPT_EXCEPTIONS, OPT_PORT_FILE,
 	OPT_JOURNAL, OPT_JOURNAL_SYNC, OPT_JOURNAL_REPAIR, OPT_MAX_PACKET,
-	OPT_MAX_OUTPUT, OPT_HASHTABLE
+	OPT_MAX_OUTPUT, OPT_HASHTABLE, OPT_SSL, OPT_SSL_CA, OPT_SSL_CERT,
+	OPT_SSL_KEY, OPT_SSL_PORT, OPT_SSL_VERIFY, OPT_UNIX_MODE,
+	OPT_ADMIN_ALLOW, OPT_ADMIN_OPEN, OPT_ADMIN_READS
 };
 
 static const struct option longopts[] = {
@@ -89,6 +103,16 @@ static const struct option longopts[] = {
 	{ "max-packet",		required_argument, NULL, OPT_MAX_PACKET },
 	{ "max-output",		required_argument, NULL, OPT_MAX_OUTPUT },
 	{ "hashtable-buckets",	required_argument, NULL, OPT_HASHTABLE },
+	{ "ssl",		no_argument,	   NULL, OPT_SSL },
+	{ "ssl-ca-file",	required_argument, NULL, OPT_SSL_CA },
+	{ "ssl-certificate",	required_argument, NULL, OPT_SSL_CERT },
+	{ "ssl-key",		required_argument, NULL, OPT_SSL_KEY },
+	{ "ssl-port",		required_argument, NULL, OPT_SSL_PORT },
+	{ "ssl-verify-client",	no_argument,	   NULL, OPT_SSL_VERIFY },
+	{ "unix-mode",		required_argument, NULL, OPT_UNIX_MODE },
+	{ "admin-allow",	required_argument, NULL, OPT_ADMIN_ALLOW },
+	{ "admin-open",		no_argument,	   NULL, OPT_ADMIN_OPEN },
+	{ "admin-trusted-reads", no_argument,	   NULL, OPT_ADMIN_READS },
 	{ NULL,			0,		   NULL, 0 }
 };
 
@@ -107,7 +131,12 @@ usage(int status)
 	    "\t[--keepalive] [--keepalive-idle s] [--keepalive-interval s] "
 	    "[--keepalive-count n]\n"
 	    "\t[--max-output size] [--max-packet size] [--port-file file] "
-	    "[--syslog]\n", getprogname());
+	    "[--syslog]\n"
+	    "\t[--admin-allow cidr] [--admin-open] [--admin-trusted-reads] "
+	    "[--unix-mode mode]\n"
+	    "\t[--ssl] [--ssl-ca-file file] [--ssl-certificate file] "
+	    "[--ssl-key file]\n"
+	    "\t[--ssl-port port] [--ssl-verify-client]\n", getprogname());
 }
 
 /* Parse a size such as 512, 64K, 16M or 1G; exit on error. */
@@ -212,18 +241,147 @@ absolute(const char *path)
 	return p;
 }
 
-/* Become user (by name or number) for good. */
-static void
-drop_privileges(const char *user)
+/* Parse an octal file mode such as 0660; exit on error. */
+static unsigned
+parse_mode(const char *s)
 {
-	struct passwd	*pw;
+	unsigned long	 m;
+	char		*ep;
 
-	if ((pw = getpwnam(user)) == NULL)
-		errx(1, "unknown user %s", user);
-	if (setgroups(1, &pw->pw_gid) == -1 ||
-	    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) == -1 ||
-	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) == -1)
-		err(1, "cannot become user %s", user);
+	errno = 0;
+	m = strtoul(s, &ep, 8);
+	if (*s == '\0' || *ep != '\0' || errno != 0 || m > 0777)
+		errx(1, "unix socket mode %s: want an octal mode such as 0660",
+		    s);
+	return (unsigned)m;
+}
+
+/*
+ * Run as -u's user for now, keeping the way back to root, so what the
+ * journal creates is the user's; threads started now follow the later
+ * drop_privileges.
+ */
+static void
+become_user(void)
+{
+	if (setegid(user_pw->pw_gid) == -1 ||
+	    seteuid(user_pw->pw_uid) == -1) {
+		log_warn("cannot become user %s", conf.user);
+		startup_fail();
+	}
+}
+
+/* Become -u's user for good. */
+static void
+drop_privileges(void)
+{
+	if (seteuid(0) == -1 ||
+	    setgroups(1, &user_pw->pw_gid) == -1 ||
+	    setresgid(user_pw->pw_gid, user_pw->pw_gid, user_pw->pw_gid) == -1 ||
+	    setresuid(user_pw->pw_uid, user_pw->pw_uid, user_pw->pw_uid) == -1) {
+		log_warn("cannot become user %s", conf.user);
+		startup_fail();
+	}
+}
+
+/*
+ * With -u as root: a journal folder that does not exist yet is made now,
+ * as root (its parent, such as /var/lib, is root's), and given to the user.
+ */
+static void
+prepare_journal_dir(void)
+{
+	if (conf.journal_dir == NULL || geteuid() != 0)
+		return;
+	if (mkdir(conf.journal_dir, 0750) == -1) {
+		if (errno == EEXIST)
+			return;
+		log_warn("journal directory %s", conf.journal_dir);
+		startup_fail();
+	}
+	if (chown(conf.journal_dir, user_pw->pw_uid, user_pw->pw_gid) == -1) {
+		log_warn("journal directory %s: chown to %s", conf.journal_dir,
+		    conf.user);
+		startup_fail();
+	}
+}
+
+/*
+ * A start-up check failed (its reason is logged, and on stderr): remove
+ * the pid file we made, as root again if we can, and exit 1.
+ */
+static __dead void
+startup_fail(void)
+{
+	if (pfh != NULL) {
+		if (user_pw != NULL && geteuid() != 0)
+			(void)seteuid(0);
+		pidfile_remove(pfh);
+		pfh = NULL;
+	}
+	exit(1);
+}
+
+/*
+ * -d: fork before any check runs.  The parent waits until the child says
+ * it serves (exit 0) or ends (exit with its status), so every start-up
+ * failure reaches the terminal and the exit status.  Only the child
+ * returns.
+ */
+static void
+detach_begin(void)
+{
+	pid_t	 pid;
+	ssize_t	 n;
+	char	 c;
+	int	 p[2], status;
+
+	if (pipe2(p, O_CLOEXEC) == -1)
+		err(1, "pipe");
+	if ((pid = fork()) == -1)
+		err(1, "fork");
+	if (pid == 0) {
+		close(p[0]);
+		ready_fd = p[1];
+		if (setsid() == -1)
+			err(1, "setsid");
+		return;
+	}
+	close(p[1]);
+	while ((n = read(p[0], &c, 1)) == -1 && errno == EINTR)
+		;
+	if (n == 1)
+		_exit(0);
+	while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
+		;
+	if (WIFEXITED(status))
+		_exit(WEXITSTATUS(status) != 0 ? WEXITSTATUS(status) : 1);
+	fprintf(stderr, "%s: ended by signal %d while starting\n",
+	    getprogname(), WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+	_exit(1);
+}
+
+/* -d: every check passed; leave the terminal and let the parent go. */
+static void
+detach_end(void)
+{
+	int	 fd;
+
+	if (ready_fd == -1)
+		return;
+	if (chdir("/") == -1)
+		log_warn("chdir /");
+	if ((fd = open("/dev/null", O_RDWR)) != -1) {
+		dup2(fd, STDIN_FILENO);
+		dup2(fd, STDOUT_FILENO);
+		dup2(fd, STDERR_FILENO);
+		if (fd > STDERR_FILENO)
+			close(fd);
+	}
+	if (write(ready_fd, "", 1) != 1)
+		log_warn("cannot tell the parent we started");
+	close(ready_fd);
+	ready_fd = -1;
 }
 
 /* SIGTERM, SIGINT: stop; SIGHUP: reopen the log; SIGUSR1: graceful. */
@@ -318,11 +476,10 @@ main(int argc, char *argv[], char *envp[])
 	struct event_config	*evcfg;
 	struct utsname		 un;
 	struct rlimit		 rl;
-	struct pidfh		*pfh = NULL;
 	struct event		*sigev[5];
 	const int		 sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGUSR1 };
 	const char		*errstr;
-	char			*cause = NULL, *prefix = NULL;
+	char			*cause = NULL, *prefix = NULL, why[512];
 	enum log_dest		 dest;
 	uint64_t		 replayed = 0;
 	size_t			 i;
@@ -341,6 +498,7 @@ main(int argc, char *argv[], char *envp[])
 	conf.keepalive_idle = -1;
 	conf.keepalive_interval = -1;
 	conf.keepalive_count = -1;
+	conf.unix_mode = 0660;
 
 	while ((ch = getopt_long(argc, argv, "b:df:hj:L:l:P:p:q:Rt:u:v::Vw:",
 	    longopts, NULL)) != -1) {
@@ -482,6 +640,41 @@ main(int argc, char *argv[], char *envp[])
 		case OPT_MAX_OUTPUT:
 			conf.max_output = parse_size(optarg, "max output");
 			break;
+		case OPT_SSL:
+			conf.ssl = 1;
+			break;
+		case OPT_SSL_CA:
+			conf.ssl_ca_file = optarg;
+			break;
+		case OPT_SSL_CERT:
+			conf.ssl_cert_file = optarg;
+			break;
+		case OPT_SSL_KEY:
+			conf.ssl_key_file = optarg;
+			break;
+		case OPT_SSL_PORT:
+			strtonum(optarg, 0, 65535, &errstr);
+			if (errstr != NULL)
+				errx(1, "TLS port %s: %s", optarg, errstr);
+			conf.ssl_port = optarg;
+			conf.ssl = 1;
+			break;
+		case OPT_SSL_VERIFY:
+			conf.ssl_verify_client = 1;
+			break;
+		case OPT_UNIX_MODE:
+			conf.unix_mode = parse_mode(optarg);
+			break;
+		case OPT_ADMIN_ALLOW:
+			if (acl_add(optarg, why, sizeof(why)) == -1)
+				errx(1, "--admin-allow %s", why);
+			break;
+		case OPT_ADMIN_OPEN:
+			conf.admin_open = 1;
+			break;
+		case OPT_ADMIN_READS:
+			conf.admin_reads = 1;
+			break;
 		case OPT_HASHTABLE:
 			fprintf(stderr, "%s: --hashtable-buckets %s ignored: "
 			    "tables grow by themselves\n", getprogname(),
@@ -497,6 +690,28 @@ main(int argc, char *argv[], char *envp[])
 		usage(1);
 	if (conf.syslog && conf.logfile != NULL)
 		errx(1, "cannot use --syslog and -l together");
+	if (conf.admin_open && conf.admin_reads)
+		errx(1, "cannot use --admin-open and --admin-trusted-reads "
+		    "together");
+	if (!conf.ssl && (conf.ssl_ca_file || conf.ssl_cert_file ||
+	    conf.ssl_key_file || conf.ssl_verify_client))
+		errx(1, "the --ssl-* options need --ssl or --ssl-port");
+	if (conf.ssl) {
+		/* gearmand's default files; its CA file only if present. */
+		if (conf.ssl_cert_file == NULL)
+			conf.ssl_cert_file = TLS_DEFAULT_CERT;
+		if (conf.ssl_key_file == NULL)
+			conf.ssl_key_file = TLS_DEFAULT_KEY;
+		if (conf.ssl_ca_file == NULL && (conf.ssl_verify_client ||
+		    access(TLS_DEFAULT_CA, R_OK) == 0))
+			conf.ssl_ca_file = TLS_DEFAULT_CA;
+		if (tlsconn_init(why, sizeof(why)) == -1)
+			errx(1, "TLS: %s", why);
+	}
+	if (conf.user != NULL && (user_pw = getpwnam(conf.user)) == NULL)
+		errx(1, "unknown user %s", conf.user);
+	if (user_pw != NULL && geteuid() != 0)
+		errx(1, "-u %s needs to be started as root", conf.user);
 	if (jdefault)
 		conf.journal_dir = default_journal();
 	if (conf.daemonize) {
@@ -535,6 +750,10 @@ main(int argc, char *argv[], char *envp[])
 		dest = LOG_TO_STDERR;
 	log_init(dest, dest == LOG_TO_FILE ? conf.logfile : NULL, LOG_DAEMON);
 	log_setverbose(conf.verbose >= V_DEBUG);
+	/* Until we serve, every failure also reaches the terminal. */
+	log_set_startup(1);
+	if (conf.daemonize)
+		detach_begin();
 
 	if (conf.fd_limit > 0) {
 		rl.rlim_cur = rl.rlim_max = (rlim_t)conf.fd_limit;
@@ -544,23 +763,28 @@ main(int argc, char *argv[], char *envp[])
 	}
 	signal(SIGPIPE, SIG_IGN);
 
+	/*
+	 * The order of an OpenBSD daemon: what needs root first (ports,
+	 * the pid file, the journal folder), then the journal as the user,
+	 * then the user for good.
+	 */
 	if (listen_open() == -1)
-		exit(1);
+		startup_fail();
 	if (conf.pidfile != NULL) {
 		pfh = pidfile_open(conf.pidfile, 0644, &otherpid);
 		if (pfh == NULL) {
 			if (errno == EEXIST)
-				errx(1, "already running as pid %ld",
+				log_warnx("already running as pid %ld",
 				    (long)otherpid);
-			err(1, "pid file %s", conf.pidfile);
+			else
+				log_warn("pid file %s", conf.pidfile);
+			startup_fail();
 		}
 	}
-	if (conf.user != NULL)
-		drop_privileges(conf.user);
-	if (conf.daemonize && daemon(0, 0) == -1)
-		err(1, "daemon");
-	if (pfh != NULL && pidfile_write(pfh) == -1)
-		log_warn("write pid file %s", conf.pidfile);
+	if (user_pw != NULL) {
+		prepare_journal_dir();
+		become_user();
+	}
 
 	/*
 	 * The changelist folds the enable/disable of a connection's write
@@ -580,12 +804,11 @@ main(int argc, char *argv[], char *envp[])
 	if ((jnl = journal_open(base, conf.journal_dir, &jo, &cause)) == NULL) {
 		/* The cause names the journal file or folder. */
 		log_warnx("%s", cause ? cause : "journal: cannot open");
-		if (!conf.daemonize && dest != LOG_TO_STDERR)
-			fprintf(stderr, "%s: %s\n", getprogname(),
-			    cause ? cause : "journal: cannot open");
 		free(cause);
-		exit(1);
+		startup_fail();
 	}
+	if (user_pw != NULL)
+		drop_privileges();
 	log_info("journal: %s", conf.journal_dir ? conf.journal_dir :
 	    "none (background jobs are kept in memory only)");
 	func_init();
@@ -598,12 +821,18 @@ main(int argc, char *argv[], char *envp[])
 		log_info("journal: %llu jobs restored",
 		    (unsigned long long)replayed);
 	listen_start();
+	if (pfh != NULL && pidfile_write(pfh) == -1) {
+		log_warn("write pid file %s", conf.pidfile);
+		startup_fail();
+	}
 
 	for (i = 0; i < nitems(sigs); i++) {
 		sigev[i] = evsignal_new(base, sigs[i], on_signal, NULL);
 		evsignal_add(sigev[i], NULL);
 	}
 	log_info("gm-server %s started, pid %ld", GM_VERSION, (long)getpid());
+	detach_end();
+	log_set_startup(0);
 	event_base_dispatch(base);
 	log_info("gm-server stopping");
 
@@ -619,6 +848,8 @@ main(int argc, char *argv[], char *envp[])
 	func_free_all();
 	journal_close(jnl);
 	conn_cleanup();
+	tlsconn_cleanup();
+	acl_free();
 	timer_free();
 	event_base_free(base);
 	libevent_global_shutdown();

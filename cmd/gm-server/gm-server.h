@@ -29,6 +29,8 @@
 
 #include <sys/queue.h>
 
+#include <sys/types.h>
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -38,6 +40,8 @@ struct event;
 struct event_base;
 struct evbuffer;
 struct journal;
+struct sockaddr;
+struct ssl_st;
 
 struct ack;
 struct attach;
@@ -100,6 +104,15 @@ struct config {
 	int		  journal_repair;
 	size_t		  max_packet;	/* --max-packet */
 	size_t		  max_output;	/* --max-output */
+	unsigned	  unix_mode;	/* --unix-mode */
+	int		  ssl;		/* --ssl */
+	const char	 *ssl_port;	/* --ssl-port: TLS beside -p */
+	const char	 *ssl_ca_file;	/* NULL: no client certificates */
+	const char	 *ssl_cert_file;
+	const char	 *ssl_key_file;
+	int		  ssl_verify_client; /* --ssl-verify-client */
+	int		  admin_open;	/* --admin-open: anyone, as gearmand */
+	int		  admin_reads;	/* --admin-trusted-reads */
 };
 
 /* Sizes of the per-connection output bounds. */
@@ -197,11 +210,14 @@ struct attach {
 #define CONN_CLOSING	0x0002	/* close once the output is flushed */
 #define CONN_SLOW	0x0004	/* output above the soft bound */
 #define CONN_EXCEPTIONS	0x0008	/* OPTION_REQ exceptions */
-#define CONN_LOOPBACK	0x0010	/* peer is 127.0.0.0/8 or ::1 */
+#define CONN_TRUSTED	0x0010	/* may change state through admin */
 #define CONN_SLEEPING	0x0020	/* worker sent PRE_SLEEP */
 #define CONN_NOOPED	0x0040	/* worker was sent a NOOP this sleep */
 #define CONN_EOF	0x0080	/* peer half-closed */
 #define CONN_DIRTY	0x0100	/* on the list of outputs to write */
+#define CONN_TLS	0x0200	/* came through a TLS listener */
+#define CONN_HANDSHAKE	0x0400	/* TLS handshake not finished */
+#define CONN_UNIX	0x0800	/* came through the unix socket */
 
 /* A connection: client, worker, admin, or all of them at once. */
 struct conn {
@@ -211,6 +227,7 @@ struct conn {
 	struct event		*c_wev;		/* room for output left over */
 	struct evbuffer		*c_in;		/* input not yet handled */
 	struct evbuffer		*c_out;		/* output not yet written */
+	struct ssl_st		*c_ssl;		/* TLS session, or NULL */
 	int			 c_fd;
 	int			 c_flags;
 	char			*c_client_id;	/* NULL: "-"; conn.c frees */
@@ -237,6 +254,24 @@ int	listen_open(void);
 void	listen_start(void);
 void	listen_stop(void);
 void	listen_free(void);
+
+/* acl.c */
+int	acl_add(const char *, char *, size_t);
+int	acl_match(const struct sockaddr *);
+void	acl_free(void);
+
+/* tlsconn.c */
+#define TLS_DONE	0
+#define TLS_WANT_READ	1
+#define TLS_WANT_WRITE	2
+int		 tlsconn_init(char *, size_t);
+struct ssl_st	*tlsconn_new(int);
+int		 tlsconn_handshake(struct ssl_st *, const char **);
+ssize_t		 tlsconn_read(struct ssl_st *, void *, size_t, int *);
+ssize_t		 tlsconn_write(struct ssl_st *, const void *, size_t, int *);
+int		 tlsconn_pending(struct ssl_st *);
+void		 tlsconn_free(struct ssl_st *);
+void		 tlsconn_cleanup(void);
 
 /* conn.c */
 void	 conn_accept(int, const char *, int);

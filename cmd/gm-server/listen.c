@@ -1,8 +1,14 @@
 /* Public domain. See README.md for the licence of this project. */
-/* Listening sockets: bind every -L address, accept, pause on EMFILE. */
+/*
+ * Listening sockets: bind every -L address (TCP, TLS, or a unix-domain
+ * socket), accept, tell conn.c whether the peer is trusted, and pause
+ * accepting on EMFILE.
+ */
 
 #include <sys/types.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <netinet/in.h>
 
 #include <errno.h>
@@ -18,141 +24,203 @@
 
 #include "compat.h"
 #include "log.h"
+#include "net.h"
 #include "xmalloc.h"
 #include "gm-server.h"
 
 #define MAX_LISTEN	64
 
+/* What a listener accepts. */
+enum listen_kind {
+	LISTEN_TCP, LISTEN_TLS, LISTEN_UNIX
+};
+
 struct listener {
 	int			 l_fd;
+	enum listen_kind	 l_kind;
 	struct evconnlistener	*l_ev;
-	char			 l_name[NI_MAXHOST + 16];
+	char			*l_path;	/* unix: the socket file */
+	char			 l_name[NI_MAXHOST + 32];
 };
 
 static void	listen_accept(struct evconnlistener *, evutil_socket_t,
 		    struct sockaddr *, int, void *);
 static void	listen_error(struct evconnlistener *, void *);
 static void	listen_resume(evutil_socket_t, short, void *);
-static int	listen_host(const char *, char *, size_t);
+static int	listen_host(const char *, char *, size_t, enum listen_kind);
+static int	listen_unix(const char *);
 static int	is_loopback(const struct sockaddr *);
 
 static struct listener	 listeners[MAX_LISTEN];
 static int		 nlisteners;
 static int		 bound_port;
+static int		 bound_tls_port;
 static int		 paused;
 static time_t		 last_log;	/* of the EMFILE warning */
 static unsigned		 suppressed;
 static struct event	*resume_ev;
 
-/* Bind and listen on every address of host; port "0" is fixed at first use. */
+/*
+ * Bind and listen on every address of host; port "0" is replaced by the
+ * port the first socket picked, so later hosts share it.
+ */
 static int
-listen_host(const char *host, char *port, size_t portlen)
+listen_host(const char *host, char *port, size_t portlen,
+    enum listen_kind kind)
 {
-	struct addrinfo		 hints, *res, *ai;
 	struct sockaddr_storage	 ss;
 	socklen_t		 slen;
 	char			 addr[NI_MAXHOST];
-	int			 fd, one = 1, error, n = 0;
+	int			 fds[MAX_LISTEN], n, i, p;
 
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_PASSIVE;
-	if ((error = getaddrinfo(host, port, &hints, &res)) != 0) {
-		log_warnx("listen %s: %s", host ? host : "*",
-		    gai_strerror(error));
+	n = net_listen(host, port, conf.backlog, fds, MAX_LISTEN - nlisteners);
+	if (n == -1) {
+		log_warn("listen on %s port %s", host ? host : "*", port);
 		return -1;
 	}
-	for (ai = res; ai != NULL; ai = ai->ai_next) {
-		if (nlisteners == MAX_LISTEN) {
-			log_warnx("listen: too many addresses");
-			break;
-		}
-		if (strcmp(port, "0") != 0) {
-			/* getaddrinfo was asked with "0": set the port now. */
-			if (ai->ai_family == AF_INET)
-				((struct sockaddr_in *)ai->ai_addr)->sin_port =
-				    htons((uint16_t)atoi(port));
-			else if (ai->ai_family == AF_INET6)
-				((struct sockaddr_in6 *)ai->ai_addr)->
-				    sin6_port = htons((uint16_t)atoi(port));
-		}
-		getnameinfo(ai->ai_addr, ai->ai_addrlen, addr, sizeof(addr),
-		    NULL, 0, NI_NUMERICHOST);
-		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC |
-		    SOCK_NONBLOCK, ai->ai_protocol);
-		if (fd == -1) {
-			log_warn("listen %s: socket", addr);
-			continue;
-		}
-		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-		if (ai->ai_family == AF_INET6)
-			setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one,
-			    sizeof(one));
-		if (bind(fd, ai->ai_addr, ai->ai_addrlen) == -1 ||
-		    listen(fd, conf.backlog) == -1) {
-			log_warn("listen %s port %s", addr, port);
-			close(fd);
-			continue;
-		}
+	for (i = 0; i < n; i++) {
 		slen = sizeof(ss);
-		if (getsockname(fd, (struct sockaddr *)&ss, &slen) == 0) {
-			if (ss.ss_family == AF_INET)
-				bound_port = ntohs(((struct sockaddr_in *)&ss)->
-				    sin_port);
-			else if (ss.ss_family == AF_INET6)
-				bound_port = ntohs(((struct sockaddr_in6 *)&ss)->
-				    sin6_port);
-			snprintf(port, portlen, "%d", bound_port);
-		}
-		listeners[nlisteners].l_fd = fd;
+		if (getsockname(fds[i], (struct sockaddr *)&ss, &slen) == -1 ||
+		    getnameinfo((struct sockaddr *)&ss, slen, addr,
+		    sizeof(addr), NULL, 0, NI_NUMERICHOST) != 0)
+			strlcpy(addr, "?", sizeof(addr));
+		p = net_local_port(fds[i]);
+		snprintf(port, portlen, "%d", p);
+		if (kind == LISTEN_TLS)
+			bound_tls_port = p;
+		else
+			bound_port = p;
+		listeners[nlisteners].l_fd = fds[i];
+		listeners[nlisteners].l_kind = kind;
 		snprintf(listeners[nlisteners].l_name,
 		    sizeof(listeners[nlisteners].l_name),
-		    ai->ai_family == AF_INET6 ? "[%s]:%s" : "%s:%s", addr, port);
+		    ss.ss_family == AF_INET6 ? "[%s]:%d%s" : "%s:%d%s", addr, p,
+		    kind == LISTEN_TLS ? " (TLS)" : "");
 		nlisteners++;
-		n++;
-	}
-	freeaddrinfo(res);
-	return n > 0 ? 0 : -1;
-}
-
-/*
- * Bind every -L address (localhost when none is given) on -p.  With port 0
- * the first socket picks a free port and the others use the same one.
- */
-int
-listen_open(void)
-{
-	char	 port[16];
-	int	 i;
-
-	if (strlcpy(port, conf.port, sizeof(port)) >= sizeof(port))
-		return -1;
-	if (conf.nlisten == 0)
-		return listen_host("localhost", port, sizeof(port));
-	for (i = 0; i < conf.nlisten; i++) {
-		if (listen_host(strcmp(conf.listen[i], "*") == 0 ||
-		    strcmp(conf.listen[i], "") == 0 ? NULL : conf.listen[i],
-		    port, sizeof(port)) == -1) {
-			log_warnx("cannot listen on %s port %s",
-			    conf.listen[i], port);
-			return -1;
-		}
 	}
 	return 0;
 }
 
-/* Start accepting; write the port file and log where we listen. */
+/*
+ * Listen on a unix-domain socket at path, with mode --unix-mode.  A socket
+ * file left by a server that is gone is replaced; one that answers is not.
+ */
+static int
+listen_unix(const char *path)
+{
+	struct sockaddr_un	 sun;
+	struct stat		 st;
+	mode_t			 old;
+	int			 fd, probe;
+
+	if (nlisteners == MAX_LISTEN) {
+		log_warnx("listen %s: too many addresses", path);
+		return -1;
+	}
+	if (net_unix_addr(path, &sun) == -1) {
+		log_warn("listen %s", path);
+		return -1;
+	}
+	if (lstat(path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode)) {
+			log_warnx("listen %s: exists and is not a socket",
+			    path);
+			return -1;
+		}
+		probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (probe != -1 && connect(probe, (struct sockaddr *)&sun,
+		    sizeof(sun)) == 0) {
+			close(probe);
+			log_warnx("listen %s: another server answers there",
+			    path);
+			return -1;
+		}
+		if (probe != -1)
+			close(probe);
+		unlink(path);
+	}
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
+	    0)) == -1) {
+		log_warn("listen %s: socket", path);
+		return -1;
+	}
+	/* No moment where the socket has looser permissions than asked. */
+	old = umask(0777 & ~conf.unix_mode);
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		umask(old);
+		log_warn("listen %s", path);
+		close(fd);
+		return -1;
+	}
+	umask(old);
+	if (chmod(path, conf.unix_mode) == -1 ||
+	    listen(fd, conf.backlog) == -1) {
+		log_warn("listen %s", path);
+		close(fd);
+		unlink(path);
+		return -1;
+	}
+	listeners[nlisteners].l_fd = fd;
+	listeners[nlisteners].l_kind = LISTEN_UNIX;
+	listeners[nlisteners].l_path = xstrdup(path);
+	snprintf(listeners[nlisteners].l_name,
+	    sizeof(listeners[nlisteners].l_name), "%s%s (mode %03o)",
+	    NET_UNIX_PREFIX, path, (unsigned)conf.unix_mode);
+	nlisteners++;
+	return 0;
+}
+
+/*
+ * Bind every -L address (localhost when none is given) on -p, and on
+ * --ssl-port for TLS; with --ssl alone the -p listeners speak TLS.  With
+ * port 0 the first socket picks a free port and the others use the same.
+ */
+int
+listen_open(void)
+{
+	char		 port[16], tport[16];
+	const char	*host;
+	enum listen_kind kind;
+	int		 i, n = conf.nlisten;
+
+	if (strlcpy(port, conf.port, sizeof(port)) >= sizeof(port) ||
+	    (conf.ssl_port != NULL && strlcpy(tport, conf.ssl_port,
+	    sizeof(tport)) >= sizeof(tport)))
+		return -1;
+	kind = conf.ssl && conf.ssl_port == NULL ? LISTEN_TLS : LISTEN_TCP;
+	for (i = 0; i < (n > 0 ? n : 1); i++) {
+		host = n > 0 ? conf.listen[i] : "localhost";
+		if (net_is_unix(host)) {
+			if (listen_unix(host + strlen(NET_UNIX_PREFIX)) == -1)
+				return -1;
+			continue;
+		}
+		if (strcmp(host, "*") == 0 || strcmp(host, "") == 0)
+			host = NULL;
+		if (listen_host(host, port, sizeof(port), kind) == -1)
+			return -1;
+		if (conf.ssl_port != NULL &&
+		    listen_host(host, tport, sizeof(tport), LISTEN_TLS) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * Start accepting; write the port file (the plain port, then the TLS port
+ * on a line of its own when both are open) and log where we listen.
+ */
 void
 listen_start(void)
 {
 	FILE	*fp;
 	char	*tmp;
-	int	 i;
+	int	 i, rv;
 
 	for (i = 0; i < nlisteners; i++) {
 		listeners[i].l_ev = evconnlistener_new(base, listen_accept,
-		    NULL, LEV_OPT_CLOSE_ON_FREE, 0, listeners[i].l_fd);
+		    &listeners[i], LEV_OPT_CLOSE_ON_FREE, 0,
+		    listeners[i].l_fd);
 		if (listeners[i].l_ev == NULL)
 			fatalx("cannot create a listener");
 		evconnlistener_set_error_cb(listeners[i].l_ev, listen_error);
@@ -163,8 +231,12 @@ listen_start(void)
 		return;
 	/* Write then rename, so a reader never sees a partial number. */
 	xasprintf(&tmp, "%s.tmp", conf.port_file);
-	if ((fp = fopen(tmp, "w")) == NULL ||
-	    fprintf(fp, "%d\n", bound_port) < 0 || fclose(fp) == EOF ||
+	rv = 0;
+	if ((fp = fopen(tmp, "w")) != NULL && bound_port != 0)
+		rv = fprintf(fp, "%d\n", bound_port);
+	if (fp != NULL && rv >= 0 && bound_tls_port != 0)
+		rv = fprintf(fp, "%d\n", bound_tls_port);
+	if (fp == NULL || rv < 0 || fclose(fp) == EOF ||
 	    rename(tmp, conf.port_file) == -1)
 		log_warn("port file %s", conf.port_file);
 	free(tmp);
@@ -192,21 +264,35 @@ is_loopback(const struct sockaddr *sa)
 	return 0;
 }
 
-/* A new connection: hand it to conn.c. */
+/*
+ * A new connection: hand it to conn.c, saying how it came (TLS, the unix
+ * socket) and whether its address is trusted for admin commands.
+ */
 static void
-listen_accept(struct evconnlistener *l __unused, evutil_socket_t fd,
-    struct sockaddr *sa, int slen, void *arg __unused)
+listen_accept(struct evconnlistener *ev __unused, evutil_socket_t fd,
+    struct sockaddr *sa, int slen, void *arg)
 {
-	char	 host[NI_MAXHOST];
+	struct listener	*l = arg;
+	char		 host[NI_MAXHOST];
+	int		 flags = 0;
 
 	if (paused) {
 		paused = 0;
 		log_debug("%s: accepting connections again", __func__);
 	}
-	if (getnameinfo(sa, (socklen_t)slen, host, sizeof(host), NULL, 0,
-	    NI_NUMERICHOST) != 0)
-		strlcpy(host, "-", sizeof(host));
-	conn_accept(fd, host, is_loopback(sa));
+	if (l->l_kind == LISTEN_UNIX) {
+		strlcpy(host, "unix", sizeof(host));
+		flags |= CONN_UNIX | CONN_TRUSTED;
+	} else {
+		if (getnameinfo(sa, (socklen_t)slen, host, sizeof(host), NULL,
+		    0, NI_NUMERICHOST) != 0)
+			strlcpy(host, "-", sizeof(host));
+		if (is_loopback(sa) || acl_match(sa))
+			flags |= CONN_TRUSTED;
+		if (l->l_kind == LISTEN_TLS)
+			flags |= CONN_TLS;
+	}
+	conn_accept(fd, host, flags);
 }
 
 /*
@@ -254,7 +340,7 @@ listen_resume(evutil_socket_t fd __unused, short what __unused,
 			evconnlistener_enable(listeners[i].l_ev);
 }
 
-/* Close the listening sockets (graceful shutdown). */
+/* Close the listening sockets (graceful shutdown) and remove socket files. */
 void
 listen_stop(void)
 {
@@ -267,6 +353,11 @@ listen_stop(void)
 			close(listeners[i].l_fd);
 		listeners[i].l_ev = NULL;
 		listeners[i].l_fd = -1;
+		if (listeners[i].l_path != NULL) {
+			unlink(listeners[i].l_path);
+			free(listeners[i].l_path);
+			listeners[i].l_path = NULL;
+		}
 	}
 	if (resume_ev != NULL)
 		evtimer_del(resume_ev);

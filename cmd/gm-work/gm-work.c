@@ -182,9 +182,7 @@ add_servers(const char *spec, const char *port)
 	for (i = 0; i < n; i++) {
 		s = xcalloc(1, sizeof(*s));
 		s->s_addr = list[i];
-		snprintf(s->s_name, sizeof(s->s_name),
-		    strchr(list[i].host, ':') != NULL ? "[%s]:%s" : "%s:%s",
-		    list[i].host, list[i].port);
+		net_server_name(&list[i], s->s_name, sizeof(s->s_name));
 		s->s_state = S_DOWN;
 		s->s_backoff = BACKOFF_MIN;
 		if ((s->s_retry = evtimer_new(base, server_retry, s)) == NULL)

@@ -1,0 +1,35 @@
+/* Public domain. See README.md for the licence of this project. */
+/*
+ * TLS with OpenSSL, shared by the server and the tools: contexts built
+ * from certificate files (gearmand's option names), client sessions that
+ * check the server's name, and the reason for the last failure.
+ */
+#ifndef GM_TLS_H
+#define GM_TLS_H
+
+#include <stddef.h>
+
+struct ssl_ctx_st;
+struct ssl_st;
+
+/* gearmand's default files for --ssl. */
+#define TLS_DEFAULT_CA		"/etc/ssl/certs/gearmand-ca.pem"
+#define TLS_DEFAULT_CERT	"/etc/ssl/certs/gearmand.pem"
+#define TLS_DEFAULT_KEY		"/etc/ssl/certs/gearmand.key"
+
+struct tls_opts {
+	const char	*ca_file;	/* NULL: the system's (client) or none */
+	const char	*cert_file;	/* NULL: present no certificate */
+	const char	*key_file;	/* NULL: in cert_file */
+	int		 verify;	/* client: check the server (default);
+					   server: require a client cert */
+};
+
+struct ssl_ctx_st *tls_ctx_client(const struct tls_opts *, char *, size_t);
+struct ssl_ctx_st *tls_ctx_server(const struct tls_opts *, char *, size_t);
+struct ssl_st	*tls_client_new(struct ssl_ctx_st *, int, const char *);
+int		 tls_peer_verified(struct ssl_st *);
+const char	*tls_errstr(struct ssl_st *, int);
+void		 tls_ctx_free(struct ssl_ctx_st *);
+
+#endif /* GM_TLS_H */
