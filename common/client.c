@@ -12,7 +12,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
 #include "client.h"
+#include "tls.h"
 #include "xmalloc.h"
 
 #define READ_CHUNK	(64 * 1024)
@@ -20,6 +24,10 @@
 static void	client_reserve_w(struct client *, size_t);
 static int	client_wait(struct client *, short, int64_t);
 static int	client_more(struct client *, int64_t);
+static int	client_handshake(struct client *, const char *, int64_t);
+static ssize_t	client_io(struct client *, void *, size_t, int);
+
+static SSL_CTX	*client_tls;	/* TLS to TCP servers when set */
 
 /* Milliseconds on the monotonic clock. */
 int64_t
@@ -47,6 +55,27 @@ client_remaining(int64_t deadline)
 	return (int)left;
 }
 
+/*
+ * Speak TLS to every TCP server from now on (a unix socket stays plain:
+ * the file's permissions guard it).
+ */
+void
+client_set_tls(SSL_CTX *ctx)
+{
+	client_tls = ctx;
+}
+
+/* Why client_connect failed with errno e, for a message. */
+const char *
+client_strerror(const struct client *c, int e)
+{
+	if (c->tls_error[0] != '\0')
+		return c->tls_error;
+	if (e == EHOSTUNREACH)
+		return "host not found";
+	return strerror(e);
+}
+
 /* Set up an unconnected client for a server. */
 void
 client_init(struct client *c, const struct gm_server *srv)
@@ -66,15 +95,64 @@ client_connect(struct client *c, const struct gm_server *srv, int timeout)
 	if (c->fd != -1)
 		client_close(c);
 	c->roff = c->rlen = c->woff = c->wlen = 0;
+	c->tls_error[0] = '\0';
 	if ((c->fd = net_connect(srv->host, srv->port, timeout)) == -1)
 		return -1;
+	if (client_tls == NULL || net_is_unix(srv->host))
+		return 0;
+	if (client_handshake(c, srv->host, timeout > 0 ?
+	    client_now() + timeout : -1) == -1) {
+		client_close(c);
+		errno = EPROTO;
+		return -1;
+	}
 	return 0;
+}
+
+/* The TLS handshake with the server host, until the deadline. */
+static int
+client_handshake(struct client *c, const char *host, int64_t deadline)
+{
+	int	 rv;
+
+	if ((c->ssl = tls_client_new(client_tls, c->fd, host)) == NULL) {
+		snprintf(c->tls_error, sizeof(c->tls_error), "TLS: out of "
+		    "memory");
+		return -1;
+	}
+	for (;;) {
+		ERR_clear_error();
+		errno = 0;
+		if ((rv = SSL_connect(c->ssl)) == 1)
+			return 0;
+		switch (SSL_get_error(c->ssl, rv)) {
+		case SSL_ERROR_WANT_READ:
+			rv = client_wait(c, POLLIN, deadline);
+			break;
+		case SSL_ERROR_WANT_WRITE:
+			rv = client_wait(c, POLLOUT, deadline);
+			break;
+		default:
+			snprintf(c->tls_error, sizeof(c->tls_error),
+			    "TLS handshake failed: %s",
+			    tls_errstr(c->ssl, rv));
+			return -1;
+		}
+		if (rv == -1) {
+			snprintf(c->tls_error, sizeof(c->tls_error),
+			    "TLS handshake failed: %s", strerror(errno));
+			return -1;
+		}
+	}
 }
 
 /* Close the socket; buffered bytes are dropped. */
 void
 client_close(struct client *c)
 {
+	if (c->ssl != NULL)
+		SSL_free(c->ssl);
+	c->ssl = NULL;
 	if (c->fd != -1)
 		close(c->fd);
 	c->fd = -1;
@@ -165,6 +243,41 @@ client_pending(const struct client *c)
 }
 
 /*
+ * Move bytes over the socket, plain or TLS: a send (out) or a receive.
+ * Returns the count, 0 at the end of input, or -1 with errno (EAGAIN when
+ * the socket is not ready).
+ */
+static ssize_t
+client_io(struct client *c, void *buf, size_t len, int out)
+{
+	int	 rv, code;
+
+	if (c->ssl == NULL)
+		return out ? send(c->fd, buf, len, MSG_NOSIGNAL) :
+		    recv(c->fd, buf, len, 0);
+	if (len > INT32_MAX)
+		len = INT32_MAX;
+	ERR_clear_error();
+	errno = 0;
+	rv = out ? SSL_write(c->ssl, buf, (int)len) :
+	    SSL_read(c->ssl, buf, (int)len);
+	if (rv > 0)
+		return rv;
+	code = SSL_get_error(c->ssl, rv);
+	if (code == SSL_ERROR_WANT_READ || code == SSL_ERROR_WANT_WRITE) {
+		errno = EAGAIN;
+		return -1;
+	}
+	if (code == SSL_ERROR_ZERO_RETURN ||
+	    (code == SSL_ERROR_SYSCALL && errno == 0))
+		return 0;
+	if (code != SSL_ERROR_SYSCALL)
+		errno = EPROTO;
+	ERR_clear_error();
+	return -1;
+}
+
+/*
  * Send as much queued output as the socket takes without blocking.
  * Returns 0 (also when some is left), or -1 with errno on a dead peer.
  */
@@ -174,8 +287,7 @@ client_write(struct client *c)
 	ssize_t	 n;
 
 	while (c->woff < c->wlen) {
-		n = send(c->fd, c->wbuf + c->woff, c->wlen - c->woff,
-		    MSG_NOSIGNAL);
+		n = client_io(c, c->wbuf + c->woff, c->wlen - c->woff, 1);
 		if (n == -1) {
 			if (errno == EINTR)
 				continue;
@@ -196,6 +308,9 @@ client_wait(struct client *c, short events, int64_t deadline)
 	struct pollfd	 pfd;
 	int		 rv;
 
+	/* Bytes TLS already decrypted are ready without the socket. */
+	if ((events & POLLIN) && c->ssl != NULL && SSL_pending(c->ssl) > 0)
+		return 0;
 	pfd.fd = c->fd;
 	pfd.events = events;
 	for (;;) {
@@ -250,7 +365,7 @@ client_read(struct client *c)
 		c->rcap = cap;
 	}
 	for (;;) {
-		n = recv(c->fd, c->rbuf + c->rlen, c->rcap - c->rlen, 0);
+		n = client_io(c, c->rbuf + c->rlen, c->rcap - c->rlen, 0);
 		if (n == -1 && errno == EINTR)
 			continue;
 		break;

@@ -10,6 +10,7 @@
 #include <netinet/in.h>
 #include <arpa/inet.h>
 
+#include <err.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -71,6 +72,8 @@ tls_ctx_new(const SSL_METHOD *m, const struct tls_opts *o, char *err,
 	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
 	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
 	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	/* Gearman peers close without close_notify: that is an end, no error. */
+	SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
 	if (tls_load_keypair(ctx, o, err, len) == -1) {
 		SSL_CTX_free(ctx);
 		return NULL;
@@ -191,6 +194,27 @@ tls_peer_verified(SSL *ssl)
 }
 
 /*
+ * The reason of OpenSSL error e on ssl (the certificate check when that
+ * failed) in buf, or NULL for no error.
+ */
+const char *
+tls_why(SSL *ssl, unsigned long e, char *buf, size_t len)
+{
+	long	 v;
+
+	if (e == 0)
+		return NULL;
+	if (ERR_GET_REASON(e) == SSL_R_CERTIFICATE_VERIFY_FAILED &&
+	    (v = SSL_get_verify_result(ssl)) != X509_V_OK)
+		snprintf(buf, len, "certificate verify failed: %s",
+		    X509_verify_cert_error_string(v));
+	else
+		snprintf(buf, len, "%s", ERR_reason_error_string(e) ?
+		    ERR_reason_error_string(e) : "TLS error");
+	return buf;
+}
+
+/*
  * Why an SSL call that returned rv failed: the certificate check, the
  * library's reason, the system error or an unexpected end of file.  The
  * text lives until the next call.
@@ -199,18 +223,10 @@ const char *
 tls_errstr(SSL *ssl, int rv)
 {
 	static char	 buf[256];
-	unsigned long	 e;
-	long		 v;
 	int		 code = SSL_get_error(ssl, rv), saved = errno;
 
-	e = ERR_peek_last_error();
-	if (e != 0 && ERR_GET_REASON(e) == SSL_R_CERTIFICATE_VERIFY_FAILED &&
-	    (v = SSL_get_verify_result(ssl)) != X509_V_OK)
-		snprintf(buf, sizeof(buf), "certificate verify failed: %s",
-		    X509_verify_cert_error_string(v));
-	else if (e != 0)
-		snprintf(buf, sizeof(buf), "%s", ERR_reason_error_string(e) ?
-		    ERR_reason_error_string(e) : "TLS error");
+	if (tls_why(ssl, ERR_peek_last_error(), buf, sizeof(buf)) != NULL)
+		;
 	else if (code == SSL_ERROR_SYSCALL && saved != 0)
 		snprintf(buf, sizeof(buf), "%s", strerror(saved));
 	else if (code == SSL_ERROR_SYSCALL || code == SSL_ERROR_ZERO_RETURN)
@@ -227,4 +243,51 @@ void
 tls_ctx_free(SSL_CTX *ctx)
 {
 	SSL_CTX_free(ctx);
+}
+
+/* Take one of the tools' TLS options: 1 if ch was one, else 0. */
+int
+tls_tool_option(struct tls_tool *t, int ch, const char *arg)
+{
+	if (!t->on)
+		t->o.verify = 1;
+	switch (ch) {
+	case 'S':
+		break;
+	case TLS_OPT_CA:
+		t->o.ca_file = arg;
+		break;
+	case TLS_OPT_CERT:
+		t->o.cert_file = arg;
+		break;
+	case TLS_OPT_KEY:
+		t->o.key_file = arg;
+		break;
+	case TLS_OPT_NOVERIFY:
+		t->o.verify = 0;
+		break;
+	default:
+		return 0;
+	}
+	t->on = 1;
+	return 1;
+}
+
+/*
+ * The context the tool's options ask for, NULL without TLS; a file that
+ * cannot be used ends the program with status code.
+ */
+SSL_CTX *
+tls_tool_ctx(struct tls_tool *t, int code)
+{
+	SSL_CTX	*ctx;
+	char	 why[256];
+
+	if (!t->on)
+		return NULL;
+	if (t->o.key_file != NULL && t->o.cert_file == NULL)
+		errx(code, "--ssl-key needs --ssl-certificate");
+	if ((ctx = tls_ctx_client(&t->o, why, sizeof(why))) == NULL)
+		errx(code, "TLS: %s", why);
+	return ctx;
 }

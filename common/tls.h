@@ -25,11 +25,38 @@ struct tls_opts {
 					   server: require a client cert */
 };
 
+/*
+ * The tools' TLS options, the same in gm-submit, gm-work and gm-admin:
+ * put TLS_TOOL_LONGOPTS in the getopt_long table and "S" in the short
+ * options, and hand every option to tls_tool_option.
+ */
+#define TLS_OPT_CA		0x1000
+#define TLS_OPT_CERT		0x1001
+#define TLS_OPT_KEY		0x1002
+#define TLS_OPT_NOVERIFY	0x1003
+#define TLS_TOOL_LONGOPTS \
+	{ "ssl",		no_argument,		NULL,	'S' }, \
+	{ "ssl-ca-file",	required_argument,	NULL,	TLS_OPT_CA }, \
+	{ "ssl-certificate",	required_argument,	NULL,	TLS_OPT_CERT }, \
+	{ "ssl-key",		required_argument,	NULL,	TLS_OPT_KEY }, \
+	{ "ssl-no-verify",	no_argument,		NULL,	TLS_OPT_NOVERIFY }
+#define TLS_TOOL_USAGE \
+	"[-S] [--ssl-ca-file file] [--ssl-certificate file] [--ssl-key file]" \
+	" [--ssl-no-verify]"
+
+struct tls_tool {
+	int		 on;
+	struct tls_opts	 o;
+};
+
+int		 tls_tool_option(struct tls_tool *, int, const char *);
+struct ssl_ctx_st *tls_tool_ctx(struct tls_tool *, int);
 struct ssl_ctx_st *tls_ctx_client(const struct tls_opts *, char *, size_t);
 struct ssl_ctx_st *tls_ctx_server(const struct tls_opts *, char *, size_t);
 struct ssl_st	*tls_client_new(struct ssl_ctx_st *, int, const char *);
 int		 tls_peer_verified(struct ssl_st *);
 const char	*tls_errstr(struct ssl_st *, int);
+const char	*tls_why(struct ssl_st *, unsigned long, char *, size_t);
 void		 tls_ctx_free(struct ssl_ctx_st *);
 
 #endif /* GM_TLS_H */

@@ -26,6 +26,7 @@
 #include "log.h"
 #include "net.h"
 #include "status.h"
+#include "tls.h"
 #include "xmalloc.h"
 #include "gm-admin.h"
 
@@ -68,7 +69,7 @@ usage(int status)
 {
 	status_usage(status,
 	    "usage: %s [-HV] [-c count] [-h host[:port]] [-p port] [-t ms] "
-	    "[--json | --raw]\n\t%s\n"
+	    "[--json | --raw]\n\t" TLS_TOOL_USAGE "\n\t%s\n"
 	    "       %s [-h host] [-p port] --status | --workers | "
 	    "--show-jobs |\n"
 	    "\t--show-unique-jobs | --priority-status | --server-version |\n"
@@ -144,8 +145,7 @@ ask(struct server *s, const char *cmd, enum kind kind, struct reply *r)
 	}
 	if (s->c.fd == -1 && client_connect(&s->c, &s->srv, timeout_ms) ==
 	    -1) {
-		warnx("%s: %s", s->c.name, errno == EHOSTUNREACH ?
-		    "host not found" : strerror(errno));
+		warnx("%s: %s", s->c.name, client_strerror(&s->c, errno));
 		s->dead = 1;
 		r->st = errno == ETIMEDOUT ? ST_TIMEOUT : ST_NOSERVER;
 		status_set(r->st);
@@ -527,6 +527,7 @@ static const struct option longopts[] = {
 	{ "create-function",	required_argument,	NULL,	OPT_G_CREATE },
 	{ "drop-function",	required_argument,	NULL,	OPT_G_DROP },
 	{ "cancel-job",		required_argument,	NULL,	OPT_G_CANCEL },
+	TLS_TOOL_LONGOPTS,
 	{ NULL,			0,			NULL,	0 }
 };
 
@@ -592,15 +593,17 @@ main(int argc, char *argv[])
 	const char		*port = NULL, *errstr, *cause;
 	char			**hosts = NULL, *cmd;
 	size_t			 nhosts = 0, ngops = 0, i;
+	struct tls_tool		 tls;
 	long long		 count = 0;
 	int			 ch;
 
+	memset(&tls, 0, sizeof(tls));
 	/* Running out of memory is a local error, not a server's answer. */
 	log_set_fatal_status(ST_LOCAL);
 
 	if (argc == 2 && strcmp(argv[1], "-h") == 0)
 		usage(0);
-	while ((ch = getopt_long(argc, argv, "c:Hh:p:t:V", longopts,
+	while ((ch = getopt_long(argc, argv, "c:Hh:p:St:V", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'c':
@@ -654,7 +657,8 @@ main(int argc, char *argv[])
 			gops[ngops++].arg = optarg;
 			break;
 		default:
-			usage(ST_USAGE);
+			if (!tls_tool_option(&tls, ch, optarg))
+				usage(ST_USAGE);
 		}
 	}
 	argc -= optind;
@@ -683,6 +687,7 @@ main(int argc, char *argv[])
 	/* Servers: -h, else GEARMAN_SERVER, else localhost. */
 	net_tool_servers(hosts, nhosts, port, ST_USAGE, &srvs, &nservers);
 	free(hosts);
+	client_set_tls(tls_tool_ctx(&tls, ST_USAGE));
 	servers = xcalloc(nservers, sizeof(*servers));
 	for (i = 0; i < nservers; i++) {
 		servers[i].srv = srvs[i];

@@ -31,6 +31,7 @@
 #include "net.h"
 #include "proto.h"
 #include "status.h"
+#include "tls.h"
 #include "xmalloc.h"
 #include "gm-submit.h"
 
@@ -54,6 +55,7 @@ usage(int status)
 	    "\t[-i pidfile] [-j jobs] [-p port] [-t ms] [-u unique] "
 	    "[--at time]\n"
 	    "\t[--unordered] [data ...]\n"
+	    "\t" TLS_TOOL_USAGE "\n"
 	    "       %s [-h host[:port]] [-p port] [-t ms] --status handle\n",
 	    getprogname(), getprogname());
 }
@@ -105,7 +107,8 @@ query_status(const char *handle)
 	for (i = 0; i < nconns; i++) {
 		s = &conns[i];
 		if (client_connect(&s->s_c, &s->s_srv, ms) == -1) {
-			say("%s: %s", s->s_c.name, strerror(errno));
+			say("%s: %s", s->s_c.name,
+			    client_strerror(&s->s_c, errno));
 			continue;
 		}
 		deadline = client_now() + ms;
@@ -218,6 +221,7 @@ static const struct option longopts[] = {
 	{ "unordered",	no_argument,		NULL,	OPT_UNORDERED },
 	{ "verbose",	no_argument,		NULL,	'v' },
 	{ "version",	no_argument,		NULL,	'V' },
+	TLS_TOOL_LONGOPTS,
 	{ NULL,		0,			NULL,	0 }
 };
 
@@ -232,13 +236,15 @@ main(int argc, char *argv[])
 	FILE		 *f;
 	struct gm_server *srvs = NULL;
 	struct job	 *j;
+	struct tls_tool	  tls;
 
+	memset(&tls, 0, sizeof(tls));
 	/* Running out of memory is a local error, not a failed job. */
 	log_set_fatal_status(ST_LOCAL);
 	if (argc == 2 && strcmp(argv[1], "-h") == 0)
 		usage(0);
 	opt.window = DEFAULT_WINDOW;
-	while ((ch = getopt_long(argc, argv, "bf:Hh:Ii:j:LNnPp:st:u:Vv",
+	while ((ch = getopt_long(argc, argv, "bf:Hh:Ii:j:LNnPp:Sst:u:Vv",
 	    longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'b':
@@ -309,7 +315,8 @@ main(int argc, char *argv[])
 			opt.unordered = 1;
 			break;
 		default:
-			usage(ST_USAGE);
+			if (!tls_tool_option(&tls, ch, optarg))
+				usage(ST_USAGE);
 		}
 	}
 	argc -= optind;
@@ -340,6 +347,7 @@ main(int argc, char *argv[])
 	/* Servers: -h, else GEARMAN_SERVER, else localhost. */
 	net_tool_servers(hosts, nhosts, port, ST_USAGE, &srvs, &nconns);
 	free(hosts);
+	client_set_tls(tls_tool_ctx(&tls, ST_USAGE));
 	conns = xcalloc(nconns, sizeof(*conns));
 	for (i = 0; i < nconns; i++) {
 		conns[i].s_srv = srvs[i];

@@ -152,9 +152,10 @@ conn_open(struct sconn *s)
 		ms = opt.timeout;
 	s->s_tried = client_now();
 	if (client_connect(&s->s_c, &s->s_srv, ms) == -1) {
-		if (opt.verbose)
-			say("%s: %s", s->s_c.name, errno == EHOSTUNREACH ?
-			    "host not found" : strerror(errno));
+		/* A TLS failure is no outage: always say why. */
+		if (opt.verbose || s->s_c.tls_error[0] != '\0')
+			say("%s: %s", s->s_c.name,
+			    client_strerror(&s->s_c, errno));
 		return;
 	}
 	s->s_up = 1;

@@ -18,12 +18,16 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
+
+#include <openssl/ssl.h>
 
 #include "compat.h"
 #include "log.h"
 #include "net.h"
 #include "proto.h"
+#include "tls.h"
 #include "xmalloc.h"
 #include "gm-work.h"
 
@@ -108,8 +112,11 @@ static const struct option longopts[] = {
 	{ "timeout",	required_argument,	NULL,	't' },
 	{ "verbose",	no_argument,		NULL,	'v' },
 	{ "version",	no_argument,		NULL,	'V' },
+	TLS_TOOL_LONGOPTS,
 	{ NULL,		0,			NULL,	0 }
 };
+
+static SSL_CTX		*tls_ctx;	/* -S: TLS to TCP servers */
 
 /* Print the synopsis; to stdout and exit 0 for help, else to stderr. */
 static __dead void
@@ -121,7 +128,8 @@ usage(int help)
 	    "usage: %s [-nNvVx] [-c count] [-h host[:port],...] [-i pidfile]\n"
 	    "               [-j jobs] [-p port] [-t seconds] [--id id]\n"
 	    "               -f function [-f function ...] [--] "
-	    "[command [arg ...]]\n", getprogname());
+	    "[command [arg ...]]\n"
+	    "               " TLS_TOOL_USAGE "\n", getprogname());
 	if (help)
 		fputs(
 	    "  -f, --function NAME   register NAME (repeatable)\n"
@@ -136,6 +144,13 @@ usage(int help)
 	    "  -x, --exceptions      report failures as WORK_EXCEPTION\n"
 	    "  --id ID               client id (default host:pid)\n"
 	    "  -i, --pidfile FILE    write the process id to FILE\n"
+	    "  -S, --ssl             speak TLS, checking the server's "
+	    "certificate\n"
+	    "  --ssl-ca-file FILE    CAs for that check (default: the "
+	    "system's)\n"
+	    "  --ssl-certificate FILE, --ssl-key FILE\n"
+	    "                        present this client certificate\n"
+	    "  --ssl-no-verify       do not check the server's certificate\n"
 	    "  -v, --verbose         log connections and every job\n"
 	    "  -V, --version         print the version\n"
 	    "  -H, --help            print this help\n"
@@ -255,6 +270,7 @@ static void
 server_connect(struct server *s)
 {
 	struct gm_arg	 a[2];
+	SSL		*ssl;
 	char		 ms[32];
 	size_t		 i;
 	int		 fd;
@@ -271,7 +287,18 @@ server_connect(struct server *s)
 		server_down(s, NULL);
 		return;
 	}
-	s->s_bev = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (tls_ctx != NULL && !net_is_unix(s->s_addr.host)) {
+		/* The packets below go out once the handshake is done. */
+		if ((ssl = tls_client_new(tls_ctx, fd, s->s_addr.host)) == NULL)
+			fatalx("TLS: out of memory");
+		s->s_bev = bufferevent_openssl_socket_new(base, fd, ssl,
+		    BUFFEREVENT_SSL_CONNECTING, BEV_OPT_CLOSE_ON_FREE);
+		if (s->s_bev != NULL)
+			bufferevent_openssl_set_allow_dirty_shutdown(s->s_bev,
+			    1);
+	} else
+		s->s_bev = bufferevent_socket_new(base, fd,
+		    BEV_OPT_CLOSE_ON_FREE);
 	if (s->s_bev == NULL)
 		fatalx("bufferevent_socket_new");
 	bufferevent_setcb(s->s_bev, server_read, server_flushed, server_event,
@@ -355,12 +382,19 @@ static void
 server_event(struct bufferevent *bev, short what, void *arg)
 {
 	struct server	*s = arg;
+	SSL		*ssl;
+	char		 why[256];
+	const char	*r = NULL;
 
-	(void)bev;
 	if (what & BEV_EVENT_EOF)
 		server_down(s, "closed by server");
-	else if (what & BEV_EVENT_ERROR)
-		server_down(s, strerror(EVUTIL_SOCKET_ERROR()));
+	else if (what & BEV_EVENT_ERROR) {
+		if ((ssl = bufferevent_openssl_get_ssl(bev)) != NULL)
+			r = tls_why(ssl, bufferevent_get_openssl_error(bev),
+			    why, sizeof(why));
+		server_down(s, r != NULL ? r :
+		    strerror(EVUTIL_SOCKET_ERROR()));
+	}
 }
 
 /* Output drained: when leaving, see whether everything has been sent. */
@@ -723,12 +757,14 @@ main(int argc, char *argv[])
 	size_t		 nhosts = 0, k;
 	char		 host[200];
 	FILE		*f;
+	struct tls_tool	 tls;
 	int		 ch, i;
 
+	memset(&tls, 0, sizeof(tls));
 	conf.maxjobs = 1;
 	opterr = 0;
 	/* "+": the command's own options are never taken for ours. */
-	while ((ch = getopt_long(argc, argv, "+:c:f:Hh:i:j:Nnp:t:Vvx",
+	while ((ch = getopt_long(argc, argv, "+:c:f:Hh:i:j:Nnp:St:Vvx",
 	    longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
@@ -793,6 +829,8 @@ main(int argc, char *argv[])
 				    argv[optind - 1]);
 			usage(0);
 		default:
+			if (tls_tool_option(&tls, ch, optarg))
+				break;
 			if (optopt != 0)
 				warnx("unknown option -- '%c'", optopt);
 			else
@@ -820,6 +858,7 @@ main(int argc, char *argv[])
 		usage(0);
 	}
 
+	tls_ctx = tls_tool_ctx(&tls, EXIT_USAGE);
 	reserve_fds();
 	signal(SIGPIPE, SIG_IGN);
 	if ((base = event_base_new()) == NULL)
