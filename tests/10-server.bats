@@ -250,11 +250,11 @@ ADMIN shutdown graceful
 ADMIN version
 EOF
 	assert_success
-	assert_output "| ERR NOT_PERMITTED shutdown+is+only+accepted+from+loopback\\r
-| ERR NOT_PERMITTED shutdown+is+only+accepted+from+loopback\\r
+	assert_output "| ERR NOT_PERMITTED shutdown+needs+a+trusted+peer\\r
+| ERR NOT_PERMITTED shutdown+needs+a+trusted+peer\\r
 | OK $(gms -V | cut -d' ' -f2)"
 	pid_alive "$BG_PID"
-	grep -q 'shutdown refused: not a loopback peer' "$BG_DIR/log"
+	grep -q 'admin shutdown refused: not a trusted peer' "$BG_DIR/log"
 	kill -TERM "$BG_PID"
 	wait_until 10 eval "! pid_alive $BG_PID"
 }
