@@ -878,6 +878,8 @@ conn_set_client_id(struct conn *c, const char *id, size_t len)
 	c->c_client_id = xmalloc(len + 1);
 	memcpy(c->c_client_id, id, len);
 	c->c_client_id[len] = '\0';
+	log_debug("%s: fd %d (%s): %s", __func__, c->c_fd, c->c_peer,
+	    c->c_client_id);
 }
 
 /* The client id for admin `workers`. */

@@ -26,6 +26,8 @@ worker_can_do(struct conn *c, const char *name, size_t len, int timeout)
 	struct func	*f;
 	struct reg	*r;
 
+	log_debug("%s: fd %d (%s): %.*s", __func__, c->c_fd, c->c_peer,
+	    (int)len, name);
 	f = func_get(name, len, 1);
 	r = xcalloc(1, sizeof(*r));
 	r->r_func = f;
