@@ -24,6 +24,10 @@ _gm_admin()
 	_init_completion -s || return
 
 	case $prev in
+	--ssl-ca-file|--ssl-certificate|--ssl-key)
+		_filedir
+		return
+		;;
 	-h|--host)
 		_known_hosts_real -- "$cur"
 		return
@@ -44,7 +48,8 @@ _gm_admin()
 	# The subcommand, and how many words follow it.
 	for ((i = 1; i < cword; i++)); do
 		case ${words[i]} in
-		-c|-h|-p|-t|--count|--host|--port|--timeout)
+		-c|-h|-p|-t|--count|--host|--port|--timeout|--ssl-ca-file|\
+		--ssl-certificate|--ssl-key)
 			((i++))
 			;;
 		-*)
@@ -60,8 +65,9 @@ _gm_admin()
 	done
 
 	if [[ $cur == -* ]]; then
-		COMPREPLY=($(compgen -W '-c -H -h -p -t -V --count --help --host
-		    --json --port --raw --subcommands --timeout --version
+		COMPREPLY=($(compgen -W '-c -H -h -p -S -t -V --count --help --host
+		    --json --port --raw --ssl --ssl-ca-file --ssl-certificate
+		    --ssl-key --ssl-no-verify --subcommands --timeout --version
 		    --status --workers
 		    --show-jobs --show-unique-jobs --priority-status
 		    --server-version --server-verbose --getpid

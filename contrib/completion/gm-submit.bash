@@ -20,7 +20,7 @@ _gm_submit()
 		COMPREPLY=($(compgen -W "$(_gm_submit_functions)" -- "$cur"))
 		return
 		;;
-	-i|--pidfile)
+	-i|--pidfile|--ssl-ca-file|--ssl-certificate|--ssl-key)
 		_filedir
 		return
 		;;
@@ -34,9 +34,11 @@ _gm_submit()
 	esac
 	if [[ $cur == -* ]]; then
 		COMPREPLY=($(compgen -W '-b -f -H -h -I -i -j -L -N -n -P -p
-		    -s -t -u -V -v --at --background --function --help --high
-		    --host --jobs --low --pidfile --port --prefix --status
-		    --timeout --unique --unordered --verbose --version' \
+		    -S -s -t -u -V -v --at --background --function --help --high
+		    --host --jobs --low --pidfile --port --prefix --ssl
+		    --ssl-ca-file --ssl-certificate --ssl-key --ssl-no-verify
+		    --status --timeout --unique --unordered --verbose
+		    --version' \
 		    -- "$cur"))
 		return
 	fi

@@ -24,7 +24,8 @@ _gm_work()
 			return
 			;;
 		-c|-f|-h|-i|-j|-p|-t|--count|--function|--host|--id|\
-		--jobs|--pidfile|--port|--timeout)
+		--jobs|--pidfile|--port|--timeout|--ssl-ca-file|\
+		--ssl-certificate|--ssl-key)
 			((i++))
 			;;
 		--*=*|-*)
@@ -41,7 +42,7 @@ _gm_work()
 		COMPREPLY=($(compgen -W "$(_gm_work_functions)" -- "$cur"))
 		return
 		;;
-	-i|--pidfile)
+	-i|--pidfile|--ssl-ca-file|--ssl-certificate|--ssl-key)
 		_filedir
 		return
 		;;
@@ -55,10 +56,11 @@ _gm_work()
 	esac
 
 	if [[ $cur == -* ]]; then
-		COMPREPLY=($(compgen -W '-c -f -H -h -i -j -N -n -p -t -V -v -x
-		    -- --count= --exceptions --function= --help --host= --id
-		    --jobs= --lines --pidfile= --port= --timeout= --verbose
-		    --version' -- "$cur"))
+		COMPREPLY=($(compgen -W '-c -f -H -h -i -j -N -n -p -S -t -V -v
+		    -x -- --count= --exceptions --function= --help --host= --id
+		    --jobs= --lines --pidfile= --port= --ssl --ssl-ca-file=
+		    --ssl-certificate= --ssl-key= --ssl-no-verify --timeout=
+		    --verbose --version' -- "$cur"))
 		[[ ${COMPREPLY-} == *= ]] && compopt -o nospace
 		return
 	fi
