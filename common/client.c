@@ -250,31 +250,12 @@ client_pending(const struct client *c)
 static ssize_t
 client_io(struct client *c, void *buf, size_t len, int out)
 {
-	int	 rv, code;
+	int	 want;
 
 	if (c->ssl == NULL)
 		return out ? send(c->fd, buf, len, MSG_NOSIGNAL) :
 		    recv(c->fd, buf, len, 0);
-	if (len > INT32_MAX)
-		len = INT32_MAX;
-	ERR_clear_error();
-	errno = 0;
-	rv = out ? SSL_write(c->ssl, buf, (int)len) :
-	    SSL_read(c->ssl, buf, (int)len);
-	if (rv > 0)
-		return rv;
-	code = SSL_get_error(c->ssl, rv);
-	if (code == SSL_ERROR_WANT_READ || code == SSL_ERROR_WANT_WRITE) {
-		errno = EAGAIN;
-		return -1;
-	}
-	if (code == SSL_ERROR_ZERO_RETURN ||
-	    (code == SSL_ERROR_SYSCALL && errno == 0))
-		return 0;
-	if (code != SSL_ERROR_SYSCALL)
-		errno = EPROTO;
-	ERR_clear_error();
-	return -1;
+	return tls_io(c->ssl, buf, len, out, &want);
 }
 
 /*

@@ -238,6 +238,51 @@ tls_errstr(SSL *ssl, int rv)
 	return buf;
 }
 
+/*
+ * Move bytes over a non-blocking TLS session as read(2) or write(2) would
+ * (out: write): the count, 0 at the end of input (with or without the
+ * peer's close_notify), or -1 with errno: EAGAIN when the session waits,
+ * with *want saying for what (TLS_IO_READ or TLS_IO_WRITE), EPROTO for a
+ * TLS error, or the system's error.
+ */
+ssize_t
+tls_io(SSL *ssl, void *buf, size_t len, int out, int *want)
+{
+	int	 rv, code;
+
+	if (len > INT32_MAX)
+		len = INT32_MAX;
+	ERR_clear_error();
+	errno = 0;
+	rv = out ? SSL_write(ssl, buf, (int)len) : SSL_read(ssl, buf, (int)len);
+	if (rv > 0)
+		return rv;
+	switch ((code = SSL_get_error(ssl, rv))) {
+	case SSL_ERROR_WANT_READ:
+	case SSL_ERROR_WANT_WRITE:
+		*want = code == SSL_ERROR_WANT_READ ? TLS_IO_READ :
+		    TLS_IO_WRITE;
+		errno = EAGAIN;
+		return -1;
+	case SSL_ERROR_ZERO_RETURN:
+		if (!out)
+			return 0;
+		errno = EPIPE;
+		return -1;
+	case SSL_ERROR_SYSCALL:
+		if (errno != 0)
+			return -1;
+		if (!out)
+			return 0;
+		errno = EPIPE;
+		return -1;
+	default:
+		ERR_clear_error();
+		errno = EPROTO;
+		return -1;
+	}
+}
+
 /* Free a context (NULL is fine). */
 void
 tls_ctx_free(SSL_CTX *ctx)

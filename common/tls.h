@@ -7,6 +7,8 @@
 #ifndef GM_TLS_H
 #define GM_TLS_H
 
+#include <sys/types.h>
+
 #include <stddef.h>
 
 struct ssl_ctx_st;
@@ -58,5 +60,10 @@ int		 tls_peer_verified(struct ssl_st *);
 const char	*tls_errstr(struct ssl_st *, int);
 const char	*tls_why(struct ssl_st *, unsigned long, char *, size_t);
 void		 tls_ctx_free(struct ssl_ctx_st *);
+
+/* What tls_io waits for when it fails with EAGAIN. */
+#define TLS_IO_READ	1
+#define TLS_IO_WRITE	2
+ssize_t		 tls_io(struct ssl_st *, void *, size_t, int, int *);
 
 #endif /* GM_TLS_H */

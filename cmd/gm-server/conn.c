@@ -135,8 +135,8 @@ conn_io_read(struct conn *c, void *buf, size_t len)
 
 	if (c->c_ssl == NULL)
 		return read(c->c_fd, buf, len);
-	n = tlsconn_read(c->c_ssl, buf, len, &want);
-	if (n == -1 && errno == EAGAIN && want == TLS_WANT_WRITE)
+	n = tls_io(c->c_ssl, buf, len, 0, &want);
+	if (n == -1 && errno == EAGAIN && want == TLS_IO_WRITE)
 		event_add(c->c_wev, NULL);
 	else if (n > 0 && tlsconn_pending(c->c_ssl))
 		event_active(c->c_rev, EV_READ, 1);
@@ -160,7 +160,7 @@ conn_io_write(struct conn *c, size_t max)
 	    1) > 0) {
 		if (v.iov_len > max - (size_t)done)
 			v.iov_len = max - (size_t)done;
-		if ((n = tlsconn_write(c->c_ssl, v.iov_base, v.iov_len,
+		if ((n = tls_io(c->c_ssl, v.iov_base, v.iov_len, 1,
 		    &want)) == -1)
 			return done > 0 && errno == EAGAIN ? done : -1;
 		evbuffer_drain(c->c_out, (size_t)n);
@@ -190,10 +190,10 @@ conn_handshake(struct conn *c)
 		/* The handshake may have brought the first request. */
 		event_active(c->c_rev, EV_READ, 1);
 		break;
-	case TLS_WANT_READ:
+	case TLS_IO_READ:
 		event_del(c->c_wev);
 		break;
-	case TLS_WANT_WRITE:
+	case TLS_IO_WRITE:
 		event_add(c->c_wev, NULL);
 		break;
 	default:

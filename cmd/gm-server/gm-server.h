@@ -261,14 +261,10 @@ int	acl_match(const struct sockaddr *);
 void	acl_free(void);
 
 /* tlsconn.c */
-#define TLS_DONE	0
-#define TLS_WANT_READ	1
-#define TLS_WANT_WRITE	2
+#define TLS_DONE	0	/* else TLS_IO_READ, TLS_IO_WRITE (tls.h) */
 int		 tlsconn_init(char *, size_t);
 struct ssl_st	*tlsconn_new(int);
 int		 tlsconn_handshake(struct ssl_st *, const char **);
-ssize_t		 tlsconn_read(struct ssl_st *, void *, size_t, int *);
-ssize_t		 tlsconn_write(struct ssl_st *, const void *, size_t, int *);
 int		 tlsconn_pending(struct ssl_st *);
 void		 tlsconn_free(struct ssl_st *);
 void		 tlsconn_cleanup(void);

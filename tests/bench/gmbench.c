@@ -3,6 +3,8 @@
  * Load generator for Gearman servers: raw protocol, pipelined, one epoll
  * loop driving every client and worker connection, so that the server is
  * what limits the numbers.  Prints one "result key=value ..." line.
+ * With -S every connection speaks TLS (the server's certificate is not
+ * checked: this measures the cost of the encryption).
  */
 
 #include <sys/types.h>
@@ -23,9 +25,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/ssl.h>
+
 #include "compat.h"
 #include "net.h"
 #include "proto.h"
+#include "tls.h"
 #include "xmalloc.h"
 
 #define ID_DIGITS	10		/* job id at the start of each payload */
@@ -51,6 +56,7 @@ enum role {
 
 struct conn {
 	int		 fd;
+	SSL		*ssl;		/* -S */
 	enum role	 role;
 	uint8_t		*in;		/* received, not yet parsed */
 	size_t		 inlen, incap;
@@ -79,6 +85,7 @@ static int		 timeout_s = 300;
 static int		 cap_s;		/* stop submitting after this long */
 static uint64_t		 cap_ns;
 static int		 verbose;
+static SSL_CTX		*tls;		/* -S */
 
 static int		 ep = -1;
 static struct conn	**conns;
@@ -109,6 +116,7 @@ static void		 conn_mark(struct conn *);
 static void		 conn_flush(struct conn *);
 static void		 flush_all(void);
 static void		 conn_read(struct conn *);
+static ssize_t		 conn_io(struct conn *, void *, size_t, int);
 static void		 send_simple(struct conn *, uint32_t);
 static void		 send_str(struct conn *, uint32_t, const char *);
 static void		 send_submit(struct conn *, long long);
@@ -139,7 +147,7 @@ static void		 print_port(void);
 static __dead void
 usage(void)
 {
-	fprintf(stderr, "usage: gmbench [-v] [-c clients] [-D seconds] "
+	fprintf(stderr, "usage: gmbench [-Sv] [-c clients] [-D seconds] "
 	    "[-f function] "
 	    "[-g grabs] [-H host] [-n count]\n"
 	    "\t[-P server-pid] [-p port] [-s size] [-t seconds] "
@@ -251,6 +259,15 @@ conn_open(enum role role)
 		err(1, "connect %s:%s", host, port);
 	c = xcalloc(1, sizeof(*c));
 	c->fd = fd;
+	if (tls != NULL) {
+		/* A blocking handshake: connections are set up before timing. */
+		if ((c->ssl = tls_client_new(tls, fd, host)) == NULL ||
+		    net_nonblock(fd, 0) == -1)
+			errx(1, "TLS session");
+		if (SSL_connect(c->ssl) != 1)
+			errx(1, "TLS handshake with %s:%s failed", host, port);
+		net_nonblock(fd, 1);
+	}
 	c->role = role;
 	memset(&ev, 0, sizeof(ev));
 	ev.events = EPOLLIN;
@@ -260,6 +277,17 @@ conn_open(enum role role)
 	conns = xreallocarray(conns, nconns + 1, sizeof(*conns));
 	conns[nconns++] = c;
 	return c;
+}
+
+/* read(2) or write(2) (out) on c, through TLS with -S. */
+static ssize_t
+conn_io(struct conn *c, void *buf, size_t len, int out)
+{
+	int	 want;
+
+	if (c->ssl == NULL)
+		return out ? write(c->fd, buf, len) : read(c->fd, buf, len);
+	return tls_io(c->ssl, buf, len, out, &want);
 }
 
 /* Make room for n more output bytes and return where they go. */
@@ -305,7 +333,7 @@ conn_flush(struct conn *c)
 	int			 want;
 
 	while (c->outoff < c->outlen) {
-		n = write(c->fd, c->out + c->outoff, c->outlen - c->outoff);
+		n = conn_io(c, c->out + c->outoff, c->outlen - c->outoff, 1);
 		if (n == -1) {
 			if (errno == EINTR)
 				continue;
@@ -352,7 +380,7 @@ conn_read(struct conn *c)
 		c->incap = c->inlen + READ_CHUNK * 2;
 		c->in = xreallocarray(c->in, 1, c->incap);
 	}
-	n = read(c->fd, c->in + c->inlen, c->incap - c->inlen);
+	n = conn_io(c, c->in + c->inlen, c->incap - c->inlen, 0);
 	if (n == -1) {
 		if (errno == EINTR || errno == EAGAIN)
 			return;
@@ -948,13 +976,21 @@ main(int argc, char *argv[])
 		{ "fg", M_FG }, { "lat", M_LAT }, { "conns", M_CONNS },
 		{ "worker", M_WORKER }, { "port", M_PORT },
 	};
+	struct tls_opts	 to;
 	const char	*errstr;
+	char		 why[256];
 	size_t		 i;
 	int		 ch, found = 0;
 
-	while ((ch = getopt(argc, argv, "c:D:f:g:H:n:P:p:s:t:U:vW:w:")) !=
+	while ((ch = getopt(argc, argv, "c:D:f:g:H:n:P:p:Ss:t:U:vW:w:")) !=
 	    -1) {
 		switch (ch) {
+		case 'S':
+			memset(&to, 0, sizeof(to));
+			if ((tls = tls_ctx_client(&to, why, sizeof(why))) ==
+			    NULL)
+				errx(1, "TLS: %s", why);
+			break;
 		case 'c':
 			nclients = strtonum(optarg, 1, 100000, &errstr);
 			if (errstr != NULL)

@@ -9,6 +9,7 @@
 # BENCH_ROUNDS=N      rounds (default 3)
 # BENCH_QUICK=1       small counts (a smoke run of this script, minutes -> s)
 # BENCH_ONLY="..."    groups to run: basic fifo mem scale conns tools journal
+#                     tls
 set -u
 cd "$(dirname "$0")/../.."
 top=$PWD
@@ -19,7 +20,7 @@ gmwork=$top/build/bin/gm-work
 fifo=$top/build/tests/bench/fifo
 gearmand=${GEARMAND:-/usr/sbin/gearmand}
 rounds=${BENCH_ROUNDS:-3}
-only=${BENCH_ONLY:-basic fifo mem scale conns tools journal}
+only=${BENCH_ONLY:-basic fifo mem scale conns tools journal tls}
 out=$top/tests/bench/results.txt
 unset GEARMAN_SERVER
 
@@ -508,6 +509,36 @@ fn_queued() {
 	echo "${n:-0}"
 }
 
+# TLS (issue 15): background end to end through the plain port and the
+# TLS port of one gm-server, in turn (the order flips each round).
+s_tls() {
+	local plain tlsport k
+	[ -n "$gm_ok" ] || return 0
+	if [ ! -s "$work/tls.pem" ] && ! openssl req -x509 -newkey rsa:2048 \
+	    -nodes -days 2 -subj /CN=localhost -keyout "$work/tls.key" \
+	    -out "$work/tls.pem" 2>/dev/null; then
+		fail "openssl cannot make a certificate: TLS row skipped"
+		return 1
+	fi
+	say "  gm: background e2e, plain and TLS ports of one server"
+	start gm --journal none --ssl-port 0 --ssl-certificate \
+	    "$work/tls.pem" --ssl-key "$work/tls.key" || return 1
+	plain=${sport%%$'\n'*}
+	tlsport=${sport##*$'\n'}
+	for k in $( [ $((round % 2)) = 1 ] && echo plain tls || echo tls plain)
+	do
+		if [ "$k" = tls ]; then
+			sport=$tlsport
+			g -S -c 4 -w 8 -W 64 -n "$n_bg" -f tt bg && rec_rate tls
+		else
+			sport=$plain
+			g -c 4 -w 8 -W 64 -n "$n_bg" -f tp bg &&
+			    rec_rate tlsplain
+		fi
+	done
+	stop
+}
+
 # Replay (issue 5): fill the durable journal with n_mem background jobs,
 # kill the server (SIGKILL), and time a restart up to listening, when
 # every job must be queued again.
@@ -750,6 +781,12 @@ table() {
 	    gearmand.mem.fill ""
 	row "J6 replay $n_mem jobs after SIGKILL, s" gm.replay.secs "" "A<=5"
 	echo
+	echo "TLS (issue 15), background end-to-end on one gm-server:" \
+	    "A = its TLS port (-S), B = its plain port:"
+	row "T1 TLS vs plain, jobs/s" gm.tls.rate gm.tlsplain.rate "" cpu
+	row "T2 server CPU us/job, TLS vs plain" gm.tls.srvus \
+	    gm.tlsplain.srvus ""
+	echo
 	if [ ${#notes[@]} -gt 0 ]; then
 		echo "notes:"
 		printf '    %s\n' "${notes[@]}"
@@ -780,8 +817,13 @@ else
 fi
 [ -n "$gm_ok" ] || notes+=("gm-server did not work: column A is empty")
 
-tune_gearmand
-say "gearmand: $gd_opts"
+# gearmand's setting is chosen only when a group compares against it.
+case " $only " in
+*" basic "*|*" mem "*|*" scale "*|*" conns "*|*" tools "*|*" journal "*)
+	tune_gearmand
+	say "gearmand: $gd_opts" ;;
+*)	tune=("(none: no group runs gearmand)") ;;
+esac
 tools_checked= journal_checked=
 for round in $(seq "$rounds"); do
 	say "round $round of $rounds (loadavg $(cut -d' ' -f1-3 /proc/loadavg))"
@@ -791,6 +833,7 @@ for round in $(seq "$rounds"); do
 		fifo) s_fifo ;;
 		tools) s_tools ;;
 		journal) s_journal ;;
+		tls) s_tls ;;
 		*) fail "unknown group $s" ;;
 		esac
 	done
