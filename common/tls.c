@@ -225,15 +225,16 @@ tls_errstr(SSL *ssl, int rv)
 	static char	 buf[256];
 	int		 code = SSL_get_error(ssl, rv), saved = errno;
 
-	if (tls_why(ssl, ERR_peek_last_error(), buf, sizeof(buf)) != NULL)
-		;
-	else if (code == SSL_ERROR_SYSCALL && saved != 0)
-		snprintf(buf, sizeof(buf), "%s", strerror(saved));
-	else if (code == SSL_ERROR_SYSCALL || code == SSL_ERROR_ZERO_RETURN)
-		snprintf(buf, sizeof(buf), "connection closed during the "
-		    "handshake");
-	else
-		snprintf(buf, sizeof(buf), "TLS error %d", code);
+	if (tls_why(ssl, ERR_peek_last_error(), buf, sizeof(buf)) == NULL) {
+		if (code == SSL_ERROR_SYSCALL && saved != 0)
+			snprintf(buf, sizeof(buf), "%s", strerror(saved));
+		else if (code == SSL_ERROR_SYSCALL ||
+		    code == SSL_ERROR_ZERO_RETURN)
+			snprintf(buf, sizeof(buf), "connection closed during "
+			    "the handshake");
+		else
+			snprintf(buf, sizeof(buf), "TLS error %d", code);
+	}
 	ERR_clear_error();
 	return buf;
 }
