@@ -44,6 +44,8 @@
 #define TEXT_MAX	8192
 /* Input is parsed in contiguous blocks of this size. */
 #define BLOCK		65536
+/* The most a TLS record holds. */
+#define TLS_RECORD	16384
 
 /* The longest reply an ack holds: an ERROR with a journal error text. */
 #define ACK_REPLY_MAX	256
@@ -145,23 +147,29 @@ conn_io_read(struct conn *c, void *buf, size_t len)
 
 /*
  * Write at most max bytes of c's output to the peer: the count, or -1 with
- * errno (EAGAIN: no room).
+ * errno (EAGAIN: no room).  Through TLS, small packets are gathered into
+ * records of up to 16 KiB: a record per packet would cost a MAC, a cipher
+ * call and 22 bytes each.
  */
 static ssize_t
 conn_io_write(struct conn *c, size_t max)
 {
-	struct evbuffer_iovec	 v;
-	ssize_t			 n, done = 0;
-	int			 want;
+	uint8_t	*p;
+	size_t	 len;
+	ssize_t	 n, done = 0;
+	int	 want;
 
 	if (c->c_ssl == NULL)
 		return evbuffer_write_atmost(c->c_out, c->c_fd, (ssize_t)max);
-	while ((size_t)done < max && evbuffer_peek(c->c_out, -1, NULL, &v,
-	    1) > 0) {
-		if (v.iov_len > max - (size_t)done)
-			v.iov_len = max - (size_t)done;
-		if ((n = tls_io(c->c_ssl, v.iov_base, v.iov_len, 1,
-		    &want)) == -1)
+	while ((size_t)done < max &&
+	    (len = evbuffer_get_length(c->c_out)) > 0) {
+		if (len > TLS_RECORD)
+			len = TLS_RECORD;
+		if (len > max - (size_t)done)
+			len = max - (size_t)done;
+		if ((p = evbuffer_pullup(c->c_out, (ssize_t)len)) == NULL)
+			fatalx("evbuffer_pullup");
+		if ((n = tls_io(c->c_ssl, p, len, 1, &want)) == -1)
 			return done > 0 && errno == EAGAIN ? done : -1;
 		evbuffer_drain(c->c_out, (size_t)n);
 		done += n;
