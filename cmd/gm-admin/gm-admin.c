@@ -68,14 +68,15 @@ static __dead void
 usage(int status)
 {
 	status_usage(status,
-	    "usage: %s [-HV] [-c count] [-h host[:port]] [-p port] [-t ms] "
-	    "[--json | --raw]\n\t" TLS_TOOL_USAGE "\n\t%s\n"
+	    "usage: %s [-HSV] [-c count] [-h host[:port]] [-p port] [-t ms] "
+	    "[--json | --raw]\n\t%s\n"
 	    "       %s [-h host] [-p port] --status | --workers | "
 	    "--show-jobs |\n"
 	    "\t--show-unique-jobs | --priority-status | --server-version |\n"
 	    "\t--server-verbose | --getpid | --create-function function |\n"
 	    "\t--drop-function function | --cancel-job handle\n"
-	    "       %s --subcommands\n",
+	    "       %s --subcommands\n"
+	    "TLS (-S) for both forms: " TLS_TOOL_USAGE "\n",
 	    getprogname(), parse_keywords(), getprogname(), getprogname());
 }
 
