@@ -1,0 +1,148 @@
+/* Public domain. See README.md for the licence of this project. */
+/*
+ * The journal's on-disk format, owned by journal_format.c: checksums,
+ * records, segment headers, and the scan that reads a segment back.
+ * Everything here works on bytes in memory: no file, no thread, no event
+ * loop, so the unit tests drive it directly.
+ *
+ * On-disk format, version 1.  A journal is a directory holding a lock file
+ * ("lock", with the holder's pid) and segment files "seg-<16 hex>.jnl",
+ * read in the order of their number.  All integers are little-endian.
+ *
+ * A segment starts with a 32-byte header:
+ *	magic "gmjournl" (8), version u32, flags u32, next_id u64,
+ *	reserved u32 (0), crc u32 (CRC32C of the first 28 bytes).
+ * Flag HDR_BASE marks a segment written by compaction or repair: it holds
+ * every job that was live when it was made, and segments with lower
+ * numbers are obsolete.  next_id is the first job id not yet used then.
+ * A segment file appears under its name with its header complete (it is
+ * written to a temp file first), so a shorter one is damage.
+ *
+ * Records follow the header back to back:
+ *	len u32 (length of the body), crc u32 (CRC32C of len's 4 bytes and
+ *	the body), body: type u8 then
+ *	ADD	id u64, prio u8, when i64, attempts u32, func_len u32,
+ *		unique_len u32, reducer_len u32 (0xffffffff: no reducer),
+ *		data_len u32, then func, unique, reducer and data bytes;
+ *	ATTEMPT	id u64, attempts u32;
+ *	END	id u64, how u8.
+ * ADD records appear in increasing id order, which is submission order.
+ * The writer writes zeros ahead of its appends, so bytes never written
+ * read as zeros.
+ *
+ * To change the format: bump JOURNAL_VERSION; keep a reader for the old
+ * version (or a converter that writes a new base segment from it) so that
+ * an upgraded server replays the old journal; make older servers refuse
+ * the new version (they do: they check the version of every segment);
+ * extend the unit tests with an old-format fixture; say in gm-server(8)
+ * that downgrading needs an empty journal.
+ */
+#ifndef GM_JOURNAL_FORMAT_H
+#define GM_JOURNAL_FORMAT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define JOURNAL_MAGIC	"gmjournl"
+#define JOURNAL_VERSION	1
+#define HDR_SIZE	32
+#define HDR_CRC_OFF	28
+#define HDR_BASE	0x1
+#define REC_HDR		8
+#define REC_ADD		1
+#define REC_ATTEMPT	2
+#define REC_END		3
+#define ADD_FIXED	38
+#define ADD_ATTEMPTS_OFF 18
+#define ATTEMPT_LEN	13
+#define END_LEN		10
+#define NO_REDUCER	0xffffffffU
+
+/* A growable byte buffer. */
+struct jbuf {
+	uint8_t		*b;
+	size_t		 len;
+	size_t		 cap;
+};
+
+/* A record body, parsed or to be written. */
+struct jrec {
+	int		 type;
+	uint64_t	 id;
+	int		 prio;
+	int64_t		 when;
+	uint32_t	 attempts;
+	int		 how;
+	const uint8_t	*func;
+	uint32_t	 func_len;
+	const uint8_t	*unique;
+	uint32_t	 unique_len;
+	const uint8_t	*reducer;	/* NULL: no reducer */
+	uint32_t	 reducer_len;
+	const uint8_t	*data;
+	uint32_t	 data_len;
+};
+
+/* What a segment header says. */
+struct jhdr {
+	uint32_t	 version;
+	uint32_t	 flags;
+	uint64_t	 next_id;
+};
+
+/* Why a segment header cannot be used. */
+enum jhdr_err {
+	JHDR_OK,
+	JHDR_SHORT,		/* fewer than HDR_SIZE bytes: damage */
+	JHDR_MAGIC,		/* not a gm journal segment: damage */
+	JHDR_CHECKSUM,		/* damage */
+	JHDR_VERSION		/* a format this server does not read */
+};
+
+/* How a segment ends, as the scan found it. */
+enum jtail {
+	JTAIL_END,		/* the last record ends the file */
+	JTAIL_ZEROS,		/* zeros written ahead of appends follow */
+	JTAIL_TORN		/* a last record whose write was cut short */
+};
+
+/* How damaged a segment is. */
+enum jdamage {
+	JDAMAGE_NONE,
+	JDAMAGE_RECORDS,	/* damaged records, skipped (repair only) */
+	JDAMAGE_HEADER,		/* damaged header, file skipped (repair) */
+	JDAMAGE_TORN_HEADER	/* the newest header cut short: rewrite it */
+};
+
+/* The outcome of scanning one segment. */
+struct jscan {
+	size_t		 keep;		/* bytes up to the last good record */
+	enum jtail	 tail;
+	enum jdamage	 damage;
+	uint64_t	 records;	/* valid records seen */
+};
+
+/* Called once per valid record with its offset in the segment. */
+typedef void	(*jscan_cb)(const struct jrec *, size_t, void *);
+
+uint32_t	 journal_crc32c(uint32_t, const void *, size_t);
+void		 le_put32(uint8_t *, uint32_t);
+void		 le_put64(uint8_t *, uint64_t);
+uint32_t	 le_get32(const uint8_t *);
+uint64_t	 le_get64(const uint8_t *);
+uint8_t		*jbuf_grow(struct jbuf *, size_t);
+size_t		 rec_add_size(const struct jrec *);
+uint8_t		*rec_add_put(uint8_t *, const struct jrec *);
+void		 rec_attempt_put(uint8_t *, uint64_t, uint32_t);
+void		 rec_end_put(uint8_t *, uint64_t, int);
+void		 rec_seal(uint8_t *, uint32_t);
+size_t		 rec_parse(const uint8_t *, size_t, struct jrec *,
+		    const char **);
+void		 rec_copy_add(struct jbuf *, const uint8_t *, uint32_t);
+void		 hdr_make(uint8_t *, uint32_t, uint64_t);
+enum jhdr_err	 hdr_parse(const uint8_t *, size_t, struct jhdr *);
+const char	*hdr_strerror(enum jhdr_err);
+int		 seg_scan(const uint8_t *, size_t, int, int, const char *,
+		    jscan_cb, void *, struct jscan *, char **);
+
+#endif /* GM_JOURNAL_FORMAT_H */

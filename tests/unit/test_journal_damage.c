@@ -1,0 +1,222 @@
+/* Public domain. See README.md for the licence of this project. */
+/* Unit tests of the journal: torn tails, damage, repair, versions. */
+
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+
+#include "journal_helper.h"
+#include "tap.h"
+
+static void
+test_torn_tail(void)
+{
+	struct journal	*j;
+	struct got	*g;
+	const char	*seg;
+	char		*dir, *cause;
+	off_t		 size, r4;
+	int		 fd;
+	unsigned char	 rec[64];
+
+	dir = newdir("torn");
+	ok(fill(dir, 5, NULL, JOURNAL_SYNC_ALWAYS), "5 jobs written");
+	seg = last_seg(dir);
+	size = file_size(seg);
+	r4 = rec_offset(seg, 4);
+	/* A crash in the middle of writing the last record. */
+	ok(truncate(seg, r4 + 20) == 0, "cut the last record short");
+	/* A record header announcing more than was written. */
+	memset(rec, 0, sizeof(rec));
+	g = calloc(1, sizeof(*g));
+	j = jopen(dir, JOURNAL_SYNC_ALWAYS, 0, &cause);
+	ok(j != NULL, "a torn tail does not stop the start (%s)",
+	    cause ? cause : "");
+	if (j == NULL)
+		return;
+	is_int(journal_replay(j, on_replay, g), 4, "the 4 whole jobs replay");
+	is_int(file_size(seg), r4, "the torn record is cut off the file");
+	journal_close(j);
+	got_free(g);
+
+	/* Zeros after the last record (blocks allocated, never written). */
+	fd = open(seg, O_WRONLY | O_APPEND);
+	ok(fd != -1 && write(fd, rec, sizeof(rec)) == sizeof(rec),
+	    "append zeros to the segment");
+	close(fd);
+	j = jopen(dir, JOURNAL_SYNC_ALWAYS, 0, &cause);
+	ok(j != NULL, "a tail of zeros does not stop the start");
+	if (j != NULL) {
+		is_int(journal_replay(j, on_replay, g), 4,
+		    "the same 4 jobs replay");
+		journal_close(j);
+		is_int(file_size(seg), r4, "the zeros are cut off at close");
+	}
+	(void)size;
+	got_free(g);
+	free(g);
+	ok(fill(dir, 1, NULL, JOURNAL_SYNC_ALWAYS), "appends work after");
+	g = calloc(1, sizeof(*g));
+	j = jopen(dir, JOURNAL_SYNC_ALWAYS, 0, &cause);
+	if (j != NULL) {
+		is_int(journal_replay(j, on_replay, g), 5,
+		    "the new job follows cleanly");
+		journal_close(j);
+	} else
+		ok(0, "reopen after append: %s", cause);
+	got_free(g);
+	free(g);
+	free(dir);
+}
+
+static void
+test_damage(void)
+{
+	struct journal	*j;
+	struct got	*g;
+	char		*dir, *cause, want[1200], seg[1024];
+	off_t		 r2;
+	int		 fd;
+	char		 c;
+
+	dir = newdir("damage");
+	ok(fill(dir, 5, NULL, JOURNAL_SYNC_ALWAYS), "5 jobs written");
+	snprintf(seg, sizeof(seg), "%s", last_seg(dir));
+	r2 = rec_offset(seg, 2);
+	fd = open(seg, O_RDWR);
+	ok(fd != -1 && pread(fd, &c, 1, r2 + 20) == 1, "read a byte");
+	c ^= 0x40;
+	ok(pwrite(fd, &c, 1, r2 + 20) == 1, "flip a bit in the 3rd record");
+	close(fd);
+	j = jopen(dir, JOURNAL_SYNC_ALWAYS, 0, &cause);
+	ok(j == NULL, "damage in the middle stops the start");
+	snprintf(want, sizeof(want), "journal %s: damaged record at offset "
+	    "%lld (checksum mismatch)", seg, (long long)r2);
+	ok(cause != NULL && strstr(cause, want) != NULL,
+	    "the message names the file and the offset");
+	if (cause != NULL)
+		printf("# %s\n", cause);
+	ok(cause != NULL && strstr(cause, "--journal-repair") != NULL,
+	    "the message names --journal-repair");
+	free(cause);
+	is_int(file_size(seg), rec_offset(seg, 5), "nothing was changed");
+
+	g = calloc(1, sizeof(*g));
+	j = jopen(dir, JOURNAL_SYNC_ALWAYS, 1, &cause);
+	ok(j != NULL, "--journal-repair starts (%s)", cause ? cause : "");
+	if (j == NULL)
+		return;
+	is_int(journal_replay(j, on_replay, g), 4,
+	    "every valid record is salvaged");
+	ok(g->n == 4 && strcmp(g->j[1].data, "job-1") == 0 &&
+	    strcmp(g->j[2].data, "job-3") == 0, "the damaged job is the one "
+	    "missing");
+	is_int(count_files(dir, ".damaged"), 1, "the damaged file is kept "
+	    "aside");
+	journal_close(j);
+	got_free(g);
+	j = jopen(dir, JOURNAL_SYNC_ALWAYS, 0, &cause);
+	ok(j != NULL, "the repaired journal opens without --journal-repair");
+	if (j != NULL) {
+		is_int(journal_replay(j, on_replay, g), 4, "with the 4 jobs");
+		journal_close(j);
+	}
+	got_free(g);
+	free(g);
+	free(dir);
+}
+
+static void
+test_version(void)
+{
+	struct journal	*j;
+	unsigned char	 h[32];
+	char		*dir, *cause, path[1024];
+	uint32_t	 crc;
+	int		 fd;
+
+	dir = newdir("version");
+	ok(fill(dir, 1, NULL, JOURNAL_SYNC_ALWAYS), "1 job written");
+	snprintf(path, sizeof(path), "%s", last_seg(dir));
+	fd = open(path, O_RDWR);
+	ok(fd != -1 && pread(fd, h, 32, 0) == 32, "read the header");
+	h[8] = 2;
+	crc = journal_crc32c(0, h, 28);
+	h[28] = crc;
+	h[29] = crc >> 8;
+	h[30] = crc >> 16;
+	h[31] = crc >> 24;
+	ok(pwrite(fd, h, 32, 0) == 32, "make it format version 2");
+	close(fd);
+	j = jopen(dir, JOURNAL_SYNC_ALWAYS, 1, &cause);
+	ok(j == NULL && cause != NULL &&
+	    strstr(cause, "format version 2 is not supported") != NULL &&
+	    strstr(cause, path) != NULL,
+	    "an unknown version is refused, even with repair");
+	if (cause != NULL)
+		printf("# %s\n", cause);
+	free(cause);
+	free(dir);
+}
+
+/* A segment whose header was cut short by a crash right after creation. */
+static void
+test_torn_header(void)
+{
+	struct journal	*j;
+	struct got	*g;
+	char		*dir, *cause, path[1024];
+	int		 fd;
+
+	dir = newdir("torn-header");
+	ok(fill(dir, 3, NULL, JOURNAL_SYNC_ALWAYS), "3 jobs written");
+	snprintf(path, sizeof(path), "%s/seg-00000000000000ff.jnl", dir);
+	fd = open(path, O_WRONLY | O_CREAT, 0600);
+	ok(fd != -1 && write(fd, "gmjou", 5) == 5, "a newest segment of 5 "
+	    "bytes");
+	close(fd);
+	g = calloc(1, sizeof(*g));
+	j = jopen(dir, JOURNAL_SYNC_ALWAYS, 0, &cause);
+	ok(j != NULL, "a torn header at the end does not stop the start");
+	if (j != NULL) {
+		is_int(journal_replay(j, on_replay, g), 3, "3 jobs replay");
+		journal_close(j);
+	}
+	is_int(file_size(path), 32, "the segment starts over with a header");
+	got_free(g);
+	ok(fill(dir, 1, NULL, JOURNAL_SYNC_ALWAYS), "appends go on");
+	j = jopen(dir, JOURNAL_SYNC_ALWAYS, 0, &cause);
+	if (j != NULL) {
+		is_int(journal_replay(j, on_replay, g), 4, "4 jobs replay");
+		journal_close(j);
+	} else
+		ok(0, "reopen: %s", cause);
+	got_free(g);
+	free(g);
+	free(dir);
+}
+
+int
+main(void)
+{
+	jt_begin();
+	test_torn_tail();
+	test_damage();
+	test_version();
+	test_torn_header();
+	jt_end();
+	return tap_done();
+}
