@@ -184,7 +184,7 @@ hex() {
 	assert_equal "$(jstat "$PORT_c" dead)" 6
 }
 
-@test "a torn record at the tail is dropped and logged, the rest replays" {
+@test "a record torn at the tail is dropped and logged, the rest replays" {
 	gm_only
 	JOURNAL_d=$BATS_TEST_TMPDIR/j
 	server_start d
@@ -242,6 +242,54 @@ hex() {
 	server_stop e
 	server_start e
 	assert_equal "$(ls "$JOURNAL_e" | grep -c damaged)" 1
+}
+
+@test "a whole last record with a wrong checksum stops the start; repair salvages" {
+	gm_only
+	JOURNAL_lastrec=$BATS_TEST_TMPDIR/j
+	server_start lastrec
+	printf 'bg jfn u%d data%d\n' 1 1 2 2 3 3 | gmjob jobs "$PORT_lastrec" >/dev/null
+	server_stop lastrec KILL
+	seg=$(newest_seg "$JOURNAL_lastrec")
+	off=$(rec_offset "$seg" 2)
+	# Acknowledged and written whole, then damaged: not a torn write,
+	# although only zeros (written ahead of appends) follow it.
+	flip_byte "$seg" "$((off + 30))"
+	run timeout 20 "$GM_BIN/gm-server" -L 127.0.0.1 -p 0 -l stderr \
+	    --journal "$JOURNAL_lastrec"
+	assert_failure 1
+	assert_output --partial "journal $seg: damaged record at offset $off (checksum mismatch)"
+	assert_output --partial "--journal-repair"
+	refute_output --partial "dropping torn record"
+	server_start lastrec --journal-repair
+	run grep -c "damaged record at offset $off" "$LOG_lastrec"
+	assert_output 1
+	gmjob work "$PORT_lastrec" jfn "$BATS_TEST_TMPDIR/out" 1 drain
+	run cut -d' ' -f3 "$BATS_TEST_TMPDIR/out"
+	assert_output - <<-EOF
+	u1
+	u2
+	EOF
+}
+
+@test "a segment cut to 0 bytes stops the start; repair sets it aside" {
+	gm_only
+	JOURNAL_emptyseg=$BATS_TEST_TMPDIR/j
+	server_start emptyseg
+	printf 'bg jfn u%d data%d\n' 1 1 2 2 | gmjob jobs "$PORT_emptyseg" >/dev/null
+	server_stop emptyseg
+	seg=$(newest_seg "$JOURNAL_emptyseg")
+	: >"$seg"
+	run timeout 20 "$GM_BIN/gm-server" -L 127.0.0.1 -p 0 -l stderr \
+	    --journal "$JOURNAL_emptyseg"
+	assert_failure 1
+	assert_output --partial "journal $seg: damaged header at offset 0 (file too short)"
+	assert_output --partial "--journal-repair"
+	assert_equal "$(stat -c %s "$seg")" 0
+	server_start emptyseg --journal-repair
+	run ls "$JOURNAL_emptyseg"
+	assert_output --partial "$(basename "$seg").damaged"
+	assert_equal "$(jstat "$PORT_emptyseg" live)" 0
 }
 
 @test "a second server on the same journal directory refuses to start" {

@@ -199,8 +199,7 @@ open_map(struct journal *j, char **cause)
 	j->maps = xcalloc(nseqs ? nseqs : 1, sizeof(*j->maps));
 	for (i = 0; i < nseqs; i++) {
 		j->nmaps = i + 1;
-		if (seg_map(j, seqs[i], i == nseqs - 1, &j->maps[i], &hd,
-		    cause) == -1)
+		if (seg_map(j, seqs[i], &j->maps[i], &hd, cause) == -1)
 			goto out;
 		if (hd.next_id > j->next_id)
 			j->next_id = hd.next_id;
@@ -245,7 +244,7 @@ open_scan(struct journal *j, struct jscan *last, char **cause)
 	memset(last, 0, sizeof(*last));
 	for (i = 0; i < j->nmaps; i++) {
 		mp = &j->maps[i];
-		if (mp->p == NULL || mp->damage == JDAMAGE_TORN_HEADER)
+		if (mp->p == NULL)
 			continue;
 		ctx.j = j;
 		ctx.m = i;
@@ -263,16 +262,15 @@ open_scan(struct journal *j, struct jscan *last, char **cause)
 			*last = sc;
 	}
 	for (i = 0; i < j->nmaps; i++)
-		if (j->maps[i].damage == JDAMAGE_RECORDS ||
-		    j->maps[i].damage == JDAMAGE_HEADER)
+		if (j->maps[i].damage != JDAMAGE_NONE)
 			damaged = 1;
 	return damaged;
 }
 
 /*
  * Open step, when nothing is damaged: take the segments as they are, with
- * the newest one's tail settled (a torn header rewritten, zeros kept for
- * appends, a torn record cut off).
+ * the newest one's tail settled (zeros kept for appends, a torn record cut
+ * off).
  */
 static int
 open_settle(struct journal *j, const struct jscan *last, char **cause)
@@ -280,7 +278,6 @@ open_settle(struct journal *j, const struct jscan *last, char **cause)
 	struct jseg	*cur;
 	char		*path;
 	size_t		 i;
-	int		 fd;
 
 	j->segs = xcalloc(j->nmaps ? j->nmaps : 1, sizeof(*j->segs));
 	for (i = 0; i < j->nmaps; i++) {
@@ -291,17 +288,7 @@ open_settle(struct journal *j, const struct jscan *last, char **cause)
 	if (j->nsegs == 0)
 		return 0;
 	cur = &j->segs[j->nsegs - 1];
-	if (j->maps[j->nmaps - 1].damage == JDAMAGE_TORN_HEADER) {
-		/* A torn header: start that segment over. */
-		if ((fd = seg_create(j, cur->seq, 0, j->next_id)) == -1) {
-			xasprintf(cause, "journal %s: rewriting segment "
-			    "%016" PRIx64 ": %s", j->dir, cur->seq,
-			    strerror(errno));
-			return -1;
-		}
-		close(fd);
-		cur->size = HDR_SIZE;
-	} else if (last->tail == JTAIL_ZEROS) {
+	if (last->tail == JTAIL_ZEROS) {
 		/* Keep the zeros: appends go on over them. */
 		j->alloc = cur->size;
 		cur->size = last->keep;

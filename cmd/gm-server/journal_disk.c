@@ -54,28 +54,27 @@ pwrite_all(int fd, const void *buf, size_t n, off_t off)
 	return 0;
 }
 
-/* Create segment seq with a header; return its fd or -1 with errno. */
+/*
+ * Create segment seq with a header; return its fd or -1 with errno.  The
+ * file appears under its name with its header whole, so a segment shorter
+ * than a header is always damage, never a crash during its creation.
+ */
 int
 seg_create(struct journal *j, uint64_t seq, uint32_t flags, uint64_t next_id)
 {
-	uint8_t	 h[HDR_SIZE];
-	char	*path;
-	int	 fd, e;
+	struct jbuf	 h = { NULL, 0, 0 };
+	char		*path;
+	int		 fd, e;
 
-	path = seg_path(j, seq);
-	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-	if (fd == -1)
-		goto fail;
-	hdr_make(h, flags, next_id);
-	if ((e = pwrite_all(fd, h, sizeof(h), 0)) != 0 ||
-	    (e = (fsync(fd) == -1 ? errno : 0)) != 0 ||
-	    (e = (fsync(j->dirfd) == -1 ? errno : 0)) != 0) {
-		close(fd);
-		unlink(path);
+	hdr_make(jbuf_grow(&h, HDR_SIZE), flags, next_id);
+	e = seg_install(j, "segment.tmp", &h, seq);
+	free(h.b);
+	if (e != 0) {
 		errno = e;
-		fd = -1;
+		return -1;
 	}
-fail:
+	path = seg_path(j, seq);
+	fd = open(path, O_RDWR | O_CLOEXEC);
 	e = errno;
 	free(path);
 	errno = e;
@@ -239,7 +238,8 @@ seq_cmp(const void *a, const void *b)
 
 /*
  * List the segments of the directory in *seqs, oldest first, and remove
- * the temp files of a compaction or repair that did not finish.
+ * the temp files of a compaction, repair or new segment that did not
+ * finish.
  */
 int
 dir_list(struct journal *j, uint64_t **seqs, size_t *nseqs, char **cause)
@@ -266,7 +266,8 @@ dir_list(struct journal *j, uint64_t **seqs, size_t *nseqs, char **cause)
 			    sizeof(**seqs));
 			(*seqs)[(*nseqs)++] = strtoull(tmp, NULL, 16);
 		} else if (strcmp(de->d_name, "compact.tmp") == 0 ||
-		    strcmp(de->d_name, "repair.tmp") == 0) {
+		    strcmp(de->d_name, "repair.tmp") == 0 ||
+		    strcmp(de->d_name, "segment.tmp") == 0) {
 			log_info("journal %s: removing unfinished %s", j->dir,
 			    de->d_name);
 			unlinkat(j->dirfd, de->d_name, 0);
@@ -313,12 +314,12 @@ seg_unmap(struct jmap *mp)
 }
 
 /*
- * Map segment seq and check its header into hd.  last says it is the
- * newest segment.  A damaged header stops the start, or with repair marks
- * the segment damaged and leaves it unmapped.
+ * Map segment seq and check its header into hd.  A damaged header (a file
+ * cut to fewer bytes than a header among them) stops the start, or with
+ * repair marks the segment damaged and leaves it unmapped.
  */
 int
-seg_map(struct journal *j, uint64_t seq, int last, struct jmap *mp,
+seg_map(struct journal *j, uint64_t seq, struct jmap *mp,
     struct jhdr *hd, char **cause)
 {
 	struct stat	 sb;
@@ -354,13 +355,6 @@ seg_map(struct journal *j, uint64_t seq, int last, struct jmap *mp,
 	close(fd);
 	he = hdr_parse(mp->p, mp->len, hd);
 	if (he == JHDR_OK) {
-		free(path);
-		return 0;
-	}
-	if (he == JHDR_SHORT && last) {
-		log_warnx("journal %s: dropping torn header (%zu bytes)", path,
-		    mp->len);
-		mp->damage = JDAMAGE_TORN_HEADER;
 		free(path);
 		return 0;
 	}

@@ -318,6 +318,65 @@ all_zero(const uint8_t *p, size_t n)
 	return n == 0;
 }
 
+/*
+ * Is the invalid record at off, which looks cut short, a whole record
+ * with a damaged length field?  It is when its checksum matches its bytes
+ * as far as the end of the file, or as far as the zeros that run to it
+ * (z).
+ */
+static int
+len_damaged(const uint8_t *p, size_t size, size_t off, size_t z)
+{
+	uint8_t		 lb[4];
+	size_t		 ends[2], blen;
+	int		 i;
+
+	ends[0] = size;
+	ends[1] = z;
+	for (i = 0; i < 2; i++) {
+		if (ends[i] < off + REC_HDR + END_LEN)
+			continue;
+		blen = ends[i] - off - REC_HDR;
+		le_put32(lb, (uint32_t)blen);
+		if (journal_crc32c(journal_crc32c(0, lb, 4), p + off + REC_HDR,
+		    blen) == le_get32(p + off + 4))
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * Was the write of the invalid record at off (no valid record follows it)
+ * cut short?  Bytes never written lie past the end of the file or read as
+ * zeros (the writer writes zeros ahead of its appends), so the record is
+ * incomplete when the file ends inside it or when the zeros that run to
+ * the end of the file start inside it.  A record whose bytes are all there
+ * was written whole: a wrong checksum on it is damage.
+ */
+static int
+rec_torn(const uint8_t *p, size_t size, size_t off, const char **why)
+{
+	size_t		 z, avail = size - off;
+	uint32_t	 len;
+
+	for (z = size; z > off && p[z - 1] == 0; z--)
+		;
+	if (avail < REC_HDR)
+		return 1;
+	len = le_get32(p + off);
+	if (len < END_LEN)
+		return z < off + REC_HDR;
+	if (len <= avail - REC_HDR && z >= off + REC_HDR + len)
+		return 0;
+	if (len_damaged(p, size, off, z)) {
+		*why = "damaged record length";
+		return 0;
+	}
+	if (len <= avail - REC_HDR)
+		*why = "record not fully written";
+	return 1;
+}
+
 /* Look for a valid record after off; its offset, or 0 if none. */
 static size_t
 next_valid(const uint8_t *p, size_t size, size_t off)
@@ -334,8 +393,8 @@ next_valid(const uint8_t *p, size_t size, size_t off)
 /*
  * Walk the records of a segment of len bytes at p (header included),
  * calling cb for each valid one.  last says it is the newest segment,
- * where a damaged tail is a torn write.  Fill sc with how the segment
- * ends.  Damage stops the scan with -1 and *cause naming name and the
+ * the only one whose last record may be torn (see rec_torn).  Fill sc
+ * with how the segment ends.  Damage stops the scan with -1 and *cause naming name and the
  * offset; with repair it is logged and skipped instead.
  */
 int
@@ -361,7 +420,7 @@ seg_scan(const uint8_t *p, size_t len, int last, int repair,
 		}
 		if (n == 0) {
 			nx = next_valid(p, len, off);
-			if (last && nx == 0) {
+			if (last && nx == 0 && rec_torn(p, len, off, &why)) {
 				log_warnx("journal %s: dropping torn record "
 				    "at offset %zu (%s, %zu bytes, never "
 				    "acknowledged)", name, off, why,

@@ -110,8 +110,7 @@ enum jtail {
 enum jdamage {
 	JDAMAGE_NONE,
 	JDAMAGE_RECORDS,	/* damaged records, skipped (repair only) */
-	JDAMAGE_HEADER,		/* damaged header, file skipped (repair) */
-	JDAMAGE_TORN_HEADER	/* the newest header cut short: rewrite it */
+	JDAMAGE_HEADER		/* damaged header, file skipped (repair) */
 };
 
 /* The outcome of scanning one segment. */

@@ -167,7 +167,7 @@ int		 seg_install(struct journal *, const char *, struct jbuf *,
 int		 dir_open(struct journal *, char **);
 void		 dir_lock_pid(struct journal *);
 int		 dir_list(struct journal *, uint64_t **, size_t *, char **);
-int		 seg_map(struct journal *, uint64_t, int, struct jmap *,
+int		 seg_map(struct journal *, uint64_t, struct jmap *,
 		    struct jhdr *, char **);
 void		 seg_unmap(struct jmap *);
 int		 repair(struct journal *, char **);

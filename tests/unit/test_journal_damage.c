@@ -172,30 +172,44 @@ test_version(void)
 	free(dir);
 }
 
-/* A segment whose header was cut short by a crash right after creation. */
+/*
+ * A segment shorter than its header: a new segment appears whole (it is
+ * written under a temp name first), so this is damage, not a crash.
+ */
 static void
-test_torn_header(void)
+test_short_segment(void)
 {
 	struct journal	*j;
 	struct got	*g;
-	char		*dir, *cause, path[1024];
+	char		*dir, *cause, path[1024], want[1200];
 	int		 fd;
 
-	dir = newdir("torn-header");
+	dir = newdir("short-segment");
 	ok(fill(dir, 3, NULL, JOURNAL_SYNC_ALWAYS), "3 jobs written");
+	is_int(count_files(dir, ".tmp"), 0, "no temp file is left");
 	snprintf(path, sizeof(path), "%s/seg-00000000000000ff.jnl", dir);
 	fd = open(path, O_WRONLY | O_CREAT, 0600);
 	ok(fd != -1 && write(fd, "gmjou", 5) == 5, "a newest segment of 5 "
 	    "bytes");
 	close(fd);
-	g = calloc(1, sizeof(*g));
 	j = jopen(dir, JOURNAL_SYNC_ALWAYS, 0, &cause);
-	ok(j != NULL, "a torn header at the end does not stop the start");
+	snprintf(want, sizeof(want), "journal %s: damaged header at offset 0 "
+	    "(file too short)", path);
+	ok(j == NULL && cause != NULL && strstr(cause, want) != NULL &&
+	    strstr(cause, "--journal-repair") != NULL,
+	    "a short newest segment stops the start (%s)",
+	    cause ? cause : "started");
+	journal_close(j);
+	free(cause);
+	g = calloc(1, sizeof(*g));
+	j = jopen(dir, JOURNAL_SYNC_ALWAYS, 1, &cause);
+	ok(j != NULL, "--journal-repair starts");
 	if (j != NULL) {
 		is_int(journal_replay(j, on_replay, g), 3, "3 jobs replay");
 		journal_close(j);
 	}
-	is_int(file_size(path), 32, "the segment starts over with a header");
+	is_int(count_files(dir, "ff.jnl.damaged"), 1, "the short segment is "
+	    "kept aside");
 	got_free(g);
 	ok(fill(dir, 1, NULL, JOURNAL_SYNC_ALWAYS), "appends go on");
 	j = jopen(dir, JOURNAL_SYNC_ALWAYS, 0, &cause);
@@ -204,6 +218,93 @@ test_torn_header(void)
 		journal_close(j);
 	} else
 		ok(0, "reopen: %s", cause);
+	got_free(g);
+
+	/* A leftover temp file of a segment being created goes. */
+	snprintf(path, sizeof(path), "%s/segment.tmp", dir);
+	fd = open(path, O_WRONLY | O_CREAT, 0600);
+	close(fd);
+	j = jopen(dir, JOURNAL_SYNC_ALWAYS, 0, &cause);
+	ok(j != NULL && file_size(path) == -1, "an unfinished segment.tmp "
+	    "is removed at open");
+	journal_close(j);
+	free(g);
+	free(dir);
+}
+
+/* The only segment cut to 0 bytes: every job in it would be lost. */
+static void
+test_empty_segment(void)
+{
+	struct journal	*j;
+	char		*dir, *cause, seg[1024], want[1200];
+
+	dir = newdir("empty-segment");
+	ok(fill(dir, 3, NULL, JOURNAL_SYNC_ALWAYS), "3 jobs written");
+	snprintf(seg, sizeof(seg), "%s", last_seg(dir));
+	ok(truncate(seg, 0) == 0, "cut the segment to 0 bytes");
+	j = jopen(dir, JOURNAL_SYNC_ALWAYS, 0, &cause);
+	snprintf(want, sizeof(want), "journal %s: damaged header at offset 0 "
+	    "(file too short)", seg);
+	ok(j == NULL && cause != NULL && strstr(cause, want) != NULL,
+	    "a segment of 0 bytes stops the start (%s)",
+	    cause ? cause : "started empty");
+	journal_close(j);
+	free(cause);
+	is_int(file_size(seg), 0, "the file is left as it is");
+	j = jopen(dir, JOURNAL_SYNC_ALWAYS, 1, &cause);
+	ok(j != NULL && journal_replay(j, NULL, NULL) == 0,
+	    "--journal-repair starts, with no job");
+	journal_close(j);
+	is_int(count_files(dir, ".damaged"), 1, "the empty file is kept aside");
+	free(dir);
+}
+
+/* A whole last record with a wrong checksum was acknowledged: damage. */
+static void
+test_last_record(void)
+{
+	struct journal	*j;
+	struct got	*g;
+	char		*dir, *cause, seg[1024], want[1200];
+	off_t		 r4;
+
+	dir = newdir("last-record");
+	ok(fill(dir, 5, NULL, JOURNAL_SYNC_ALWAYS), "5 jobs written");
+	snprintf(seg, sizeof(seg), "%s", last_seg(dir));
+	r4 = rec_offset(seg, 4);
+	is_int(file_size(seg), rec_offset(seg, 5), "the last record ends "
+	    "the file");
+	ok(flip_byte(seg, r4 + 20) == 0, "flip a bit in the last record");
+	j = jopen(dir, JOURNAL_SYNC_ALWAYS, 0, &cause);
+	snprintf(want, sizeof(want), "journal %s: damaged record at offset "
+	    "%lld (checksum mismatch)", seg, (long long)r4);
+	ok(j == NULL && cause != NULL && strstr(cause, want) != NULL,
+	    "it stops the start, naming file and offset (%s)",
+	    cause ? cause : "started");
+	journal_close(j);
+	free(cause);
+	is_int(file_size(seg), rec_offset(seg, 5), "nothing was cut off");
+
+	/* The same with a damaged length field. */
+	ok(flip_byte(seg, r4 + 20) == 0 && flip_byte(seg, r4 + 1) == 0,
+	    "restore it, damage its length instead");
+	j = jopen(dir, JOURNAL_SYNC_ALWAYS, 0, &cause);
+	ok(j == NULL && cause != NULL &&
+	    strstr(cause, "damaged record length") != NULL,
+	    "a damaged length stops the start too (%s)",
+	    cause ? cause : "started");
+	journal_close(j);
+	free(cause);
+
+	g = calloc(1, sizeof(*g));
+	j = jopen(dir, JOURNAL_SYNC_ALWAYS, 1, &cause);
+	ok(j != NULL, "--journal-repair starts (%s)", cause ? cause : "");
+	if (j != NULL) {
+		is_int(journal_replay(j, on_replay, g), 4,
+		    "the other 4 jobs are salvaged");
+		journal_close(j);
+	}
 	got_free(g);
 	free(g);
 	free(dir);
@@ -216,7 +317,9 @@ main(void)
 	test_torn_tail();
 	test_damage();
 	test_version();
-	test_torn_header();
+	test_short_segment();
+	test_empty_segment();
+	test_last_record();
 	jt_end();
 	return tap_done();
 }

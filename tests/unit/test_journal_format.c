@@ -251,6 +251,59 @@ test_scan(void)
 	free(b.b);
 }
 
+/*
+ * The newest segment's last record: only one whose write was cut short
+ * (bytes past the end of the file, or zeros from inside it to the end)
+ * may be dropped; one whose bytes are all there is damage.
+ */
+static void
+test_tail(void)
+{
+	struct jbuf	 b;
+	struct jscan	 sc;
+	struct seen	 s;
+	size_t		 off[3], rlen;
+	char		*cause;
+
+	mkseg(&b, off);
+	rlen = b.len - off[2];
+
+	b.b[off[2] + 20] ^= 0x40;
+	ok(scan(&b, 1, 0, &s, &sc, &cause) == -1 && cause != NULL &&
+	    strstr(cause, "checksum mismatch") != NULL,
+	    "a whole last record with a wrong checksum is damage (%s)",
+	    cause ? cause : "started");
+	free(cause);
+	memset(jbuf_grow(&b, 4096), 0, 4096);
+	ok(scan(&b, 1, 0, &s, &sc, &cause) == -1 && cause != NULL,
+	    "also with zeros written ahead after it");
+	free(cause);
+	ok(scan(&b, 1, 1, &s, &sc, &cause) == 0 && s.n == 2 &&
+	    sc.damage == JDAMAGE_RECORDS, "repair salvages the others");
+	b.b[off[2] + 20] ^= 0x40;
+
+	/* Written only in part over the zeros: a crash during the write. */
+	memset(b.b + off[2] + 20, 0, rlen - 20);
+	ok(scan(&b, 1, 0, &s, &sc, &cause) == 0 && s.n == 2 &&
+	    sc.tail == JTAIL_TORN && sc.keep == off[2],
+	    "a last record whose end was never written is torn");
+	free(b.b);
+
+	/* A damaged length field: the record is whole, its length is not. */
+	mkseg(&b, off);
+	b.b[off[2] + 1] ^= 0x01;
+	ok(scan(&b, 1, 0, &s, &sc, &cause) == -1 && cause != NULL &&
+	    strstr(cause, "damaged record length") != NULL,
+	    "a last record with a damaged length is damage (%s)",
+	    cause ? cause : "started");
+	free(cause);
+	memset(jbuf_grow(&b, 4096), 0, 4096);
+	ok(scan(&b, 1, 0, &s, &sc, &cause) == -1 && cause != NULL,
+	    "also with zeros written ahead after it");
+	free(cause);
+	free(b.b);
+}
+
 int
 main(void)
 {
@@ -259,5 +312,6 @@ main(void)
 	test_records();
 	test_header();
 	test_scan();
+	test_tail();
 	return tap_done();
 }
