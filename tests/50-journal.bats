@@ -62,6 +62,16 @@ flip_byte() {
 	    seek($f, $ARGV[1], 0); print $f chr(ord($c) ^ 0xff);' "$1" "$2"
 }
 
+# refused DIR MESSAGE: gm-server on journal DIR must refuse to start (exit
+# 1) with MESSAGE and the hint to --journal-repair.
+refused() {
+	run timeout 20 "$GM_BIN/gm-server" -L 127.0.0.1 -p 0 -l stderr \
+	    --journal "$1"
+	assert_failure 1
+	assert_output --partial "$2"
+	assert_output --partial "--journal-repair"
+}
+
 hex() {
 	printf '%s' "$1" | od -An -tx1 | tr -d ' \n'
 }
@@ -220,11 +230,7 @@ hex() {
 	seg=$(newest_seg "$JOURNAL_e")
 	off=$(rec_offset "$seg" 1)
 	flip_byte "$seg" "$((off + 30))"
-	run timeout 20 "$GM_BIN/gm-server" -L 127.0.0.1 -p 0 -l stderr \
-	    --journal "$JOURNAL_e"
-	assert_failure 1
-	assert_output --partial "journal $seg: damaged record at offset $off (checksum mismatch)"
-	assert_output --partial "--journal-repair"
+	refused "$JOURNAL_e" "journal $seg: damaged record at offset $off (checksum mismatch)"
 	server_start e --journal-repair
 	run grep -c "damaged record at offset $off" "$LOG_e"
 	assert_output 1
@@ -255,11 +261,7 @@ hex() {
 	# Acknowledged and written whole, then damaged: not a torn write,
 	# although only zeros (written ahead of appends) follow it.
 	flip_byte "$seg" "$((off + 30))"
-	run timeout 20 "$GM_BIN/gm-server" -L 127.0.0.1 -p 0 -l stderr \
-	    --journal "$JOURNAL_lastrec"
-	assert_failure 1
-	assert_output --partial "journal $seg: damaged record at offset $off (checksum mismatch)"
-	assert_output --partial "--journal-repair"
+	refused "$JOURNAL_lastrec" "journal $seg: damaged record at offset $off (checksum mismatch)"
 	refute_output --partial "dropping torn record"
 	server_start lastrec --journal-repair
 	run grep -c "damaged record at offset $off" "$LOG_lastrec"
@@ -280,11 +282,7 @@ hex() {
 	server_stop emptyseg
 	seg=$(newest_seg "$JOURNAL_emptyseg")
 	: >"$seg"
-	run timeout 20 "$GM_BIN/gm-server" -L 127.0.0.1 -p 0 -l stderr \
-	    --journal "$JOURNAL_emptyseg"
-	assert_failure 1
-	assert_output --partial "journal $seg: damaged header at offset 0 (file too short)"
-	assert_output --partial "--journal-repair"
+	refused "$JOURNAL_emptyseg" "journal $seg: damaged header at offset 0 (file too short)"
 	assert_equal "$(stat -c %s "$seg")" 0
 	server_start emptyseg --journal-repair
 	run ls "$JOURNAL_emptyseg"

@@ -121,14 +121,41 @@ struct jscan {
 	uint64_t	 records;	/* valid records seen */
 };
 
+/* Little-endian integers, inline: every record needs several. */
+static inline void
+le_put32(uint8_t *p, uint32_t v)
+{
+	p[0] = v;
+	p[1] = v >> 8;
+	p[2] = v >> 16;
+	p[3] = v >> 24;
+}
+
+static inline void
+le_put64(uint8_t *p, uint64_t v)
+{
+	le_put32(p, (uint32_t)v);
+	le_put32(p + 4, (uint32_t)(v >> 32));
+}
+
+static inline uint32_t
+le_get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+	    (uint32_t)p[3] << 24;
+}
+
+static inline uint64_t
+le_get64(const uint8_t *p)
+{
+	return (uint64_t)le_get32(p) | (uint64_t)le_get32(p + 4) << 32;
+}
+
 /* Called once per valid record with its offset in the segment. */
 typedef void	(*jscan_cb)(const struct jrec *, size_t, void *);
 
 uint32_t	 journal_crc32c(uint32_t, const void *, size_t);
-void		 le_put32(uint8_t *, uint32_t);
-void		 le_put64(uint8_t *, uint64_t);
-uint32_t	 le_get32(const uint8_t *);
-uint64_t	 le_get64(const uint8_t *);
+uint32_t	 journal_crc32c_sw(uint32_t, const void *, size_t);
 uint8_t		*jbuf_grow(struct jbuf *, size_t);
 size_t		 rec_add_size(const struct jrec *);
 uint8_t		*rec_add_put(uint8_t *, const struct jrec *);

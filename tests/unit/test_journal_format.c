@@ -81,6 +81,33 @@ test_crc(void)
 	    "CRC32C of \"123456789\" is e3069283");
 	is_int(journal_crc32c(journal_crc32c(0, "1234", 4), "56789", 5),
 	    0xe3069283U, "CRC32C continues across calls");
+	is_int(journal_crc32c_sw(0, "123456789", 9), 0xe3069283U,
+	    "the tables give the same");
+}
+
+/*
+ * The CRC32C in use (the crc32 instruction where there is one) and the
+ * tables agree on every length and alignment.
+ */
+static void
+test_crc_same(void)
+{
+	uint8_t		 buf[300 + 8];
+	size_t		 n, a;
+	uint32_t	 seed = 1;
+	int		 same = 1;
+
+	for (n = 0; n < sizeof(buf); n++) {
+		seed = seed * 1103515245 + 12345;
+		buf[n] = seed >> 16;
+	}
+	for (a = 0; a < 8; a++)
+		for (n = 0; n <= 300; n++)
+			if (journal_crc32c(0x1234, buf + a, n) !=
+			    journal_crc32c_sw(0x1234, buf + a, n))
+				same = 0;
+	ok(same, "the CRC32C in use equals the tables' over lengths 0-300 at "
+	    "every alignment");
 }
 
 static void
@@ -252,6 +279,27 @@ test_scan(void)
 }
 
 /*
+ * The newest segment b must be refused with why in the message, and still
+ * when zeros written ahead of appends follow (they are added to b).
+ */
+static void
+refused(struct jbuf *b, const char *why, const char *what)
+{
+	struct jscan	 sc;
+	struct seen	 s;
+	char		*cause;
+
+	ok(scan(b, 1, 0, &s, &sc, &cause) == -1 && cause != NULL &&
+	    strstr(cause, why) != NULL, "%s (%s)", what,
+	    cause ? cause : "started");
+	free(cause);
+	memset(jbuf_grow(b, 4096), 0, 4096);
+	ok(scan(b, 1, 0, &s, &sc, &cause) == -1 && cause != NULL &&
+	    strstr(cause, why) != NULL, "%s, with zeros after it", what);
+	free(cause);
+}
+
+/*
  * The newest segment's last record: only one whose write was cut short
  * (bytes past the end of the file, or zeros from inside it to the end)
  * may be dropped; one whose bytes are all there is damage.
@@ -269,15 +317,8 @@ test_tail(void)
 	rlen = b.len - off[2];
 
 	b.b[off[2] + 20] ^= 0x40;
-	ok(scan(&b, 1, 0, &s, &sc, &cause) == -1 && cause != NULL &&
-	    strstr(cause, "checksum mismatch") != NULL,
-	    "a whole last record with a wrong checksum is damage (%s)",
-	    cause ? cause : "started");
-	free(cause);
-	memset(jbuf_grow(&b, 4096), 0, 4096);
-	ok(scan(&b, 1, 0, &s, &sc, &cause) == -1 && cause != NULL,
-	    "also with zeros written ahead after it");
-	free(cause);
+	refused(&b, "checksum mismatch",
+	    "a whole last record with a wrong checksum is damage");
 	ok(scan(&b, 1, 1, &s, &sc, &cause) == 0 && s.n == 2 &&
 	    sc.damage == JDAMAGE_RECORDS, "repair salvages the others");
 	b.b[off[2] + 20] ^= 0x40;
@@ -292,15 +333,8 @@ test_tail(void)
 	/* A damaged length field: the record is whole, its length is not. */
 	mkseg(&b, off);
 	b.b[off[2] + 1] ^= 0x01;
-	ok(scan(&b, 1, 0, &s, &sc, &cause) == -1 && cause != NULL &&
-	    strstr(cause, "damaged record length") != NULL,
-	    "a last record with a damaged length is damage (%s)",
-	    cause ? cause : "started");
-	free(cause);
-	memset(jbuf_grow(&b, 4096), 0, 4096);
-	ok(scan(&b, 1, 0, &s, &sc, &cause) == -1 && cause != NULL,
-	    "also with zeros written ahead after it");
-	free(cause);
+	refused(&b, "damaged record length",
+	    "a last record with a damaged length is damage");
 	free(b.b);
 }
 
@@ -309,6 +343,7 @@ main(void)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	test_crc();
+	test_crc_same();
 	test_records();
 	test_header();
 	test_scan();
