@@ -96,8 +96,6 @@ seg_install(struct journal *j, const char *tmpname, struct jbuf *out,
 		e = errno;
 	else {
 		e = pwrite_all(fd, out->b, out->len, 0);
-		if (e == 0 && j->fault)
-			e = j->fault;
 		if (e == 0 && fsync(fd) == -1)
 			e = errno;
 		if (close(fd) == -1 && e == 0)
