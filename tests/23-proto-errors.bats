@@ -169,6 +169,32 @@ EOF
 	fi
 }
 
+@test "GET_STATUS and GET_STATUS_UNIQUE end their argument at a NUL, as gearmand" {
+	local h
+	h=$(printf 'h%.0s' {1..70})
+	run raw <<EOF
+REQ SUBMIT_JOB_BG nulfn nulu x
+WAIT 1
+REQ GET_STATUS H:HOST:1\0zz
+WAIT 1
+REQ GET_STATUS_UNIQUE nulu\0$h
+WAIT 1
+REQ GET_STATUS \0
+WAIT 1
+REQ GET_STATUS_UNIQUE \0x
+WAIT 1
+REQ ECHO_REQ open
+WAIT 1
+EOF
+	assert_success
+	assert_output 'JOB_CREATED H:HOST:1
+STATUS_RES H:HOST:1 1 0 0 0
+STATUS_RES_UNIQUE nulu 1 0 0 0 0
+STATUS_RES "" 0 0 0 0
+STATUS_RES_UNIQUE "" 0 0 0 0 0
+ECHO_RES open'
+}
+
 @test "reduce jobs: gm checks the unique's size, gearmand the reducer's" {
 	local long
 	long=$(printf 'r%.0s' {1..65})

@@ -194,23 +194,37 @@ h_submit(struct conn *c, const struct gm_packet *pkt)
 }
 
 /*
- * GET_STATUS, GET_STATUS_UNIQUE: an argument of 64 bytes or more can name
- * nothing; gearmand does not answer it, and neither do we.
+ * GET_STATUS, GET_STATUS_UNIQUE: gearmand reads the argument as a C string,
+ * so it ends at its first NUL; what is left of 64 bytes or more can name
+ * nothing, and gearmand does not answer it, nor do we.
  */
+static size_t
+status_arg(const struct gm_arg *a)
+{
+	const uint8_t	*nul;
+
+	nul = memchr(a->ptr, '\0', a->len);
+	return nul != NULL ? (size_t)(nul - a->ptr) : a->len;
+}
+
 static void
 h_get_status(struct conn *c, const struct gm_packet *pkt)
 {
-	if (pkt->arg[0].len >= GM_HANDLE_SIZE)
+	size_t	 len = status_arg(&pkt->arg[0]);
+
+	if (len >= GM_HANDLE_SIZE)
 		return;
-	queue_status(c, pkt->arg[0].ptr, pkt->arg[0].len);
+	queue_status(c, pkt->arg[0].ptr, len);
 }
 
 static void
 h_get_status_unique(struct conn *c, const struct gm_packet *pkt)
 {
-	if (pkt->arg[0].len >= GM_UNIQUE_SIZE)
+	size_t	 len = status_arg(&pkt->arg[0]);
+
+	if (len >= GM_UNIQUE_SIZE)
 		return;
-	queue_status_unique(c, pkt->arg[0].ptr, pkt->arg[0].len);
+	queue_status_unique(c, pkt->arg[0].ptr, len);
 }
 
 static void
