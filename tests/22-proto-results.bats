@@ -415,3 +415,30 @@ EOF
 @2 JOB_ASSIGN H:HOST:1 f x
 WORK_EXCEPTION H:HOST:1 "it broke"'
 }
+
+@test "one connection submitting a unique twice gets every reply twice" {
+	run raw <<'EOF'
+REQ SUBMIT_JOB twice u2 x
+WAIT 1
+REQ SUBMIT_JOB twice u2 y
+WAIT 1
+REQ GET_STATUS_UNIQUE u2
+WAIT 1
+@2 REQ CAN_DO twice
+@2 REQ GRAB_JOB
+@2 WAIT 1
+@2 REQ WORK_DATA %H dd
+WAIT 2
+@2 REQ WORK_COMPLETE %H done
+WAIT 2
+EOF
+	assert_success
+	assert_output 'JOB_CREATED H:HOST:1
+JOB_CREATED H:HOST:1
+STATUS_RES_UNIQUE u2 1 0 0 0 2
+@2 JOB_ASSIGN H:HOST:1 twice x
+WORK_DATA H:HOST:1 dd
+WORK_DATA H:HOST:1 dd
+WORK_COMPLETE H:HOST:1 done
+WORK_COMPLETE H:HOST:1 done'
+}

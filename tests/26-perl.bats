@@ -120,6 +120,20 @@ ghi=ihg
 jkl=lkj'
 }
 
+@test "perl: a task set with two tasks of the same uniq completes both" {
+	# Both submissions coalesce onto one job before a worker is there;
+	# each must get its own JOB_CREATED and WORK_COMPLETE.
+	timeout 60 perl "$CLIENTS/perl-client.pl" setuniq rev same abc def \
+	    >"$BATS_TEST_TMPDIR/out" 3>&- </dev/null &
+	local cpid=$!
+	wait_status rev '1 0 0'
+	pworker rev
+	wait "$cpid"
+	run cat "$BATS_TEST_TMPDIR/out"
+	assert_output '1=cba
+2=cba'
+}
+
 @test "perl: a worker's client_id shows in workers" {
 	pworker -i perl-w1 rev
 	local out

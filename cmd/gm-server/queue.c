@@ -261,15 +261,15 @@ job_ready(struct job *j, int64_t when)
 	job_enqueue(j);
 }
 
-/* Attach a foreground client to a job. */
+/*
+ * Attach a foreground client to a job, once per submission: a client that
+ * submits the same unique twice gets every reply twice, as from gearmand.
+ */
 static void
 job_attach(struct job *j, struct conn *c)
 {
 	struct attach	*a;
 
-	LIST_FOREACH(a, &j->j_clients, a_jentry)
-		if (a->a_conn == c)
-			return;
 	a = xmalloc(sizeof(*a));
 	a->a_job = j;
 	a->a_conn = c;

@@ -6,6 +6,9 @@
 # perl-client.pl events FUNC ARG                 do_task, printing callbacks
 # perl-client.pl bg FUNC ARG [UNIQ [high|low]]   dispatch_background; handle
 # perl-client.pl set FUNC ARG...                 a task set, results by arg
+# perl-client.pl setuniq FUNC UNIQ ARG...         a task set whose tasks all
+#                                                 have uniq UNIQ; results by
+#                                                 task number
 # perl-client.pl status HANDLE                   get_status
 # perl-client.pl admin                           get_job_server_status
 #
@@ -70,6 +73,20 @@ if ($op eq 'do') {
     $ts->wait(timeout => 30);
     print "$_=", (defined $res{$_} ? $res{$_} : 'MISSING'), "\n"
         for sort @list;
+} elsif ($op eq 'setuniq') {
+    my ($f, $uniq, @list) = @args;
+    my $ts = $client->new_task_set;
+    my %res;
+    for my $i (1 .. @list) {
+        $ts->add_task($f, $list[$i - 1], {
+            uniq        => $uniq,
+            on_complete => sub { $res{$i} = ${$_[0]} },
+            on_fail     => sub { $res{$i} = 'FAILED' },
+        });
+    }
+    $ts->wait(timeout => 30);
+    print "$_=", (defined $res{$_} ? $res{$_} : 'MISSING'), "\n"
+        for 1 .. @list;
 } elsif ($op eq 'status') {
     my $st = $client->get_status($args[0]);
     if (!defined $st) {
@@ -89,6 +106,6 @@ if ($op eq 'do') {
         }
     }
 } else {
-    die "usage: perl-client.pl do|events|bg|set|status|admin ...\n";
+    die "usage: perl-client.pl do|events|bg|set|setuniq|status|admin ...\n";
 }
 exit 0;
