@@ -15,6 +15,7 @@
 
 #include "compat.h"
 #include "log.h"
+#include "lograte.h"
 #include "journal.h"
 #include "gm-server.h"
 
@@ -39,11 +40,13 @@ static void	a_verbose(struct conn *, char **, int);
 static void	a_version(struct conn *, char **, int);
 static void	a_shutdown(struct conn *, char **, int);
 static void	a_journal(struct conn *, char **, int);
+static void	a_counters(struct conn *, char **, int);
 static void	unknown(struct conn *, const char *);
 static int	admin_trusted(struct conn *);
 
 static const struct cmd cmds[] = {
 	{ "cancel",		a_cancel,		1 },
+	{ "counters",		a_counters,		0 },
 	{ "create",		a_create,		1 },
 	{ "drop",		a_drop,			1 },
 	{ "getpid",		a_getpid,		0 },
@@ -92,7 +95,7 @@ admin_line(struct conn *c, char *line, size_t len __unused)
 			continue;
 		if ((cmds[i].changes || conf.admin_reads) &&
 		    !admin_trusted(c)) {
-			log_warnx("fd %d (%s): admin %s refused: not a "
+			log_rate(NULL, "fd %d (%s): admin %s refused: not a "
 			    "trusted peer", c->c_fd, c->c_peer, cmds[i].name);
 			conn_printf(c, "ERR NOT_PERMITTED %s+needs+a+trusted+"
 			    "peer\r\n", cmds[i].name);
@@ -362,5 +365,20 @@ a_journal(struct conn *c, char **tok __unused, int n __unused)
 	conn_printf(c, "peak_flush_us\t%" PRIu64 "\n", st.peak_flush_us);
 	conn_printf(c, "compactions\t%" PRIu64 "\n", st.compactions);
 	conn_printf(c, "write_errors\t%" PRIu64 "\n", st.write_errors);
+	conn_printf(c, ".\n");
+}
+
+/*
+ * counters (gm extension): how often a limit on peers applied, key TAB
+ * value.
+ */
+static void
+a_counters(struct conn *c, char **tok __unused, int n __unused)
+{
+	conn_printf(c, "args_refused\t%" PRIu64 "\n", counters.args_refused);
+	conn_printf(c, "input_paused\t%" PRIu64 "\n", counters.input_paused);
+	conn_printf(c, "request_timeouts\t%" PRIu64 "\n",
+	    counters.request_timeouts);
+	conn_printf(c, "held_capped\t%" PRIu64 "\n", counters.held_capped);
 	conn_printf(c, ".\n");
 }

@@ -1,8 +1,10 @@
 /* Public domain. See README.md for the licence of this project. */
 /*
  * Connections: buffers, packet framing (binary or admin text, chosen per
- * packet by its first byte), bounded output, ordered replies that wait for
- * the journal, and deferred freeing.  Bytes move through conn_io_read and
+ * packet by its first byte), bounded input (arguments checked as they
+ * arrive, a budget on the input held across all connections, a deadline
+ * on a partial request), bounded output, ordered replies that wait for the
+ * journal, and deferred freeing.  Bytes move through conn_io_read and
  * conn_io_write, plain or TLS (tlsconn.c), and nothing else touches the
  * socket.
  *
@@ -24,6 +26,7 @@
 #include <netinet/tcp.h>
 
 #include <errno.h>
+#include <malloc.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +38,7 @@
 
 #include "compat.h"
 #include "log.h"
+#include "lograte.h"
 #include "net.h"
 #include "tls.h"
 #include "xmalloc.h"
@@ -46,6 +50,8 @@
 #define BLOCK		65536
 /* The most a TLS record holds. */
 #define TLS_RECORD	16384
+/* Give freed memory back to the system after this much input went. */
+#define TRIM_AFTER	(16 * 1024 * 1024)
 
 /* The longest reply an ack holds: an ERROR with a journal error text. */
 #define ACK_REPLY_MAX	256
@@ -87,6 +93,12 @@ static void	conn_dirty(struct conn *);
 static void	conn_drained(struct conn *);
 static void	conn_vclose(struct conn *, int, const char *, va_list)
 		    __attribute__((__format__(printf, 3, 0)));
+static int	conn_early(struct conn *, const struct gm_header *,
+		    const uint8_t *, size_t, size_t *);
+static void	conn_account(struct conn *);
+static int	conn_budget(struct conn *);
+static void	conn_resume(void);
+static void	conn_sweep(evutil_socket_t, short, void *);
 
 static TAILQ_HEAD(, conn) conns = TAILQ_HEAD_INITIALIZER(conns);
 static TAILQ_HEAD(, conn) dead = TAILQ_HEAD_INITIALIZER(dead);
@@ -97,13 +109,135 @@ static int		 flush_pending;
 static int		 nconns;
 static struct ack	*ack_pool;	/* free ack records (k_next) */
 static uint8_t		 rbuf[BLOCK];	/* what one read brings */
+static TAILQ_HEAD(, conn) paused = TAILQ_HEAD_INITIALIZER(paused);
+static struct conn	*in_owner;	/* may read while over budget */
+static size_t		 in_total;	/* input held by every connection */
+static size_t		 in_peak;	/* its highest since the last trim */
+static int		 in_over;	/* over budget (logged) */
+static struct event	*sweep_ev;	/* deadlines, log summaries */
 
-/* Set up conn.c's event. */
+/* Set up conn.c's events. */
 void
 conn_init(void)
 {
+	struct timeval	 tv = { 1, 0 };
+
 	reap_ev = event_new(base, -1, 0, conn_reap, NULL);
 	flush_ev = event_new(base, -1, 0, conn_flush, NULL);
+	sweep_ev = event_new(base, -1, EV_PERSIST, conn_sweep, NULL);
+	event_add(sweep_ev, &tv);
+}
+
+/*
+ * Once a second: close connections whose partial request is older than
+ * --request-timeout (a peer that holds the server's memory by sending
+ * slowly), and write the summaries of rate-limited log lines.
+ */
+static void
+conn_sweep(evutil_socket_t fd __unused, short what __unused,
+    void *arg __unused)
+{
+	struct conn	*c, *next;
+	int64_t		 old;
+
+	log_rate_flush();
+	if (conf.request_timeout <= 0)
+		return;
+	old = timer_mono_ms() - (int64_t)conf.request_timeout * 1000;
+	TAILQ_FOREACH_SAFE(c, &conns, c_entry, next) {
+		if (c->c_partial == 0 || c->c_partial > old ||
+		    (c->c_flags & (CONN_SLOW | CONN_CLOSING)))
+			continue;
+		counters.request_timeouts++;
+		log_rate(&conf.request_timeout, "fd %d (%s): closing "
+		    "connection: request not complete within %d s "
+		    "(--request-timeout)", c->c_fd, c->c_peer,
+		    conf.request_timeout);
+		conn_close(c, "request timeout");
+	}
+}
+
+/*
+ * Account for a change in c's held input: the budget across connections
+ * (--max-input), who may read while over it, and giving memory back once
+ * much input is gone.
+ */
+static void
+conn_account(struct conn *c)
+{
+	size_t	 n = c->c_flags & CONN_DEAD ? 0 : evbuffer_get_length(c->c_in);
+
+	in_total = in_total - c->c_inheld + n;
+	c->c_inheld = n;
+	if (n == 0)
+		c->c_partial = 0;
+	else if (c->c_partial == 0)
+		c->c_partial = timer_mono_ms();
+	if (in_total > in_peak)
+		in_peak = in_total;
+	if (c == in_owner && n < BLOCK) {
+		in_owner = NULL;
+		conn_resume();
+	} else if (in_total <= conf.max_input) {
+		if (in_over) {
+			in_over = 0;
+			log_info("input held back under the %zu byte budget "
+			    "(--max-input)", conf.max_input);
+		}
+		conn_resume();
+	}
+	if (in_peak - in_total >= TRIM_AFTER && in_total < in_peak / 2) {
+		malloc_trim(0);
+		in_peak = in_total;
+	}
+}
+
+/*
+ * Whether c may read now: over the input budget, only one connection
+ * that holds a large partial packet (the owner, until that packet is
+ * whole) goes on, so that one packet always completes; the others with a
+ * large partial packet wait.  Memory held stays under the budget plus one
+ * --max-packet plus a block per connection.
+ */
+static int
+conn_budget(struct conn *c)
+{
+	if (c->c_flags & CONN_PAUSED) {
+		event_del(c->c_rev);
+		return 0;
+	}
+	if (in_total <= conf.max_input || c->c_inheld < BLOCK ||
+	    c == in_owner)
+		return 1;
+	if (in_owner == NULL) {
+		in_owner = c;
+		return 1;
+	}
+	if (!in_over) {
+		in_over = 1;
+		log_warnx("input held (%zu bytes) over the %zu byte budget "
+		    "(--max-input): reading paused for connections with a "
+		    "large partial packet", in_total, conf.max_input);
+	}
+	counters.input_paused++;
+	c->c_flags |= CONN_PAUSED;
+	TAILQ_INSERT_TAIL(&paused, c, c_pentry);
+	event_del(c->c_rev);
+	return 0;
+}
+
+/* Let the connections paused by the budget read again. */
+static void
+conn_resume(void)
+{
+	struct conn	*c;
+
+	while ((c = TAILQ_FIRST(&paused)) != NULL) {
+		TAILQ_REMOVE(&paused, c, c_pentry);
+		c->c_flags &= ~CONN_PAUSED;
+		if ((c->c_flags & (CONN_SLOW | CONN_EOF | CONN_CLOSING)) == 0)
+			event_add(c->c_rev, NULL);
+	}
 }
 
 /*
@@ -358,7 +492,7 @@ conn_emit(struct conn *c, struct evbuffer *buf, uint32_t type,
 		    &n);
 	}
 	if (rv != PROTO_OK) {
-		log_warnx("fd %d: cannot encode %s: %s", c->c_fd,
+		log_rate(NULL, "fd %d: cannot encode %s: %s", c->c_fd,
 		    proto_type_name(type), proto_strerror(rv));
 		goto done;
 	}
@@ -485,6 +619,7 @@ conn_item(struct conn *c, const uint8_t *b, size_t avail, size_t *used)
 		*used = n + 1;
 		if (n > 0 && line[n - 1] == '\r')
 			line[--n] = '\0';
+		c->c_partial = 0;
 		admin_line(c, line, n);
 		return 1;
 	}
@@ -501,8 +636,8 @@ conn_item(struct conn *c, const uint8_t *b, size_t avail, size_t *used)
 		conn_fail(c, "unknown packet type %u", h.type);
 		return -1;
 	case PROTO_TOO_LARGE:
-		log_warnx("fd %d (%s): closing connection: %s packet of %u "
-		    "bytes is over the %zu byte limit", c->c_fd, c->c_peer,
+		log_rate(&conf.max_packet, "fd %d (%s): closing connection: "
+		    "%s packet of %u bytes is over the %zu byte limit", c->c_fd, c->c_peer,
 		    proto_type_name(h.type), h.size, conf.max_packet);
 		conn_error(c, "ARGUMENT_TOO_LARGE", "Packet too large");
 		conn_finish(c);
@@ -511,17 +646,65 @@ conn_item(struct conn *c, const uint8_t *b, size_t avail, size_t *used)
 		conn_fail(c, "%s", proto_strerror(rv));
 		return -1;
 	}
-	if (avail - GM_HEADER_SIZE < h.size)
-		return 0;
+	if (avail - GM_HEADER_SIZE < h.size) {
+		if (c->c_flags & CONN_CHECKED)
+			return 0;
+		return conn_early(c, &h, b, avail, used);
+	}
+	c->c_flags &= ~CONN_CHECKED;
 	rv = proto_split(&h, b + GM_HEADER_SIZE, h.size, &pkt);
 	if (rv != PROTO_OK) {
 		conn_fail(c, "%s: %s", proto_type_name(h.type),
 		    proto_strerror(rv));
 		return -1;
 	}
+	c->c_partial = 0;
 	dispatch_packet(c, &pkt);
 	*used = GM_HEADER_SIZE + (size_t)h.size;
 	return 1;
+}
+
+/*
+ * A binary packet whose first avail bytes (header included) are at b, not
+ * all of it: check its terminated arguments as soon as they are there, so
+ * that one that does not end within its limit closes the connection now
+ * rather than after --max-packet bytes, and answer it early when it can be
+ * (dispatch_early), discarding the rest of its body as it comes.  Returns
+ * as conn_item.
+ */
+static int
+conn_early(struct conn *c, const struct gm_header *h, const uint8_t *b,
+    size_t avail, size_t *used)
+{
+	struct gm_packet	 pkt;
+	int			 rv;
+
+	rv = proto_split(h, b + GM_HEADER_SIZE, avail - GM_HEADER_SIZE, &pkt);
+	if (rv == PROTO_NEED_MORE)
+		return 0;
+	if (rv != PROTO_OK) {
+		counters.args_refused++;
+		conn_fail(c, "%s: %s", proto_type_name(h->type),
+		    proto_strerror(rv));
+		return -1;
+	}
+	c->c_flags |= CONN_CHECKED;
+	if (!dispatch_early(c, &pkt))
+		return 0;
+	c->c_flags &= ~CONN_CHECKED;
+	c->c_skip = GM_HEADER_SIZE + (size_t)h->size - avail;
+	*used = avail;
+	return 1;
+}
+
+/* Discard input owed to c_skip from the len bytes at p; return how many. */
+static size_t
+conn_skip(struct conn *c, size_t len)
+{
+	size_t	 n = len < c->c_skip ? len : c->c_skip;
+
+	c->c_skip -= n;
+	return n;
 }
 
 /*
@@ -541,6 +724,10 @@ conn_process(struct conn *c)
 	while ((c->c_flags & (CONN_DEAD | CONN_SLOW | CONN_CLOSING)) == 0) {
 		if ((len = evbuffer_get_length(in)) == 0)
 			break;
+		if (c->c_skip > 0) {
+			evbuffer_drain(in, conn_skip(c, len));
+			continue;
+		}
 		want = len < BLOCK ? len : BLOCK;
 		if ((p = evbuffer_pullup(in, (ssize_t)want)) == NULL)
 			fatalx("evbuffer_pullup");
@@ -571,6 +758,7 @@ conn_process(struct conn *c)
 	}
 	if ((c->c_flags & (CONN_DEAD | CONN_SLOW)) == CONN_SLOW)
 		event_del(c->c_rev);
+	conn_account(c);
 }
 
 /*
@@ -611,6 +799,8 @@ conn_readcb(evutil_socket_t fd __unused, short what __unused, void *arg)
 		conn_handshake(c);
 		return;
 	}
+	if (!conn_budget(c))
+		return;
 	if ((n = conn_io_read(c, rbuf, sizeof(rbuf))) == -1) {
 		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
 			return;
@@ -626,8 +816,10 @@ conn_readcb(evutil_socket_t fd __unused, short what __unused, void *arg)
 			conn_finish(c);
 		return;
 	}
-	if (evbuffer_get_length(c->c_in) == 0)
-		off = conn_items(c, rbuf, (size_t)n);
+	if (c->c_skip > 0 && evbuffer_get_length(c->c_in) == 0)
+		off = conn_skip(c, (size_t)n);
+	if (evbuffer_get_length(c->c_in) == 0 && c->c_skip == 0)
+		off += conn_items(c, rbuf + off, (size_t)n - off);
 	if (c->c_flags & CONN_DEAD)
 		return;
 	if (off < (size_t)n)
@@ -698,7 +890,7 @@ conn_vclose(struct conn *c, int warn, const char *fmt, va_list ap)
 		return;
 	vsnprintf(why, sizeof(why), fmt, ap);
 	if (warn)
-		log_warnx("fd %d (%s): closing connection: %s", c->c_fd,
+		log_rate(fmt, "fd %d (%s): closing connection: %s", c->c_fd,
 		    c->c_peer, why);
 	else
 		log_debug("%s: fd %d: %s", __func__, c->c_fd, why);
@@ -709,6 +901,13 @@ conn_vclose(struct conn *c, int warn, const char *fmt, va_list ap)
 	c->c_flags |= CONN_DEAD;
 	event_del(c->c_rev);
 	event_del(c->c_wev);
+	if (c->c_flags & CONN_PAUSED) {
+		TAILQ_REMOVE(&paused, c, c_pentry);
+		c->c_flags &= ~CONN_PAUSED;
+	}
+	if (c == in_owner)
+		in_owner = NULL;
+	conn_account(c);
 	worker_gone(c);
 	queue_client_gone(c);
 	while ((k = TAILQ_FIRST(&c->c_acks)) != NULL) {
@@ -940,4 +1139,7 @@ conn_cleanup(void)
 	if (flush_ev != NULL)
 		event_free(flush_ev);
 	flush_ev = NULL;
+	if (sweep_ev != NULL)
+		event_free(sweep_ev);
+	sweep_ev = NULL;
 }

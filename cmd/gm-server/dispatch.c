@@ -78,6 +78,48 @@ dispatch_packet(struct conn *c, const struct gm_packet *pkt)
 	handlers[type](c, pkt);
 }
 
+/* Whether type is one of the SUBMIT_* requests (h_submit's). */
+static int
+is_submit(uint32_t type)
+{
+	return type < GM_TYPE_COUNT && handlers[type] == h_submit;
+}
+
+/*
+ * Refuse a submission by its unique id alone: gearmand takes 64 bytes but
+ * keeps 63; we keep what we take.  1: refused (ERROR sent).
+ */
+static int
+submit_refused(struct conn *c, const struct gm_packet *pkt)
+{
+	if (pkt->arg[1].len > GM_UNIQUE_SIZE) {
+		conn_error(c, "ARGUMENT_TOO_LARGE", "Unique value too large");
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * A request whose terminated arguments have arrived but whose body has not
+ * all: answer now what needs no more of it, so that the rest need not be
+ * held (conn.c discards it as it comes).  A type without arguments ignores
+ * its body; a submission with too long a unique id is refused whatever its
+ * payload.  1: answered, 0: the whole packet is needed.
+ */
+int
+dispatch_early(struct conn *c, const struct gm_packet *pkt)
+{
+	const struct gm_ptype	*pt = proto_type(pkt->hdr.type);
+
+	if (pt != NULL && pt->nargs == 0) {
+		dispatch_packet(c, pkt);
+		return 1;
+	}
+	if (pkt->hdr.magic == GM_REQ && is_submit(pkt->hdr.type))
+		return submit_refused(c, pkt);
+	return 0;
+}
+
 static void
 h_can_do(struct conn *c, const struct gm_packet *pkt)
 {
@@ -185,11 +227,8 @@ h_submit(struct conn *c, const struct gm_packet *pkt)
 		s.reducer_len = pkt->arg[2].len;
 		break;
 	}
-	/* gearmand takes 64 bytes but keeps 63; we keep what we take. */
-	if (s.unique_len > GM_UNIQUE_SIZE) {
-		conn_error(c, "ARGUMENT_TOO_LARGE", "Unique value too large");
+	if (submit_refused(c, pkt))
 		return;
-	}
 	queue_submit(c, &s);
 }
 

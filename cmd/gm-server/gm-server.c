@@ -49,6 +49,7 @@ static void	on_graceful(evutil_socket_t, short, void *);
 static void	replay_job(const struct journal_job *, void *);
 
 struct config		 conf;
+struct counters		 counters;
 struct event_base	*base;
 struct journal		*jnl;
 
@@ -69,7 +70,8 @@ enum {
 	OPT_JOURNAL, OPT_JOURNAL_SYNC, OPT_JOURNAL_REPAIR, OPT_MAX_PACKET,
 	OPT_MAX_OUTPUT, OPT_HASHTABLE, OPT_SSL, OPT_SSL_CA, OPT_SSL_CERT,
 	OPT_SSL_KEY, OPT_SSL_PORT, OPT_SSL_VERIFY, OPT_UNIX_MODE,
-	OPT_ADMIN_ALLOW, OPT_ADMIN_OPEN, OPT_ADMIN_READS
+	OPT_ADMIN_ALLOW, OPT_ADMIN_OPEN, OPT_ADMIN_READS, OPT_MAX_INPUT,
+	OPT_REQUEST_TIMEOUT, OPT_MAX_HELD
 };
 
 static const struct option longopts[] = {
@@ -102,6 +104,9 @@ static const struct option longopts[] = {
 	{ "journal-repair",	no_argument,	   NULL, OPT_JOURNAL_REPAIR },
 	{ "max-packet",		required_argument, NULL, OPT_MAX_PACKET },
 	{ "max-output",		required_argument, NULL, OPT_MAX_OUTPUT },
+	{ "max-input",		required_argument, NULL, OPT_MAX_INPUT },
+	{ "max-held",		required_argument, NULL, OPT_MAX_HELD },
+	{ "request-timeout",	required_argument, NULL, OPT_REQUEST_TIMEOUT },
 	{ "hashtable-buckets",	required_argument, NULL, OPT_HASHTABLE },
 	{ "ssl",		no_argument,	   NULL, OPT_SSL },
 	{ "ssl-ca-file",	required_argument, NULL, OPT_SSL_CA },
@@ -130,8 +135,9 @@ usage(int status)
 	    "[--journal-repair]\n"
 	    "\t[--keepalive] [--keepalive-idle s] [--keepalive-interval s] "
 	    "[--keepalive-count n]\n"
-	    "\t[--max-output size] [--max-packet size] [--port-file file] "
-	    "[--syslog]\n"
+	    "\t[--max-held jobs] [--max-input size] [--max-output size] "
+	    "[--max-packet size]\n"
+	    "\t[--port-file file] [--request-timeout seconds] [--syslog]\n"
 	    "\t[--admin-allow cidr] [--admin-open] [--admin-trusted-reads] "
 	    "[--unix-mode mode]\n"
 	    "\t[--ssl] [--ssl-ca-file file] [--ssl-certificate file] "
@@ -495,6 +501,9 @@ main(int argc, char *argv[], char *envp[])
 	conf.journal_sync = JOURNAL_SYNC_ALWAYS;
 	conf.max_packet = 256U * 1024 * 1024;
 	conf.max_output = 64U * 1024 * 1024;
+	conf.max_input = 256U * 1024 * 1024;
+	conf.request_timeout = 60;
+	conf.max_held = 1000;
 	conf.keepalive_idle = -1;
 	conf.keepalive_interval = -1;
 	conf.keepalive_count = -1;
@@ -674,6 +683,22 @@ main(int argc, char *argv[], char *envp[])
 			break;
 		case OPT_ADMIN_READS:
 			conf.admin_reads = 1;
+			break;
+		case OPT_MAX_INPUT:
+			conf.max_input = parse_size(optarg, "max input");
+			break;
+		case OPT_MAX_HELD:
+			conf.max_held = (uint32_t)strtonum(optarg, 0,
+			    UINT32_MAX, &errstr);
+			if (errstr != NULL)
+				errx(1, "max held %s: %s", optarg, errstr);
+			break;
+		case OPT_REQUEST_TIMEOUT:
+			conf.request_timeout = (int)strtonum(optarg, 0,
+			    86400, &errstr);
+			if (errstr != NULL)
+				errx(1, "request timeout %s: %s", optarg,
+				    errstr);
 			break;
 		case OPT_HASHTABLE:
 			fprintf(stderr, "%s: --hashtable-buckets %s ignored: "

@@ -113,6 +113,20 @@ struct config {
 	int		  ssl_verify_client; /* --ssl-verify-client */
 	int		  admin_open;	/* --admin-open: anyone, as gearmand */
 	int		  admin_reads;	/* --admin-trusted-reads */
+	size_t		  max_input;	/* --max-input: all connections */
+	int		  request_timeout; /* --request-timeout: s, 0 none */
+	uint32_t	  max_held;	/* --max-held: jobs a worker holds */
+};
+
+/*
+ * Counters of the limits that refused or stopped a peer, each kept by the
+ * file that applies the limit; admin `counters` prints them.
+ */
+struct counters {
+	uint64_t	 args_refused;	/* argument not ended within its limit */
+	uint64_t	 input_paused;	/* reads paused by --max-input */
+	uint64_t	 request_timeouts; /* --request-timeout closes */
+	uint64_t	 held_capped;	/* grabs refused by --max-held */
 };
 
 /* Sizes of the per-connection output bounds. */
@@ -218,11 +232,16 @@ struct attach {
 #define CONN_TLS	0x0200	/* came through a TLS listener */
 #define CONN_HANDSHAKE	0x0400	/* TLS handshake not finished */
 #define CONN_UNIX	0x0800	/* came through the unix socket */
+#define CONN_PAUSED	0x1000	/* reading paused by the input budget */
+#define CONN_CHECKED	0x2000	/* the partial packet's arguments are fine */
+#define CONN_CAPPED	0x4000	/* worker holds --max-held jobs */
+#define CONN_CAPLOGGED	0x8000	/* the cap was logged for this worker */
 
 /* A connection: client, worker, admin, or all of them at once. */
 struct conn {
 	TAILQ_ENTRY(conn)	 c_entry;	/* all, or the dead list */
 	TAILQ_ENTRY(conn)	 c_dentry;	/* outputs to write this pass */
+	TAILQ_ENTRY(conn)	 c_pentry;	/* paused by the input budget */
 	struct event		*c_rev;		/* input ready */
 	struct event		*c_wev;		/* room for output left over */
 	struct evbuffer		*c_in;		/* input not yet handled */
@@ -234,10 +253,14 @@ struct conn {
 	LIST_HEAD(, attach)	 c_attached;	/* jobs this client waits on */
 	TAILQ_HEAD(, reg)	 c_regs;	/* most recent first */
 	TAILQ_HEAD(, job)	 c_jobs;	/* jobs held, latest first */
+	uint32_t		 c_njobs;	/* length of c_jobs */
 	uint32_t		 c_nregs;
 	TAILQ_HEAD(, ack)	 c_acks;	/* replies awaiting the journal */
 	struct evbuffer		*c_held;	/* output behind c_acks */
 	uint64_t		 c_held_base;	/* bytes ever taken from held */
+	size_t			 c_inheld;	/* c_in's length, accounted */
+	size_t			 c_skip;	/* input bytes to discard */
+	int64_t			 c_partial;	/* ms a partial item began, or 0 */
 	char			 c_peer[48];
 };
 
@@ -245,6 +268,7 @@ struct conn {
 extern struct config	 conf;
 extern struct event_base *base;
 extern struct journal	*jnl;
+extern struct counters	 counters;
 void	server_shutdown(int);
 const char *server_verbose_name(void);
 int	server_stopping(void);
@@ -293,6 +317,7 @@ void	 conn_init(void);
 
 /* dispatch.c */
 void	dispatch_packet(struct conn *, const struct gm_packet *);
+int	dispatch_early(struct conn *, const struct gm_packet *);
 
 /* admin.c */
 void	admin_line(struct conn *, char *, size_t);
@@ -362,6 +387,8 @@ void	worker_grab(struct conn *, uint32_t);
 void	worker_wake(struct func *, int);
 void	worker_gone(struct conn *);
 void	worker_unsleep(struct conn *);
+void	worker_hold(struct conn *, struct job *);
+void	worker_release(struct conn *, struct job *);
 
 /* timer.c */
 void	timer_init(void);

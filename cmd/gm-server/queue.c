@@ -16,6 +16,7 @@
 
 #include "compat.h"
 #include "log.h"
+#include "lograte.h"
 #include "xmalloc.h"
 #include "journal.h"
 #include "gm-server.h"
@@ -333,7 +334,7 @@ job_end(struct job *j, int how)
 	case JOB_RUNNING:
 		timer_del(j);
 		w = j->j_u.worker;
-		TAILQ_REMOVE(&w->c_jobs, j, j_entry);
+		worker_release(w, j);
 		if (!(j->j_flags & JOB_CANCELLED)) {
 			f->f_running--;
 			nrunning--;
@@ -414,7 +415,8 @@ journal_done(int error, void *arg)
 	j->j_u.waiters = NULL;
 	if (error) {
 		queue_handle(j, h, sizeof(h));
-		log_warnx("journal: job %s (function %s) not recorded: %s", h,
+		log_rate(NULL, "journal: job %s (function %s) not "
+		    "recorded: %s", h,
 		    j->j_func->f_name, strerror(error));
 		j->j_flags &= ~JOB_JOURNAL;
 		job_detach_all(j);
@@ -452,7 +454,7 @@ job_record(struct job *j, int64_t when, journal_done_cb done, void *arg)
 	jj.data_len = j->j_len;
 	if ((rv = journal_add(jnl, &jj, done, arg)) == -1) {
 		saved = errno;
-		log_warnx("journal: cannot record a job of %s: %s",
+		log_rate(NULL, "journal: cannot record a job of %s: %s",
 		    j->j_func->f_name, strerror(saved));
 		errno = saved;
 		return -1;
@@ -599,7 +601,7 @@ queue_assign(struct job *j, struct conn *c, int timeout)
 	nrunning++;
 	j->j_state = JOB_RUNNING;
 	j->j_u.worker = c;
-	TAILQ_INSERT_HEAD(&c->c_jobs, j, j_entry);
+	worker_hold(c, j);
 	j->j_key = 0;
 	if (timeout > 0) {
 		j->j_key = timer_mono_ms() + timeout;
@@ -638,7 +640,7 @@ queue_requeue(struct job *j, const char *why)
 	log_debug("%s: job %s (function %s) requeued: %s", __func__, h,
 	    f->f_name, why);
 	timer_del(j);
-	TAILQ_REMOVE(&j->j_u.worker->c_jobs, j, j_entry);
+	worker_release(j->j_u.worker, j);
 	f->f_running--;
 	nrunning--;
 	j->j_numerator = j->j_denominator = 0;

@@ -1,7 +1,8 @@
 /* Public domain. See README.md for the licence of this project. */
 /*
  * Workers: registrations (CAN_DO), sleep and NOOP wake-ups, grabbing the
- * best job across a worker's functions, and cleanup when a worker leaves.
+ * best job across a worker's functions, the jobs a worker holds (at most
+ * --max-held), and cleanup when a worker leaves.
  */
 
 #include <sys/types.h>
@@ -11,6 +12,7 @@
 
 #include "compat.h"
 #include "log.h"
+#include "lograte.h"
 #include "xmalloc.h"
 #include "gm-server.h"
 
@@ -18,6 +20,7 @@ static void	reg_remove(struct reg *);
 static int	worker_has_job(struct conn *);
 static void	worker_noop(struct conn *);
 static void	worker_requeue(struct conn *, struct func *, const char *);
+static void	worker_sleep(struct conn *);
 
 /* CAN_DO / CAN_DO_TIMEOUT: add a registration (duplicates count twice). */
 void
@@ -37,7 +40,8 @@ worker_can_do(struct conn *c, const char *name, size_t len, int timeout)
 	c->c_nregs++;
 	TAILQ_INSERT_TAIL(&f->f_regs, r, r_fentry);
 	f->f_nregs++;
-	if ((c->c_flags & (CONN_SLEEPING | CONN_NOOPED)) == CONN_SLEEPING) {
+	if ((c->c_flags & (CONN_SLEEPING | CONN_NOOPED | CONN_CAPPED)) ==
+	    CONN_SLEEPING) {
 		TAILQ_INSERT_TAIL(&f->f_sleepers, r, r_sentry);
 		r->r_asleep = 1;
 		if (worker_has_job(c))
@@ -147,14 +151,30 @@ worker_noop(struct conn *c)
 void
 worker_pre_sleep(struct conn *c)
 {
+	c->c_flags |= CONN_SLEEPING;
+	c->c_flags &= ~CONN_NOOPED;
+	if (conf.max_held > 0 && c->c_njobs >= conf.max_held)
+		c->c_flags |= CONN_CAPPED;
+	worker_sleep(c);
+}
+
+/*
+ * A sleeping worker: NOOP at once if there is work for it, else wait on
+ * its functions' sleeper lists.  A worker at its --max-held cap waits on
+ * none: it is woken when it gives a job back (worker_release).
+ */
+static void
+worker_sleep(struct conn *c)
+{
 	struct reg	*r;
 
+	if (c->c_flags & CONN_CAPPED)
+		return;
 	if (worker_has_job(c)) {
+		c->c_flags &= ~CONN_SLEEPING;
 		conn_send(c, GM_NOOP, NULL, 0, NULL, 0);
 		return;
 	}
-	c->c_flags |= CONN_SLEEPING;
-	c->c_flags &= ~CONN_NOOPED;
 	TAILQ_FOREACH(r, &c->c_regs, r_wentry) {
 		if (!r->r_asleep) {
 			TAILQ_INSERT_TAIL(&r->r_func->f_sleepers, r, r_sentry);
@@ -195,6 +215,19 @@ worker_grab(struct conn *c, uint32_t type)
 	int		 p, n;
 
 	worker_unsleep(c);
+	if (conf.max_held > 0 && c->c_njobs >= conf.max_held) {
+		/* Greedy or stuck: others get the jobs meanwhile. */
+		counters.held_capped++;
+		c->c_flags |= CONN_CAPPED;
+		if (!(c->c_flags & CONN_CAPLOGGED)) {
+			c->c_flags |= CONN_CAPLOGGED;
+			log_rate(&conf.max_held, "fd %d (%s): worker holds %u "
+			    "jobs, the --max-held limit: no more until it "
+			    "finishes one", c->c_fd, c->c_peer, c->c_njobs);
+		}
+		conn_send(c, GM_NO_JOB, NULL, 0, NULL, 0);
+		return;
+	}
 	for (p = 0; p < PRIO_COUNT && best == NULL; p++) {
 		TAILQ_FOREACH(r, &c->c_regs, r_wentry) {
 			if ((j = queue_best(r->r_func, p)) == NULL)
@@ -233,6 +266,31 @@ worker_grab(struct conn *c, uint32_t type)
 		conn_send(c, GM_JOB_ASSIGN_ALL, a, 4, job_data(j), j->j_len);
 	else
 		conn_send(c, GM_JOB_ASSIGN_UNIQ, a, 3, job_data(j), j->j_len);
+}
+
+/* A worker takes a job (queue.c's assignment). */
+void
+worker_hold(struct conn *c, struct job *j)
+{
+	TAILQ_INSERT_HEAD(&c->c_jobs, j, j_entry);
+	c->c_njobs++;
+}
+
+/*
+ * A worker's job is over or taken back: under its cap again, a worker
+ * that went to sleep at the cap sleeps as any other (NOOP if work waits).
+ */
+void
+worker_release(struct conn *c, struct job *j)
+{
+	TAILQ_REMOVE(&c->c_jobs, j, j_entry);
+	c->c_njobs--;
+	if ((c->c_flags & CONN_CAPPED) && c->c_njobs < conf.max_held) {
+		c->c_flags &= ~CONN_CAPPED;
+		if ((c->c_flags & (CONN_SLEEPING | CONN_NOOPED |
+		    CONN_DEAD)) == CONN_SLEEPING)
+			worker_sleep(c);
+	}
 }
 
 /* A connection closes: forget its registrations, requeue its jobs. */
