@@ -5,6 +5,9 @@
 #                 (plain build, then AddressSanitizer + UBSan)
 # make run        build and start gm-server in the foreground on port 4730
 # make bench      gm-server against gearmand, side by side
+# make fuzz       libFuzzer campaign on every harness of tests/fuzz/ for
+#                 FUZZ_SECONDS in all (default 600); make fuzz-stream runs
+#                 the stream fuzzer against a live sanitizer build
 # make install    PREFIX, DESTDIR, BINDIR, SBINDIR, MANDIR, LIBEXECDIR are
 #                 honoured
 
@@ -29,13 +32,18 @@ LDLIBS	+= $(PKG_LIBS) -lpthread -lm
 
 SAN_CFLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
 	     -fno-sanitize-recover=undefined
+# The libFuzzer harnesses: clang, every object instrumented, the fuzzer
+# linked into the harness only.
+FUZZ_CFLAGS = -O1 -g -fsanitize=fuzzer-no-link,address,undefined \
+	      -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+FUZZ_SECONDS ?= 600
 
 # Debian packages the build, the tests and the benchmark use.
 DEB_PKGS = gcc make pkg-config libevent-dev libbsd-dev bats bats-assert \
 	   bats-support gearman-job-server gearman-tools libgearman-dev \
 	   libgearman-client-perl mandoc netcat-openbsd perl procps iproute2 \
 	   php-cli php-gearman util-linux coreutils valgrind sqlite3 \
-	   bash-completion libssl-dev openssl
+	   bash-completion libssl-dev openssl clang libclang-rt-14-dev
 
 # Every folder in cmd/ is a program built from its .c files and libgm.a;
 # gm-server goes to sbin, the others to bin.
@@ -51,6 +59,8 @@ BENCH_BINS := $(patsubst tests/bench/%.c,$(O)/tests/bench/%,\
 	     $(wildcard tests/bench/*.c))
 CLIENT_BINS := $(patsubst tests/clients/%.c,$(O)/tests/clients/%,\
 	     $(wildcard tests/clients/*.c))
+FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(O)/tests/fuzz/%,\
+	     $(wildcard tests/fuzz/fuzz_*.c))
 
 all: $(PROGS:%=$(O)/bin/%) $(UNIT_BINS) $(TOOL_BINS) $(BENCH_BINS) $(CLIENT_BINS)
 
@@ -85,6 +95,16 @@ $(O)/tests/tools/%: $(O)/tests/tools/%.o $(LIB)
 $(O)/tests/bench/%: $(O)/tests/bench/%.o $(LIB)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
 
+# A fuzz harness links libgm.a and the objects of the .c files listed in
+# tests/fuzz/NAME.objs (one a line), all built with FUZZ_CFLAGS.
+fuzz_objs = $(patsubst %.c,$(O)/%.o,$(shell cat tests/fuzz/$(1).objs 2>/dev/null))
+$(O)/tests/fuzz/%.o: CPPFLAGS += -Icmd/gm-server -Itests/fuzz
+$(O)/tests/fuzz/%: $(O)/tests/fuzz/%.o $(LIB) $$(call fuzz_objs,$$*)
+	$(CC) $(CFLAGS) -fsanitize=fuzzer $(LDFLAGS) -o $@ $< \
+	    $(call fuzz_objs,$*) $(LIB) $(LDLIBS)
+
+fuzz-bins: $(FUZZ_BINS)
+
 # Compatibility clients on libgearman (the C library of gearmand).
 $(O)/tests/clients/%: $(O)/tests/clients/%.o $(LIB)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) -lgearman $(LDLIBS)
@@ -106,8 +126,13 @@ deps:
 san:
 	$(MAKE) --no-print-directory O=build-san CFLAGS="$(SAN_CFLAGS)" all
 
+fuzz-build:
+	$(MAKE) --no-print-directory O=build-fuzz CC=clang \
+	    CFLAGS="$(FUZZ_CFLAGS)" fuzz-bins
+
 check: all
 	$(MAKE) --no-print-directory O=build-san CFLAGS="$(SAN_CFLAGS)" all
+	$(MAKE) --no-print-directory fuzz-build
 	tests/run.sh
 
 test: deps
@@ -122,6 +147,18 @@ run: deps
 bench: deps
 	$(MAKE) --no-print-directory all
 	tests/bench/run.sh
+
+# A campaign: each harness in turn, FUZZ_SECONDS shared among them.
+fuzz: deps
+	$(MAKE) --no-print-directory fuzz-build
+	tests/fuzz/run.sh $(FUZZ_SECONDS)
+
+# The stream fuzzer: random streams from a network namespace against the
+# sanitizer build of gm-server, for FUZZ_SECONDS.
+fuzz-stream: deps
+	$(MAKE) --no-print-directory all
+	$(MAKE) --no-print-directory O=build-san CFLAGS="$(SAN_CFLAGS)" all
+	tests/fuzz/stream.sh $(FUZZ_SECONDS)
 
 lint:
 	mandoc -Tlint -W warning man/*.[0-9]
@@ -144,8 +181,9 @@ uninstall:
 	for c in $(notdir $(wildcard contrib/cron/*)); do rm -f $(DESTDIR)$(LIBEXECDIR)/$$c; done
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-fuzz
 
-.PHONY: all deps san check test run bench lint install uninstall clean
+.PHONY: all deps san check test run bench lint install uninstall clean \
+	fuzz fuzz-build fuzz-bins fuzz-stream
 
 -include $(shell find $(O) -name '*.d' 2>/dev/null)

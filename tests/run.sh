@@ -8,6 +8,9 @@
 # tests/run.sh [FILE.bats ...]    only those suites
 # GM_TARGETS="gm gearmand"        which servers the suites run against
 # GM_SAN=0                        skip the sanitizer pass
+# FUZZ_BRIEF=N                    seconds per fuzz harness (default 3; the
+#                                 harnesses run with no FILE given, once
+#                                 `make fuzz-build` has built them)
 set -u
 cd "$(dirname "$0")/.."
 top=$PWD
@@ -50,7 +53,16 @@ suites() {
 	    GM_BUILD=$top/$build bats --tap "${suites[@]}" 2>&1)
 }
 
+# The libFuzzer harnesses, briefly: their regression inputs, then a few
+# seconds of fuzzing each.
+fuzzers() {
+	[ -d build-fuzz/tests/fuzz ] || return 0
+	echo "# fuzz: each harness ${FUZZ_BRIEF:-3} s"
+	tally "fuzz" < <(tests/fuzz/run.sh --tap "${FUZZ_BRIEF:-3}" 2>&1)
+}
+
 [ $# -gt 0 ] || units build
+[ $# -gt 0 ] || fuzzers
 for target in $targets; do
 	suites build "$target"
 done

@@ -73,6 +73,7 @@ timer_free(void)
 	free(deadlines.h_v);
 	epochs.h_v = deadlines.h_v = NULL;
 	epochs.h_n = deadlines.h_n = 0;
+	epochs.h_cap = deadlines.h_cap = 0;
 	if (timer_ev != NULL)
 		event_free(timer_ev);
 	timer_ev = NULL;
