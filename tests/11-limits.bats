@@ -109,7 +109,12 @@ EOF
 }
 
 @test "a greedy worker holds at most --max-held jobs; others are served" {
-	local script
+	local script first
+	first='JOB_CREATED H:HOST:1
+JOB_CREATED H:HOST:2
+JOB_CREATED H:HOST:3
+@2 JOB_ASSIGN H:HOST:1 greedy j1
+@2 JOB_ASSIGN H:HOST:2 greedy j2'
 	script='REQ SUBMIT_JOB_BG greedy "" j1
 REQ SUBMIT_JOB_BG greedy "" j2
 REQ SUBMIT_JOB_BG greedy "" j3
@@ -129,11 +134,7 @@ WAIT 3
 		server_start s
 		run raw <<<"$script"
 		assert_success
-		assert_output 'JOB_CREATED H:HOST:1
-JOB_CREATED H:HOST:2
-JOB_CREATED H:HOST:3
-@2 JOB_ASSIGN H:HOST:1 greedy j1
-@2 JOB_ASSIGN H:HOST:2 greedy j2
+		assert_output "$first"'
 @2 JOB_ASSIGN H:HOST:3 greedy j3
 @3 NO_JOB'
 		return
@@ -160,11 +161,7 @@ WAIT 1
 @2 WAIT 1
 EOF
 	assert_success
-	assert_output 'JOB_CREATED H:HOST:1
-JOB_CREATED H:HOST:2
-JOB_CREATED H:HOST:3
-@2 JOB_ASSIGN H:HOST:1 greedy j1
-@2 JOB_ASSIGN H:HOST:2 greedy j2
+	assert_output "$first"'
 @2 NO_JOB
 @3 JOB_ASSIGN H:HOST:3 greedy j3
 JOB_CREATED H:HOST:4

@@ -13,13 +13,8 @@ server=${1:-build/bin/gm-server}
 [ $# -gt 0 ] && shift
 conns=${OVERSIZE_CONNS:-6}
 mb=${OVERSIZE_MB:-200}
-work=$(mktemp -d /tmp/gm-oversize.XXXXXX)
-"$server" -L 127.0.0.1 -p 0 --port-file "$work/port" -l "$work/log" \
-    --journal none "$@" </dev/null &
-pid=$!
-trap 'kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; rm -rf "$work"' EXIT
-for _ in $(seq 500); do [ -s "$work/port" ] && break; sleep 0.02; done
-port=$(cat "$work/port")
+. tests/bench/server.bash
+bench_server "$server" "$@"
 kb() { awk -v k="$1" '$1 == k ":" { print $2 }' "/proc/$pid/status"; }
 base=$(kb VmRSS)
 fds=$(ls "/proc/$pid/fd" | wc -l)

@@ -15,14 +15,9 @@ server=${1:-build/bin/gm-server}
 [ $# -gt 0 ] && shift
 conns=${SLOW_CONNS:-1000}
 timeout=${SLOW_TIMEOUT:-10}
-work=$(mktemp -d /tmp/gm-slow.XXXXXX)
 ulimit -n 4096 2>/dev/null
-"$server" -L 127.0.0.1 -p 0 --port-file "$work/port" -l "$work/log" \
-    --journal none --request-timeout "$timeout" "$@" </dev/null &
-pid=$!
-trap 'kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; rm -rf "$work"' EXIT
-for _ in $(seq 500); do [ -s "$work/port" ] && break; sleep 0.02; done
-port=$(cat "$work/port")
+. tests/bench/server.bash
+bench_server "$server" --request-timeout "$timeout" "$@"
 
 perl -MIO::Socket::INET -MIO::Select -e '
 	my ($port, $n, $timeout) = @ARGV;
