@@ -88,6 +88,7 @@ fuzz_server_init(void)
 	memset(&jo, 0, sizeof(jo));
 	if ((jnl = journal_open(base, NULL, &jo, &cause)) == NULL)
 		abort();
+	func_init();
 	queue_init();
 	timer_init();
 	conn_init();
@@ -159,8 +160,10 @@ fuzz_server_reset(int peer)
 	close(peer);
 	conn_free_all();
 	queue_free_all();
+	func_free_all();
 	conn_cleanup();
 	timer_free();
+	func_init();
 	queue_init();
 	timer_init();
 	conn_init();
