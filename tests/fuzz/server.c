@@ -51,12 +51,6 @@ server_stopping(void)
 	return 0;
 }
 
-int
-server_exiting(void)
-{
-	return 0;
-}
-
 static void
 nonblock(int fd)
 {
