@@ -55,6 +55,27 @@ rows() {
 	assert_output $'first\nsecond'
 }
 
+@test "load-into-db waits for a reader's lock instead of failing the job" {
+	sqlite3 "$DB" 'CREATE TABLE access (job TEXT, line TEXT);'
+	# A reader holds its shared lock until told to let go.
+	sqlite3 "$DB" 'BEGIN;' 'SELECT count(*) FROM access;' \
+	    ".shell touch $d/locked; while [ ! -e $d/release ]; do sleep 0.02; done" \
+	    'COMMIT;' >/dev/null 3>&- &
+	reader=$!
+	wait_until 20 test -e "$d/locked"
+	work_start w -f logs -- "$CONTRIB/load-into-db"
+	pkts logs <<<"line" >"$d/pkts" &
+	job=$!
+	# The load has written its pages and now needs the reader gone.
+	wait_until 20 test -e "$DB-journal"
+	touch "$d/release"
+	wait "$reader"
+	wait "$job"
+	run cat "$d/pkts"
+	assert_output 'WORK_COMPLETE '
+	[ "$(rows)" = 1 ]
+}
+
 @test "load-into-db failing fails the job with sqlite3's message" {
 	export DB=/nonexistent/dir/access.db
 	work_start w -f logs -- "$CONTRIB/load-into-db"
