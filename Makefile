@@ -3,6 +3,9 @@
 # make            build everything (objects and binaries under $(O)/)
 # make test       install missing packages, build, run every test twice
 #                 (plain build, then AddressSanitizer + UBSan)
+# make repeat SUITES="tests/43-x.bats ..." N=20 [TARGETS="gm gearmand"]
+#                 [SAN=1] [JOBS=2]: run those suites N times in a row and
+#                 list each test that ever failed, with how often
 # make run        build and start gm-server in the foreground on port 4730
 # make bench      gm-server against gearmand, side by side
 # make fuzz       libFuzzer campaign on every harness of tests/fuzz/ for
@@ -141,6 +144,16 @@ check: all
 test: deps
 	$(MAKE) --no-print-directory check
 
+# make repeat: chosen suites N times in a row (tests/repeat.sh).
+N	?= 10
+TARGETS	?= gm gearmand
+SAN	?= 0
+JOBS	?= 1
+repeat: all
+	@[ "$(SAN)" = 0 ] || $(MAKE) --no-print-directory san
+	GM_TARGETS="$(TARGETS)" GM_SAN=$(SAN) GM_JOBS=$(JOBS) \
+	    tests/repeat.sh $(N) $(SUITES)
+
 run: deps
 	$(MAKE) --no-print-directory all
 	@mkdir -p $(CURDIR)/var/journal
@@ -186,7 +199,7 @@ uninstall:
 clean:
 	rm -rf build build-san build-fuzz
 
-.PHONY: all deps san check test run bench lint install uninstall clean \
-	fuzz fuzz-build fuzz-bins fuzz-stream
+.PHONY: all deps san check test repeat run bench lint install uninstall \
+	clean fuzz fuzz-build fuzz-bins fuzz-stream
 
 -include $(shell find $(O) -name '*.d' 2>/dev/null)
