@@ -195,9 +195,10 @@ job_status() {
 
 # rawjob FN [PORT]: submit stdin as a foreground job with a raw client and
 # write the result bytes (WORK_DATA and WORK_COMPLETE) to stdout; exit 0
-# on WORK_COMPLETE, 1 on WORK_FAIL or WORK_EXCEPTION.
+# on WORK_COMPLETE, 1 on WORK_FAIL or WORK_EXCEPTION, 124 when no result
+# came within RAWJOB_TIMEOUT seconds (default 120).
 rawjob() {
-	timeout 120 perl -e '
+	timeout "${RAWJOB_TIMEOUT:-120}" perl -e '
 	use strict; use IO::Socket::INET;
 	my ($port, $fn) = @ARGV;
 	binmode STDIN; binmode STDOUT;

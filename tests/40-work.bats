@@ -115,8 +115,7 @@ load 40-work-helper
 	work_stop w
 	# gearman -w writes all input before reading any output: it never ends.
 	gearman_w g -f cat -- cat
-	run timeout 5 bash -c "$(declare -f rawjob); PORT=$PORT rawjob cat" \
-	    <"$BATS_TEST_TMPDIR/in"
+	RAWJOB_TIMEOUT=5 run rawjob cat <"$BATS_TEST_TMPDIR/in"
 	assert_failure 124
 }
 
