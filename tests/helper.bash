@@ -37,6 +37,12 @@ port_open() {
 	(exec 9<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
 
+# listen_port PID: the TCP port PID listens on, once it does.
+listen_port() {
+	ss -Htlnp | awk -v p="pid=$1," 'index($0, p) { n = split($4, a, ":");
+	    print a[n]; found = 1; exit } END { exit !found }'
+}
+
 # pid_alive PID
 pid_alive() {
 	kill -0 "$1" 2>/dev/null
@@ -82,11 +88,13 @@ server_start() {
 		port=$(cat "$dir/port")
 		;;
 	gearmand)
-		port=${!pv:-$(free_port)}
-		"$GEARMAND" -L 127.0.0.1 -p "$port" -l "$dir/log" \
+		# gearmand cannot report its port: with -p 0 the kernel picks
+		# one no other process can take meanwhile, read back from the
+		# socket table.
+		"$GEARMAND" -L 127.0.0.1 -p "${!pv:-0}" -l "$dir/log" \
 		    --verbose INFO "$@" 3>&- </dev/null &
 		pid=$!
-		if ! wait_until 20 port_open "$port"; then
+		if ! wait_until 20 eval 'port=$(listen_port "$pid")'; then
 			kill -9 "$pid" 2>/dev/null
 			echo "gearmand did not start; its log:" >&2
 			cat "$dir/log" >&2 2>/dev/null
