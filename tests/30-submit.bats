@@ -420,12 +420,14 @@ teardown_file() {
 @test "-t: a JOB_CREATED that comes after its job gave up is not taken for the next" {
 	# A scripted server: it answers the first submission only once the
 	# second has arrived, which -j 1 sends only after the first timed out.
-	local p
-	p=$(free_port)
+	local p pf=$BATS_TEST_TMPDIR/port
 	perl -e '
 	use strict; use IO::Socket::INET;
 	my $l = IO::Socket::INET->new(Listen => 1, LocalAddr => "127.0.0.1",
-	    LocalPort => $ARGV[0], ReuseAddr => 1) or die;
+	    LocalPort => 0) or die;
+	open(my $f, ">", "$ARGV[0].tmp") or die;
+	print $f $l->sockport, "\n"; close $f;
+	rename "$ARGV[0].tmp", $ARGV[0];
 	our $c;
 	sub full { my $n = shift; my $b = "";
 	    while (length($b) < $n) { my $r = sysread($c, $b, $n - length $b,
@@ -445,9 +447,10 @@ teardown_file() {
 	            out(13, "H:x:2\0B"); }
 	    } };
 	    close $c;
-	}' "$p" 3>&- &
+	}' "$pf" 3>&- &
 	echo $! >>"$BATS_FILE_TMPDIR/pids"
-	wait_until 10 port_open "$p"
+	wait_until 10 test -s "$pf"
+	p=$(cat "$pf")
 	run --separate-stderr gm-submit -j 1 -t 300 -h "127.0.0.1:$p" -f f a b
 	[ "$status" -eq 4 ]
 	[ "$output" = "B" ]

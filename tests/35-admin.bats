@@ -332,14 +332,18 @@ total       $sp     fb            0       0        0        0" ]
 }
 
 @test "a server that does not answer: exit 4 after -t" {
-	local p
-	p=$(free_port)
+	local p pf=$BATS_TEST_TMPDIR/port
+	# It listens on a port of the kernel's choosing and writes it down.
 	perl -MIO::Socket::INET -e '
 	    my $l = IO::Socket::INET->new(Listen => 1, LocalAddr =>
-	        "127.0.0.1", LocalPort => $ARGV[0], ReuseAddr => 1) or die;
-	    my $c = $l->accept; sleep 60' "$p" 3>&- &
+	        "127.0.0.1", LocalPort => 0) or die;
+	    open(my $f, ">", "$ARGV[0].tmp") or die;
+	    print $f $l->sockport, "\n"; close $f;
+	    rename "$ARGV[0].tmp", $ARGV[0];
+	    my $c = $l->accept; sleep 60' "$pf" 3>&- &
 	echo $! >>"$BATS_FILE_TMPDIR/pids"
-	wait_until 10 port_open "$p" || true
+	wait_until 10 test -s "$pf"
+	p=$(cat "$pf")
 	run --separate-stderr gm-admin -t 300 -h "127.0.0.1:$p" status
 	[ "$status" -eq 4 ]
 	[ "$stderr" = "gm-admin: 127.0.0.1:$p: no answer to \"status\" within 300 ms" ]
