@@ -124,6 +124,8 @@ raw_worker() {
 	run timeout 20 gearman -w -c 3 -f p
 	assert_success
 	assert_output 'hinolo'
+	# The server sees the worker leave after it has exited.
+	wait_status p '0 0 0'
 	run admin status
 	assert_output $'p\t0\t0\t0\n.'
 }
@@ -216,6 +218,8 @@ EOF
 	run timeout 20 gearman -w -c 1 -f once
 	assert_success
 	assert_output a
+	# The server sees the worker leave after it has exited.
+	wait_status once '1 0 0'
 	run admin status
 	assert_output $'once\t1\t0\t0\n.'
 }

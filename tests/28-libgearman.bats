@@ -157,6 +157,8 @@ EOF
 	assert_success
 	assert_output zyx
 	wait_until 10 eval "! pid_alive $w"
+	# The server sees the worker leave after it has exited.
+	wait_status rev '0 0 0'
 	run admin status
 	assert_output $'rev\t0\t0\t0\n.'
 }
