@@ -106,7 +106,6 @@ bats_runs() {
 		echo "# bats: $label"
 		tally "$label" plan <"$out/$i"
 	done
-	runs=()
 }
 
 journal_suites=()
@@ -114,8 +113,21 @@ for f in "${suites[@]}"; do
 	case $(basename "$f") in 2[0-4]-*.bats) journal_suites+=("$f") ;; esac
 done
 
-[ $# -gt 0 ] || units build
 [ $# -gt 0 ] || fuzzers
+
+# Sanitizer reports go to files; any file fails the run.
+san=0
+if [ "${GM_SAN:-1}" != 0 ] && [ -d build-san/bin ]; then
+	san=1
+	sandir=$(mktemp -d /tmp/gm-san.XXXXXX)
+	export ASAN_OPTIONS="log_path=$sandir/asan:detect_leaks=1:abort_on_error=0"
+	export UBSAN_OPTIONS="log_path=$sandir/ubsan:print_stacktrace=1"
+fi
+
+if [ $# -eq 0 ]; then
+	units build
+	[ "$san" = 0 ] || units build-san
+fi
 for target in $targets; do
 	add_runs build "$target" none "${suites[@]}"
 done
@@ -124,16 +136,10 @@ done
 if [[ " $targets " == *" gm "* ]] && [ ${#journal_suites[@]} -gt 0 ]; then
 	add_runs build gm fresh "${journal_suites[@]}"
 fi
+[ "$san" = 0 ] || add_runs build-san gm none "${suites[@]}"
 bats_runs
 
-if [ "${GM_SAN:-1}" != 0 ] && [ -d build-san/bin ]; then
-	sandir=$(mktemp -d /tmp/gm-san.XXXXXX)
-	export ASAN_OPTIONS="log_path=$sandir/asan:detect_leaks=1:abort_on_error=0"
-	export UBSAN_OPTIONS="log_path=$sandir/ubsan:print_stacktrace=1"
-	[ $# -gt 0 ] || units build-san
-	add_runs build-san gm none "${suites[@]}"
-	bats_runs
-	unset ASAN_OPTIONS UBSAN_OPTIONS
+if [ "$san" = 1 ]; then
 	for f in "$sandir"/*; do
 		[ -e "$f" ] || continue
 		echo "# sanitizer report $f:"
