@@ -4,7 +4,7 @@
 # make test       install missing packages, build, run every test twice
 #                 (plain build, then AddressSanitizer + UBSan)
 # make repeat SUITES="tests/43-x.bats ..." N=20 [TARGETS="gm gearmand"]
-#                 [SAN=1] [JOBS=2]: run those suites N times in a row and
+#                 [SAN=1] [JOBS=1]: run those suites N times in a row and
 #                 list each test that ever failed, with how often
 # make run        build and start gm-server in the foreground on port 4730
 # make bench      gm-server against gearmand, side by side
@@ -148,7 +148,7 @@ test: deps
 N	?= 10
 TARGETS	?= gm gearmand
 SAN	?= 0
-JOBS	?= 1
+JOBS	?= 2
 repeat: all
 	@[ "$(SAN)" = 0 ] || $(MAKE) --no-print-directory san
 	GM_TARGETS="$(TARGETS)" GM_SAN=$(SAN) GM_JOBS=$(JOBS) \

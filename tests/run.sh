@@ -12,7 +12,7 @@
 # FUZZ_BRIEF=N                    seconds per fuzz harness (default 3; the
 #                                 harnesses run with no FILE given, once
 #                                 `make fuzz-build` has built them)
-# GM_JOBS=N                       run up to N suite files at once (default 1)
+# GM_JOBS=N                       run up to N suite files at once (default 2)
 set -u
 cd "$(dirname "$0")/.."
 top=$PWD
@@ -21,7 +21,7 @@ failures=()
 suites=("$@")
 [ ${#suites[@]} -gt 0 ] || suites=(tests/*.bats)
 targets=${GM_TARGETS:-gm gearmand}
-maxjobs=${GM_JOBS:-1}
+maxjobs=${GM_JOBS:-2}
 export BATS_TEST_TIMEOUT=${BATS_TEST_TIMEOUT:-180}
 out=$(mktemp -d /tmp/gm-run.XXXXXX)
 trap 'rm -rf "$out"' EXIT
