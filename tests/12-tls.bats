@@ -175,6 +175,31 @@ twait() {
 	assert_output 2
 }
 
+@test "a stalled handshake is closed by --request-timeout; an idle TLS client stays" {
+	gm_only "gearmand 1.1.20 has no deadline on a partial request"
+	server_start g $(ssl_opts) --request-timeout 1
+	# One peer connects and never starts its handshake.
+	spawn perl -MIO::Socket::INET -e '
+	    my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1",
+	        PeerPort => $ARGV[0]) or die; my $b;
+	    sysread($s, $b, 1); exit(defined $b && length $b ? 1 : 3)' "$PORT_g"
+	local stalled=$SPAWNED
+	# A TLS worker that finished its handshake and then waits idle.
+	spawn gm-work -S --ssl-ca-file "$PKI/ca.pem" -h "127.0.0.1:$PORT_g" \
+	    -f up -- tr a-z A-Z
+	twait "$PORT_g" up 1
+	wait_until 20 eval "! kill -0 $stalled 2>/dev/null"
+	run grep -c "closing connection: request not complete within 1 s" \
+	    "$LOG_g"
+	assert_output 1
+	# Well past the deadline, the idle worker still serves.
+	wait_until 20 eval "[ \$(grep -c 'request not complete' '$LOG_g') = 1 ] &&
+	    [ \$(( \$(date +%s) - $(date +%s) )) -ge 3 ]"
+	run gm-submit -S --ssl-ca-file "$PKI/ca.pem" -h "127.0.0.1:$PORT_g" \
+	    -f up idle
+	assert_output IDLE
+}
+
 @test "plain and TLS listeners side by side (-p and --ssl-port); the port file lists both" {
 	gm_only
 	local d=$BATS_TEST_TMPDIR/sbs

@@ -323,6 +323,7 @@ conn_handshake(struct conn *c)
 	switch (tlsconn_handshake(c->c_ssl, &why)) {
 	case TLS_DONE:
 		c->c_flags &= ~CONN_HANDSHAKE;
+		c->c_partial = 0;
 		event_del(c->c_wev);
 		if (tls_peer_verified(c->c_ssl))
 			c->c_flags |= CONN_TRUSTED;
@@ -422,8 +423,11 @@ conn_accept(int fd, const char *host, int flags)
 	c->c_flags = flags & (CONN_TRUSTED | CONN_TLS | CONN_UNIX);
 	if ((flags & CONN_TLS) && (c->c_ssl = tlsconn_new(fd)) == NULL)
 		fatalx("%s: out of memory", __func__);
-	if (c->c_ssl != NULL)
+	if (c->c_ssl != NULL) {
+		/* A handshake is a request: --request-timeout bounds it. */
 		c->c_flags |= CONN_HANDSHAKE;
+		c->c_partial = timer_mono_ms();
+	}
 	if (conf.exceptions)
 		c->c_flags |= CONN_EXCEPTIONS;
 	LIST_INIT(&c->c_attached);
