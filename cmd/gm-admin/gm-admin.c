@@ -38,31 +38,6 @@ static int		 timeout_ms = DEFAULT_TIMEOUT;
 int			 json, raw;
 static volatile sig_atomic_t interrupted;
 
-static const struct column c_status[] = {
-	{ "FUNCTION", "function", 's' }, { "TOTAL", "total", 'n' },
-	{ "QUEUED", "queued", 'n' }, { "RUNNING", "running", 'n' },
-	{ "WORKERS", "workers", 'n' }
-};
-static const struct column c_prio[] = {
-	{ "FUNCTION", "function", 's' }, { "HIGH", "high", 'n' },
-	{ "NORMAL", "normal", 'n' }, { "LOW", "low", 'n' },
-	{ "WORKERS", "workers", 'n' }
-};
-static const struct column c_workers[] = {
-	{ "FD", "fd", 'n' }, { "ADDRESS", "address", 's' },
-	{ "CLIENT-ID", "client_id", 's' }, { "FUNCTIONS", "functions", 'l' }
-};
-static const struct column c_jobs[] = {
-	{ "HANDLE", "handle", 's' }, { "RETRIES", "retries", 'n' },
-	{ "IGNORED", "ignored", 'n' }, { "PERSISTED", "persisted", 'n' }
-};
-static const struct column c_unique[] = {
-	{ "UNIQUE", "unique", 's' }
-};
-static const struct column c_journal[] = {
-	{ "KEY", "key", 's' }, { "VALUE", "value", 'v' }
-};
-
 /* The synopsis: usage(0) is help, else status is the exit status. */
 static __dead void
 usage(int status)
@@ -211,46 +186,16 @@ report_err(const struct server *s, const struct reply *r)
 	status_set(ST_FAILED);
 }
 
-/* Split a line on a separator into at most max fields. */
-static size_t
-split(char *line, int sep, char **f, size_t max)
-{
-	size_t	 n = 0;
-	char	*p;
-
-	while (n < max - 1 && (p = strchr(line, sep)) != NULL) {
-		*p = '\0';
-		f[n++] = line;
-		line = p + 1;
-	}
-	f[n++] = line;
-	return n;
-}
-
-/* The position of a server in the -h list, by name. */
-size_t
-server_index(const char *name)
-{
-	size_t	 i;
-
-	for (i = 0; i < nservers; i++)
-		if (strcmp(servers[i].c.name, name) == 0)
-			return i;
-	return nservers;
-}
-
-/* Ask every server for a list and fill a table from its lines. */
+/* Ask every server for a view's list and fill a table from its lines. */
 static int
-list_table(const char *cmd, struct table *t, int sep)
+list_table(const struct view *v, struct table *t)
 {
 	int		 answered = 0;
 	struct reply	 r;
-	char		*f[8], *copy, buf[32];
-	size_t		 i, k, n;
-	long long	 tot, run;
+	size_t		 i, k;
 
 	for (i = 0; i < nservers; i++) {
-		ask(&servers[i], cmd, K_LIST, &r);
+		ask(&servers[i], v->cmd, K_LIST, &r);
 		if (r.st == ST_FAILED)
 			report_err(&servers[i], &r);
 		if (r.st != ST_OK) {
@@ -260,78 +205,40 @@ list_table(const char *cmd, struct table *t, int sep)
 		answered = 1;
 		if (raw)
 			fwrite(r.raw, 1, r.rawlen, stdout);
-		for (k = 0; k < r.nlines && !raw; k++) {
-			copy = xstrdup(r.lines[k]);
-			memset(f, 0, sizeof(f));
-			if (t->cols == c_workers) {
-				/* FD IP CLIENT-ID :[ FUNC]* (the id may
-				 * hold blanks) */
-				char *colon = strstr(copy, " :");
-				n = split(copy, ' ', f, 3);
-				if (colon != NULL && n == 3) {
-					*colon = '\0';
-					f[3] = colon + 2;
-					while (*f[3] == ' ')
-						f[3]++;
-				}
-			} else if (t->cols == c_status) {
-				n = split(copy, sep, f, 4);
-				if (n == 4) {
-					f[4] = f[3];
-					f[3] = f[2];
-					tot = reply_number(f[1]);
-					run = reply_number(f[2]);
-					snprintf(buf, sizeof(buf), "%lld",
-					    tot > run ? tot - run : 0);
-					f[2] = buf;
-				}
-			} else
-				split(copy, sep, f, t->ncols);
-			table_add(t, servers[i].c.name, f);
-			free(copy);
-		}
+		for (k = 0; k < r.nlines && !raw; k++)
+			view_add_line(v, t, servers[i].c.name, r.lines[k]);
 		reply_free(&r);
 	}
 	return answered;
 }
 
-/* status, priority-status, workers, jobs, unique-jobs, journal. */
+/* status, priority-status, workers, jobs, unique-jobs, journal, stats. */
 static void
 do_list(enum action a)
 {
-	struct table	 t;
-	int		 answered;
+	static const struct {
+		enum action	 a;
+		enum view_id	 v;
+	} map[] = {
+		{ A_STATUS, VIEW_STATUS }, { A_PRIO, VIEW_PRIO },
+		{ A_WORKERS, VIEW_WORKERS }, { A_JOBS, VIEW_JOBS },
+		{ A_UNIQUE, VIEW_UNIQUE }, { A_JOURNAL, VIEW_JOURNAL },
+		{ A_STATS, VIEW_STATS }
+	};
+	const struct view	*v;
+	struct table		 t;
+	size_t			 i;
+	int			 answered;
 
-	switch (a) {
-	case A_STATUS:
-		table_init(&t, c_status, nitems(c_status));
-		answered = list_table("status", &t, '\t');
-		break;
-	case A_PRIO:
-		table_init(&t, c_prio, nitems(c_prio));
-		answered = list_table("prioritystatus", &t, '\t');
-		break;
-	case A_WORKERS:
-		table_init(&t, c_workers, nitems(c_workers));
-		answered = list_table("workers", &t, ' ');
-		break;
-	case A_JOBS:
-		table_init(&t, c_jobs, nitems(c_jobs));
-		answered = list_table("show jobs", &t, '\t');
-		break;
-	case A_UNIQUE:
-		table_init(&t, c_unique, nitems(c_unique));
-		answered = list_table("show unique jobs", &t, '\n');
-		break;
-	case A_JOURNAL:
-		table_init(&t, c_journal, nitems(c_journal));
-		answered = list_table("journal", &t, '\t');
-		break;
-	default:
+	for (i = 0; i < nitems(map) && map[i].a != a; i++)
+		;
+	if (i == nitems(map))
 		return;
-	}
+	v = &views[map[i].v];
+	table_init(&t, v->cols, v->ncols, nservers > 1);
+	answered = list_table(v, &t);
 	if (!raw && answered) {
-		if (a == A_STATUS || a == A_PRIO)
+		if (v->byfunc)
 			table_print_functions(&t);
 		else
 			table_print(&t, stdout);
@@ -352,7 +259,7 @@ do_value(const char *cmd, const char *hdr, const char *key)
 	col[0].hdr = hdr;
 	col[0].key = key;
 	col[0].type = strcmp(key, "pid") == 0 ? 'n' : 's';
-	table_init(&t, col, 1);
+	table_init(&t, col, 1, nservers > 1);
 	for (i = 0; i < nservers; i++) {
 		ask(&servers[i], cmd, K_VALUE, &r);
 		if (r.st == ST_FAILED)
@@ -387,7 +294,7 @@ drop_reason(struct server *s, const char *func)
 
 	ask(s, "status", K_LIST, &r);
 	for (i = 0; r.st == ST_OK && i < r.nlines && why == NULL; i++)
-		if (split(r.lines[i], '\t', f, 4) == 4 &&
+		if (view_split(r.lines[i], '\t', f, 4) == 4 &&
 		    strcasecmp(f[0], func) == 0)
 			xasprintf(&why, "cannot drop %s while it has jobs or "
 			    "workers (jobs %s, running %s, workers %s)", f[0],
@@ -710,6 +617,7 @@ main(int argc, char *argv[])
 	case A_JOBS:
 	case A_UNIQUE:
 	case A_JOURNAL:
+	case A_STATS:
 		do_list(res.action);
 		break;
 	case A_VERSION:

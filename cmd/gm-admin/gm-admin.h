@@ -10,6 +10,7 @@
 
 #include "client.h"
 #include "net.h"
+#include "view.h"
 
 enum action {
 	A_NONE,
@@ -26,6 +27,7 @@ enum action {
 	A_CREATE,
 	A_DROP,
 	A_JOURNAL,
+	A_STATS,
 	A_SHUTDOWN,
 	A_SHUTDOWN_GRACEFUL,
 	A_WATCH
@@ -62,36 +64,14 @@ struct reply {
 	char		*value;		/* OK value, or the ERR text */
 };
 
-/* A column of a table: header, JSON key, and how JSON shows it. */
-struct column {
-	const char	*hdr;
-	const char	*key;
-	int		 type;		/* 's' string, 'n' number, 'l' list,
-					   'v' number if it reads as one */
-};
-
-struct table {
-	const struct column	*cols;
-	size_t			 ncols;
-	char			***rows;
-	size_t			 nrows;
-	int			 withserver;
-};
-
 /* gm-admin.c */
 extern struct server	*servers;
 extern size_t		 nservers;
 extern int		 json, raw;
-size_t		 server_index(const char *);
 
 /* table.c */
-void		 table_init(struct table *, const struct column *, size_t);
-void		 table_add(struct table *, const char *, char **);
-void		 table_free(struct table *);
 void		 table_print(const struct table *, FILE *);
 void		 table_print_functions(struct table *);
-void		 json_str(FILE *, const char *);
-long long	 reply_number(const char *);
 
 /* parser.c */
 int		 parse(int, char *[], struct parse_result *, const char **);

@@ -58,6 +58,7 @@ static const struct token t_main[] = {
 	{ KEYWORD, "create", A_CREATE, t_func },
 	{ KEYWORD, "drop", A_DROP, t_func },
 	{ KEYWORD, "journal", A_JOURNAL, NULL },
+	{ KEYWORD, "stats", A_STATS, NULL },
 	{ KEYWORD, "shutdown", A_SHUTDOWN, t_shutdown },
 	{ KEYWORD, "watch", A_WATCH, t_watch },
 	{ ENDTOKEN, NULL, A_NONE, NULL }

@@ -1,7 +1,7 @@
 /* Public domain. See README.md for the licence of this project. */
 /*
  * The admin text protocol (gearmand 1.1.20's commands, byte for byte,
- * plus shutdown and journal).  It only reads state through accessors.
+ * plus shutdown, journal and stats).  It only reads state through accessors.
  */
 
 #include <sys/types.h>
@@ -41,6 +41,7 @@ static void	a_version(struct conn *, char **, int);
 static void	a_shutdown(struct conn *, char **, int);
 static void	a_journal(struct conn *, char **, int);
 static void	a_counters(struct conn *, char **, int);
+static void	a_stats(struct conn *, char **, int);
 static void	unknown(struct conn *, const char *);
 static int	admin_trusted(struct conn *);
 
@@ -55,6 +56,7 @@ static const struct cmd cmds[] = {
 	{ "prioritystatus",	a_prioritystatus,	0 },
 	{ "show",		a_show,			0 },
 	{ "shutdown",		a_shutdown,		1 },
+	{ "stats",		a_stats,		0 },
 	{ "status",		a_status,		0 },
 	{ "verbose",		a_verbose,		0 },
 	{ "version",		a_version,		0 },
@@ -380,5 +382,29 @@ a_counters(struct conn *c, char **tok __unused, int n __unused)
 	conn_printf(c, "request_timeouts\t%" PRIu64 "\n",
 	    counters.request_timeouts);
 	conn_printf(c, "held_capped\t%" PRIu64 "\n", counters.held_capped);
+	conn_printf(c, ".\n");
+}
+
+static void
+stats_one(struct func *f, void *arg)
+{
+	struct conn		*c = arg;
+	const struct func_stats	*st = func_stats(f);
+	int			 i;
+
+	put_name(c, f);
+	for (i = 0; i < FE_COUNT; i++)
+		conn_printf(c, "\t%" PRIu64, st->fs_n[i]);
+	conn_printf(c, "\n");
+}
+
+/*
+ * stats (gm extension): per function the jobs submitted, completed,
+ * failed, ended by an exception, retried and cancelled since start.
+ */
+static void
+a_stats(struct conn *c, char **tok __unused, int n __unused)
+{
+	func_foreach(stats_one, c);
 	conn_printf(c, ".\n");
 }

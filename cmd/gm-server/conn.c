@@ -1,12 +1,12 @@
 /* Public domain. See README.md for the licence of this project. */
 /*
  * Connections: buffers, packet framing (binary or admin text, chosen per
- * packet by its first byte), bounded input (arguments checked as they
- * arrive, a budget on the input held across all connections, a deadline
- * on a partial request), bounded output, ordered replies that wait for the
- * journal, and deferred freeing.  Bytes move through conn_io_read and
- * conn_io_write, plain or TLS (tlsconn.c), and nothing else touches the
- * socket.
+ * packet by its first byte; an HTTP request line gets an HTTP answer from
+ * http.c), bounded input (arguments checked as they arrive, a budget on
+ * the input held across all connections, a deadline on a partial
+ * request), bounded output, ordered replies that wait for the journal, and
+ * deferred freeing.  Bytes move through conn_io_read and conn_io_write,
+ * plain or TLS (tlsconn.c), and nothing else touches the socket.
  *
  * Why plain evbuffers with our own read and write events, not
  * bufferevents: with one-job-at-a-time workers a job is a few small
@@ -624,6 +624,12 @@ conn_item(struct conn *c, const uint8_t *b, size_t avail, size_t *used)
 		if (n > 0 && line[n - 1] == '\r')
 			line[--n] = '\0';
 		c->c_partial = 0;
+		/* A browser or curl on the Gearman port: answer, then close. */
+		if (http_request_line(line)) {
+			http_misdirected(c, line);
+			conn_finish(c);
+			return -1;
+		}
 		admin_line(c, line, n);
 		return 1;
 	}

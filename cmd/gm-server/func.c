@@ -1,7 +1,8 @@
 /* Public domain. See README.md for the licence of this project. */
 /*
  * Functions: the table of struct func by name, their creation order and
- * the per-function policy (today the queue limits of `maxqueue`).  State
+ * the per-function policy (today the queue limits of `maxqueue`) and
+ * counters (jobs by outcome, queue wait and run time histograms).  State
  * that belongs to one function, not to one job or one worker, lives in
  * struct func and is changed here; queue.c and worker.c own the queues
  * and the registrations hung on it.
@@ -18,6 +19,17 @@
 #include "gm-server.h"
 
 static uint32_t	 func_hash(const void *);
+
+/* Histogram bucket bounds: 1 ms to 1 h, then +Inf. */
+const uint64_t hist_bounds_us[HIST_BUCKETS - 1] = {
+	1000, 5000, 10000, 50000, 100000, 500000, 1000000, 5000000,
+	10000000, 30000000, 60000000, 300000000, 3600000000ULL
+};
+
+static const char *const event_names[FE_COUNT] = {
+	"submitted", "completed", "failed", "exceptions", "retried",
+	"cancelled"
+};
 
 static struct htable	 funcs;		/* struct func by name (f_hnext) */
 static TAILQ_HEAD(, func) funclist = TAILQ_HEAD_INITIALIZER(funclist);
@@ -118,6 +130,47 @@ func_foreach(void (*fn)(struct func *, void *), void *arg)
 
 	TAILQ_FOREACH_SAFE(f, &funclist, f_entry, next)
 		fn(f, arg);
+}
+
+/* Count one event of a job of f. */
+void
+func_count(struct func *f, enum func_event ev)
+{
+	f->f_stats.fs_n[ev]++;
+}
+
+/*
+ * Record a duration in microseconds: how long a job waited in its queue
+ * (run 0) or ran (run 1).
+ */
+void
+func_time(struct func *f, int run, int64_t us)
+{
+	struct hist	*h = run ? &f->f_stats.fs_run : &f->f_stats.fs_wait;
+	int		 i;
+
+	if (us < 0)
+		us = 0;
+	for (i = 0; i < HIST_BUCKETS - 1; i++)
+		if ((uint64_t)us <= hist_bounds_us[i])
+			break;
+	h->h_count[i]++;
+	h->h_sum_us += (uint64_t)us;
+	h->h_n++;
+}
+
+/* The counters of f, for admin `stats` and HTTP. */
+const struct func_stats *
+func_stats(const struct func *f)
+{
+	return &f->f_stats;
+}
+
+/* The name of a counter, as admin `stats` and /metrics spell it. */
+const char *
+func_event_name(enum func_event ev)
+{
+	return event_names[ev];
 }
 
 /* Free every function (shutdown, once queue.c freed the jobs). */

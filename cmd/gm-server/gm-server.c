@@ -57,6 +57,7 @@ static struct pidfh	*pfh;
 static struct passwd	*user_pw;	/* -u, looked up while root */
 static int		 ready_fd = -1;	/* -d: tells the parent we serve */
 static int		 stopping;
+static time_t		 started;	/* wall clock at start-up */
 static struct event	*graceful_ev;
 
 static const char *const verbose_names[] = {
@@ -71,7 +72,8 @@ enum {
 	OPT_MAX_OUTPUT, OPT_HASHTABLE, OPT_SSL, OPT_SSL_CA, OPT_SSL_CERT,
 	OPT_SSL_KEY, OPT_SSL_PORT, OPT_SSL_VERIFY, OPT_UNIX_MODE,
 	OPT_ADMIN_ALLOW, OPT_ADMIN_OPEN, OPT_ADMIN_READS, OPT_MAX_INPUT,
-	OPT_REQUEST_TIMEOUT, OPT_MAX_HELD
+	OPT_REQUEST_TIMEOUT, OPT_MAX_HELD,
+	OPT_HTTP, OPT_HTTP_PORT
 };
 
 static const struct option longopts[] = {
@@ -84,6 +86,7 @@ static const struct option longopts[] = {
 	{ "log-file",		required_argument, NULL, 'l' },
 	{ "pid-file",		required_argument, NULL, 'P' },
 	{ "port",		required_argument, NULL, 'p' },
+	{ "protocol",		required_argument, NULL, 'r' },
 	{ "queue-type",		required_argument, NULL, 'q' },
 	{ "round-robin",	no_argument,	   NULL, 'R' },
 	{ "threads",		required_argument, NULL, 't' },
@@ -118,6 +121,8 @@ static const struct option longopts[] = {
 	{ "admin-allow",	required_argument, NULL, OPT_ADMIN_ALLOW },
 	{ "admin-open",		no_argument,	   NULL, OPT_ADMIN_OPEN },
 	{ "admin-trusted-reads", no_argument,	   NULL, OPT_ADMIN_READS },
+	{ "http",		required_argument, NULL, OPT_HTTP },
+	{ "http-port",		required_argument, NULL, OPT_HTTP_PORT },
 	{ NULL,			0,		   NULL, 0 }
 };
 
@@ -130,7 +135,8 @@ usage(int status)
 	    "[-L address]\n"
 	    "\t[-l file|stderr|none] [-P pidfile] [-p port] [-u user] "
 	    "[-v [level]]\n"
-	    "\t[-w count] [--exceptions] [--job-handle-prefix prefix]\n"
+	    "\t[-r http] [-w count] [--exceptions] [--http [address:]port]\n"
+	    "\t[--http-port port] [--job-handle-prefix prefix]\n"
 	    "\t[--journal dir|none] [--journal-sync always|never|ms] "
 	    "[--journal-repair]\n"
 	    "\t[--keepalive] [--keepalive-idle s] [--keepalive-interval s] "
@@ -440,8 +446,16 @@ server_shutdown(int graceful)
 	stopping = 1;
 	log_info("graceful shutdown: no longer accepting connections");
 	listen_stop();
+	http_stop();
 	graceful_ev = event_new(base, -1, EV_PERSIST, on_graceful, NULL);
 	event_add(graceful_ev, &tv);
+}
+
+/* When the server started (epoch seconds). */
+long long
+server_started(void)
+{
+	return (long long)started;
 }
 
 /* Whether a graceful shutdown is under way. */
@@ -485,7 +499,7 @@ main(int argc, char *argv[], char *envp[])
 	struct event		*sigev[5];
 	const int		 sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGUSR1 };
 	const char		*errstr;
-	char			*cause = NULL, *prefix = NULL, why[512];
+	char			*cause = NULL, *prefix = NULL, why[512], *p;
 	enum log_dest		 dest;
 	uint64_t		 replayed = 0;
 	size_t			 i;
@@ -509,7 +523,7 @@ main(int argc, char *argv[], char *envp[])
 	conf.keepalive_count = -1;
 	conf.unix_mode = 0660;
 
-	while ((ch = getopt_long(argc, argv, "b:df:hj:L:l:P:p:q:Rt:u:v::Vw:",
+	while ((ch = getopt_long(argc, argv, "b:df:hj:L:l:P:p:q:Rr:t:u:v::Vw:",
 	    longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'b':
@@ -558,6 +572,12 @@ main(int argc, char *argv[], char *envp[])
 			break;
 		case 'R':
 			conf.round_robin = 1;
+			break;
+		case 'r':
+			if (strcmp(optarg, "http") != 0)
+				errx(1, "protocol %s: only http is known",
+				    optarg);
+			conf.http = 1;
 			break;
 		case 't':
 			fprintf(stderr, "%s: -t %s ignored: one event loop "
@@ -705,6 +725,28 @@ main(int argc, char *argv[], char *envp[])
 			    "tables grow by themselves\n", getprogname(),
 			    optarg);
 			break;
+		case OPT_HTTP:
+			conf.http = 1;
+			free(conf.http_addr);
+			if ((p = strrchr(optarg, ':')) != NULL) {
+				conf.http_addr = xstrdup(optarg);
+				conf.http_addr[p - optarg] = '\0';
+				conf.http_port = p + 1;
+			} else {
+				conf.http_addr = NULL;
+				conf.http_port = optarg;
+			}
+			strtonum(conf.http_port, 0, 65535, &errstr);
+			if (errstr != NULL)
+				errx(1, "--http %s: port %s", optarg, errstr);
+			break;
+		case OPT_HTTP_PORT:
+			strtonum(optarg, 0, 65535, &errstr);
+			if (errstr != NULL)
+				errx(1, "--http-port %s: %s", optarg, errstr);
+			conf.http = 1;
+			conf.http_port = optarg;
+			break;
 		default:
 			usage(1);
 		}
@@ -793,7 +835,7 @@ main(int argc, char *argv[], char *envp[])
 	 * the pid file, the journal folder), then the journal as the user,
 	 * then the user for good.
 	 */
-	if (listen_open() == -1)
+	if (listen_open() == -1 || http_open() == -1)
 		startup_fail();
 	if (conf.pidfile != NULL) {
 		pfh = pidfile_open(conf.pidfile, 0644, &otherpid);
@@ -850,6 +892,8 @@ main(int argc, char *argv[], char *envp[])
 		log_warn("write pid file %s", conf.pidfile);
 		startup_fail();
 	}
+	http_start();
+	started = time(NULL);
 
 	for (i = 0; i < nitems(sigs); i++) {
 		sigev[i] = evsignal_new(base, sigs[i], on_signal, NULL);
@@ -866,6 +910,7 @@ main(int argc, char *argv[], char *envp[])
 	if (graceful_ev != NULL)
 		event_free(graceful_ev);
 	listen_free();
+	http_free();
 	/* Jobs go before the journal: freeing them must not record anything. */
 	queue_stop_running();
 	conn_free_all();
@@ -883,6 +928,7 @@ main(int argc, char *argv[], char *envp[])
 	if (conf.port_file != NULL)
 		unlink(conf.port_file);
 	free(conf.listen);
+	free(conf.http_addr);
 	free(conf.handle_prefix);
 	free(conf.journal_dir);
 	log_info("gm-server stopped");

@@ -39,6 +39,7 @@
 struct event;
 struct event_base;
 struct evbuffer;
+struct sockaddr;
 struct journal;
 struct sockaddr;
 struct ssl_st;
@@ -116,6 +117,9 @@ struct config {
 	size_t		  max_input;	/* --max-input: all connections */
 	int		  request_timeout; /* --request-timeout: s, 0 none */
 	uint32_t	  max_held;	/* --max-held: jobs a worker holds */
+	int		  http;		/* -r http, --http, --http-port */
+	char		 *http_addr;	/* --http ADDRESS: */
+	const char	 *http_port;	/* --http :PORT, --http-port */
 };
 
 /*
@@ -168,6 +172,7 @@ struct job {
 	uint32_t		 j_numerator;	/* last WORK_STATUS */
 	uint32_t		 j_denominator;
 	uint32_t		 j_tidx;	/* index in a timer heap */
+	int64_t			 j_since;	/* mono us: queued, or running */
 	uint32_t		 j_uhash;	/* unique index hash */
 	uint16_t		 j_rlen;	/* reducer length */
 	uint8_t			 j_ulen;	/* unique length */
@@ -179,6 +184,33 @@ struct job {
 #define job_unique(j)	((char *)((j) + 1))
 #define job_reducer(j)	(job_unique(j) + (j)->j_ulen)
 #define job_data(j)	(job_reducer(j) + (j)->j_rlen)
+
+/*
+ * Per-function counters (func.c keeps them, everyone else reads them with
+ * func_stats): jobs by outcome since start, and histograms of the time a
+ * job waited in its queue and the time it ran.  Bucket i counts the
+ * observations up to hist_bounds_us[i]; the last bucket is +Inf.
+ */
+#define HIST_BUCKETS	14
+
+struct hist {
+	uint64_t	 h_count[HIST_BUCKETS];	/* not cumulative */
+	uint64_t	 h_sum_us;
+	uint64_t	 h_n;
+};
+
+enum func_event {
+	FE_SUBMITTED, FE_COMPLETED, FE_FAILED, FE_EXCEPTIONS, FE_RETRIED,
+	FE_CANCELLED, FE_COUNT
+};
+
+struct func_stats {
+	uint64_t	 fs_n[FE_COUNT];
+	struct hist	 fs_wait;	/* queued until given to a worker */
+	struct hist	 fs_run;	/* given to a worker until it ended */
+};
+
+extern const uint64_t	 hist_bounds_us[HIST_BUCKETS - 1];
 
 /*
  * A function: its three queues, its workers, its counters and its policy.
@@ -196,6 +228,7 @@ struct func {
 	uint32_t		 f_nregs;	/* registrations (workers) */
 	TAILQ_HEAD(, reg)	 f_regs;
 	TAILQ_HEAD(, reg)	 f_sleepers;	/* regs of sleeping workers */
+	struct func_stats	 f_stats;	/* func.c: func_count, ... */
 	uint32_t		 f_hash;
 	size_t			 f_len;
 	char			 f_name[];	/* NUL-terminated as well */
@@ -270,6 +303,7 @@ extern struct event_base *base;
 extern struct journal	*jnl;
 extern struct counters	 counters;
 void	server_shutdown(int);
+long long server_started(void);
 const char *server_verbose_name(void);
 int	server_stopping(void);
 
@@ -278,6 +312,8 @@ int	listen_open(void);
 void	listen_start(void);
 void	listen_stop(void);
 void	listen_free(void);
+const char *listen_name(void);
+int	listen_trusted(const struct sockaddr *);
 
 /* acl.c */
 int	acl_add(const char *, char *, size_t);
@@ -319,6 +355,14 @@ void	 conn_init(void);
 void	dispatch_packet(struct conn *, const struct gm_packet *);
 int	dispatch_early(struct conn *, const struct gm_packet *);
 
+/* http.c */
+int	http_open(void);
+void	http_start(void);
+void	http_stop(void);
+void	http_free(void);
+int	http_request_line(const char *);
+void	http_misdirected(struct conn *, const char *);
+
 /* admin.c */
 void	admin_line(struct conn *, char *, size_t);
 
@@ -357,6 +401,7 @@ int		 queue_cancel(const char *, size_t);
 void		 queue_timer_due(struct job *);
 void		 queue_foreach_job(void (*)(struct job *, void *), void *);
 uint64_t	 queue_running(void);
+int64_t		 queue_oldest_us(const struct func *);
 
 /* func.c */
 void		 func_init(void);
@@ -367,6 +412,10 @@ int		 func_drop(struct func *);
 void		 func_set_maxq(struct func *, const uint32_t [PRIO_COUNT]);
 int		 func_full(const struct func *, int);
 void		 func_foreach(void (*)(struct func *, void *), void *);
+void		 func_count(struct func *, enum func_event);
+void		 func_time(struct func *, int, int64_t);
+const struct func_stats *func_stats(const struct func *);
+const char	*func_event_name(enum func_event);
 
 /* htable.c */
 void	 htable_init(struct htable *, size_t, uint32_t (*)(const void *));
@@ -397,5 +446,6 @@ void	timer_add(struct job *);
 void	timer_del(struct job *);
 int64_t	timer_now_ms(void);
 int64_t	timer_mono_ms(void);
+int64_t	timer_mono_us(void);
 
 #endif /* GM_SERVER_H */

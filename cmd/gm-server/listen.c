@@ -265,6 +265,16 @@ is_loopback(const struct sockaddr *sa)
 }
 
 /*
+ * Whether a peer address may change state: loopback or --admin-allow
+ * (the same rule for the Gearman and the HTTP ports).
+ */
+int
+listen_trusted(const struct sockaddr *sa)
+{
+	return is_loopback(sa) || acl_match(sa);
+}
+
+/*
  * A new connection: hand it to conn.c, saying how it came (TLS, the unix
  * socket) and whether its address is trusted for admin commands.
  */
@@ -287,7 +297,7 @@ listen_accept(struct evconnlistener *ev __unused, evutil_socket_t fd,
 		if (getnameinfo(sa, (socklen_t)slen, host, sizeof(host), NULL,
 		    0, NI_NUMERICHOST) != 0)
 			strlcpy(host, "-", sizeof(host));
-		if (is_loopback(sa) || acl_match(sa))
+		if (listen_trusted(sa))
 			flags |= CONN_TRUSTED;
 		if (l->l_kind == LISTEN_TLS)
 			flags |= CONN_TLS;
@@ -372,4 +382,11 @@ listen_free(void)
 		event_free(resume_ev);
 	resume_ev = NULL;
 	nlisteners = 0;
+}
+
+/* The first address we listen on, "host:port" (the server's name). */
+const char *
+listen_name(void)
+{
+	return nlisteners > 0 ? listeners[0].l_name : "-";
 }

@@ -243,6 +243,7 @@ job_enqueue(struct job *j)
 
 	j->j_state = JOB_QUEUED;
 	j->j_key = (int64_t)++next_seq;
+	j->j_since = timer_mono_us();
 	TAILQ_INSERT_TAIL(&f->f_q[j->j_prio], j, j_entry);
 	f->f_queued[j->j_prio]++;
 	worker_wake(f, 1);
@@ -338,7 +339,21 @@ job_end(struct job *j, int how)
 		if (!(j->j_flags & JOB_CANCELLED)) {
 			f->f_running--;
 			nrunning--;
+			if (how >= 0)
+				func_time(f, 1, timer_mono_us() - j->j_since);
 		}
+		break;
+	}
+	switch (how) {
+	case JOURNAL_END_COMPLETE:
+		func_count(f, FE_COMPLETED);
+		break;
+	case JOURNAL_END_FAIL:
+	case JOURNAL_END_EXHAUSTED:
+		func_count(f, FE_FAILED);
+		break;
+	case JOURNAL_END_EXCEPTION:
+		func_count(f, FE_EXCEPTIONS);
 		break;
 	}
 	job_detach_all(j);
@@ -528,6 +543,7 @@ queue_submit(struct conn *c, const struct submit *s)
 	}
 	j = job_new(s);
 	job_link(j, f, s, uh);
+	func_count(f, FE_SUBMITTED);
 	if (!s->bg) {
 		job_attach(j, c);
 		send_created(c, j);
@@ -594,6 +610,7 @@ void
 queue_assign(struct job *j, struct conn *c, int timeout)
 {
 	struct func	*f = j->j_func;
+	int64_t		 now;
 
 	TAILQ_REMOVE(&f->f_q[j->j_prio], j, j_entry);
 	f->f_queued[j->j_prio]--;
@@ -602,6 +619,9 @@ queue_assign(struct job *j, struct conn *c, int timeout)
 	j->j_state = JOB_RUNNING;
 	j->j_u.worker = c;
 	worker_hold(c, j);
+	now = timer_mono_us();
+	func_time(f, 0, now - j->j_since);
+	j->j_since = now;
 	j->j_key = 0;
 	if (timeout > 0) {
 		j->j_key = timer_mono_ms() + timeout;
@@ -646,6 +666,7 @@ queue_requeue(struct job *j, const char *why)
 	j->j_numerator = j->j_denominator = 0;
 	if (j->j_flags & JOB_JOURNAL)
 		journal_attempt(jnl, j->j_jid, j->j_attempts);
+	func_count(f, FE_RETRIED);
 	job_enqueue(j);
 }
 
@@ -815,6 +836,7 @@ queue_cancel(const char *handle, size_t len)
 		return -1;
 	job_fail_clients(j);
 	job_detach_all(j);
+	func_count(j->j_func, FE_CANCELLED);
 	if (j->j_state != JOB_RUNNING) {
 		job_end(j, JOURNAL_END_CANCEL);
 		return 0;
@@ -866,6 +888,24 @@ queue_foreach_job(void (*fn)(struct job *, void *), void *arg)
 	struct job_foreach	 fe = { fn, arg };
 
 	htable_foreach(&handles, job_foreach_one, &fe);
+}
+
+/*
+ * When the oldest queued job of f was queued (monotonic us), or -1: the
+ * heads of the queues are their oldest, as jobs join at the tail.
+ */
+int64_t
+queue_oldest_us(const struct func *f)
+{
+	struct job	*j;
+	int64_t		 t = -1;
+	int		 i;
+
+	for (i = 0; i < PRIO_COUNT; i++)
+		if ((j = TAILQ_FIRST(&f->f_q[i])) != NULL &&
+		    (t == -1 || j->j_since < t))
+			t = j->j_since;
+	return t;
 }
 
 /* How many jobs are running. */

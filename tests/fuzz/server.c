@@ -51,6 +51,12 @@ server_stopping(void)
 	return 0;
 }
 
+long long
+server_started(void)
+{
+	return 0;
+}
+
 static void
 nonblock(int fd)
 {
