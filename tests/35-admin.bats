@@ -58,9 +58,9 @@ teardown_file() {
 }
 
 @test "a refused subcommand word is named in the message" {
-	run --separate-stderr gm-admin stats
+	run --separate-stderr gm-admin statz
 	[ "$status" -eq 2 ]
-	[[ "$stderr" == "gm-admin: unknown or extra argument: stats"$'\n'"usage: "* ]]
+	[[ "$stderr" == "gm-admin: unknown or extra argument: statz"$'\n'"usage: "* ]]
 	run --separate-stderr gm-admin status extra
 	[ "$status" -eq 2 ]
 	[[ "$stderr" == "gm-admin: unknown or extra argument: extra"$'\n'* ]]
@@ -76,7 +76,7 @@ teardown_file() {
 	run --separate-stderr gm-admin --subcommands
 	[ "$status" -eq 0 ]
 	[ -z "$stderr" ]
-	[ "$(printf '%s ' "${lines[@]}")" = "status workers jobs unique-jobs priority-status version getpid verbose maxqueue cancel create drop journal shutdown watch " ]
+	[ "$(printf '%s ' "${lines[@]}")" = "status workers jobs unique-jobs priority-status version getpid verbose maxqueue cancel create drop journal stats shutdown watch " ]
 	# The usage's list: the first word of each "a | b" alternative.
 	help=$(gm-admin --help | sed -n '2,/^       /p' | sed '$d' |
 	    tr -d '\t\n' | tr '|' '\n' | awk '{ print $1 }' | tr '\n' ' ')
