@@ -37,9 +37,11 @@ port_open() {
 	(exec 9<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
 
-# listen_port PID: the TCP port PID listens on, once it does.
+# listen_port PID [EXCEPT]: the TCP port PID listens on (other than
+# EXCEPT), once it does.
 listen_port() {
-	ss -Htlnp | awk -v p="pid=$1," 'index($0, p) { n = split($4, a, ":");
+	ss -Htlnp | awk -v p="pid=$1," -v x="${2:-}" 'index($0, p) {
+	    n = split($4, a, ":"); if (a[n] == x) next
 	    print a[n]; found = 1; exit } END { exit !found }'
 }
 
@@ -63,7 +65,7 @@ gm_only() {
 # GM_JOURNAL=fresh gives each test a journal of its own.
 # PORT_NAME, if already set, is reused (a restart on the same port).
 server_start() {
-	local name=$1 dir port pid pv jv journal
+	local name=$1 dir port pid pv jv journal a prev= http
 	shift
 	dir="$BATS_FILE_TMPDIR/srv-$name"
 	mkdir -p "$dir"
@@ -91,10 +93,16 @@ server_start() {
 		# gearmand cannot report its port: with -p 0 the kernel picks
 		# one no other process can take meanwhile, read back from the
 		# socket table.
+		# The port of gearmand's HTTP module (--http-port) is not it.
+		http=
+		for a in "$@"; do
+			[ "$prev" != --http-port ] || http=$a
+			prev=$a
+		done
 		"$GEARMAND" -L 127.0.0.1 -p "${!pv:-0}" -l "$dir/log" \
 		    --verbose INFO "$@" 3>&- </dev/null &
 		pid=$!
-		if ! wait_until 20 eval 'port=$(listen_port "$pid")'; then
+		if ! wait_until 20 eval 'port=$(listen_port "$pid" "$http")'; then
 			kill -9 "$pid" 2>/dev/null
 			echo "gearmand did not start; its log:" >&2
 			cat "$dir/log" >&2 2>/dev/null
