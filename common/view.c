@@ -46,6 +46,24 @@ static const struct column c_stats[] = {
 	{ "CANCELLED", "cancelled", 'n' }
 };
 
+static const struct column c_failed[] = {
+	{ "HANDLE", "handle", 's' }, { "FUNCTION", "function", 's' },
+	{ "UNIQUE", "unique", 'e' }, { "PRIORITY", "priority", 's' },
+	{ "TRIES", "tries", 'n' }, { "FIRST-FAILURE", "first_failure_ms", 't' },
+	{ "LAST-FAILURE", "last_failure_ms", 't' }, { "BYTES", "bytes", 'n' },
+	{ "ERROR", "error", 'E' }
+};
+static const struct column c_retrying[] = {
+	{ "HANDLE", "handle", 's' }, { "FUNCTION", "function", 's' },
+	{ "TRIES", "tries", 'n' }, { "RETRIES", "retries", 'n' },
+	{ "NEXT-TRY", "next_try_ms", 't' }, { "LAST-ERROR", "error", 'E' }
+};
+static const struct column c_retries[] = {
+	{ "POLICY", "policy", 's' }, { "FUNCTION", "function", 's' },
+	{ "RETRIES", "retries", 'n' }, { "BACKOFF-MS", "backoff_ms", 'n' },
+	{ "MAX-DELAY-MS", "max_delay_ms", 'n' }
+};
+
 const struct column view_server_column = { "SERVER", "server", 's' };
 
 const struct view views[VIEW_COUNT] = {
@@ -60,6 +78,13 @@ const struct view views[VIEW_COUNT] = {
 	[VIEW_JOURNAL] = { "journal", "journal", c_journal,
 			   nitems(c_journal) },
 	[VIEW_STATS] =	 { "stats", "stats", c_stats, nitems(c_stats), 1 },
+	[VIEW_FAILED] =	 { "failed", "failed", c_failed, nitems(c_failed) },
+	[VIEW_RETRYING] = { "retrying", "retrying", c_retrying,
+			   nitems(c_retrying) },
+	[VIEW_RETRIES] = { "retries", "retries", c_retries,
+			   nitems(c_retries) },
+	[VIEW_FAILED_STATS] = { "failed-stats", "failed stats", c_journal,
+			   nitems(c_journal) },
 };
 
 /* The view of a gm-admin word (or HTTP path), or NULL. */
@@ -98,7 +123,7 @@ void
 view_add_line(const struct view *v, struct table *t, const char *server,
     const char *line)
 {
-	char		*f[8], *copy, *colon, buf[32];
+	char		*f[16], *copy, *colon, buf[32];
 	long long	 tot, run;
 	size_t		 n;
 
@@ -128,7 +153,8 @@ view_add_line(const struct view *v, struct table *t, const char *server,
 	} else if (v == &views[VIEW_UNIQUE])
 		f[0] = copy;
 	else
-		view_split(copy, '\t', f, v->ncols);
+		view_split(copy, '\t', f, v->ncols < nitems(f) ? v->ncols :
+		    nitems(f));
 	table_add(t, server, f);
 	free(copy);
 }
@@ -245,6 +271,69 @@ json_str(FILE *f, const char *s)
 	fputc('"', f);
 }
 
+/* Print n bytes as a JSON string. */
+static void
+json_strn(FILE *f, const char *s, size_t n)
+{
+	const unsigned char	*p = (const unsigned char *)s;
+	size_t			 i;
+
+	fputc('"', f);
+	for (i = 0; i < n; i++) {
+		if (p[i] == '"' || p[i] == '\\')
+			fprintf(f, "\\%c", p[i]);
+		else if (p[i] < 0x20 || p[i] == 0x7f)
+			fprintf(f, "\\u%04x", p[i]);
+		else
+			fputc(p[i], f);
+	}
+	fputc('"', f);
+}
+
+/* The value of a hex digit, or -1. */
+static int
+hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/*
+ * Undo gm-server's escaping (\xNN for a byte, other bytes as they are)
+ * into buf, which holds at least strlen(s) bytes; returns the length.
+ */
+size_t
+unescape(const char *s, char *buf)
+{
+	size_t	 n = 0;
+	int	 hi, lo;
+
+	while (*s != '\0') {
+		if (s[0] == '\\' && s[1] == 'x' && (hi = hexval(s[2])) >= 0 &&
+		    (lo = hexval(s[3])) >= 0) {
+			buf[n++] = (char)(hi * 16 + lo);
+			s += 4;
+		} else
+			buf[n++] = *s++;
+	}
+	return n;
+}
+
+/* Print escaped bytes as a JSON string of the bytes themselves. */
+void
+json_escaped(FILE *f, const char *s)
+{
+	char	*buf = xmalloc(strlen(s) + 1);
+
+	json_strn(f, buf, unescape(s, buf));
+	free(buf);
+}
+
 /* Whether a string is a plain decimal number. */
 static int
 is_number(const char *s)
@@ -266,8 +355,10 @@ json_value(FILE *f, int type, const char *v)
 	char	*copy, *p, *w;
 	int	 first = 1;
 
-	if ((type == 'n' || type == 'v') && is_number(v))
+	if ((type == 'n' || type == 'v' || type == 't') && is_number(v))
 		fputs(v, f);
+	else if (type == 'e' || type == 'E')
+		json_escaped(f, v);
 	else if (type == 'l') {
 		fputc('[', f);
 		copy = p = xstrdup(v);

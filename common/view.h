@@ -17,7 +17,10 @@ struct column {
 	const char	*hdr;
 	const char	*key;
 	int		 type;		/* 's' string, 'n' number, 'l' list,
-					   'v' number if it reads as one */
+					   'v' number if it reads as one,
+					   't' ms since the epoch, 'e' escaped
+					   bytes (\xNN), 'E' the same, cut
+					   in tables */
 };
 
 enum view_id {
@@ -28,6 +31,10 @@ enum view_id {
 	VIEW_UNIQUE,
 	VIEW_JOURNAL,
 	VIEW_STATS,
+	VIEW_FAILED,
+	VIEW_RETRYING,
+	VIEW_RETRIES,
+	VIEW_FAILED_STATS,
 	VIEW_COUNT
 };
 
@@ -63,5 +70,7 @@ void	 table_free(struct table *);
 void	 table_sort(struct table *);
 void	 table_json(const struct table *, FILE *);
 void	 json_str(FILE *, const char *);
+size_t	 unescape(const char *, char *);
+void	 json_escaped(FILE *, const char *);
 
 #endif /* GM_VIEW_H */

@@ -72,6 +72,26 @@ complete done'
 	fi
 }
 
+@test "perl: a Perl worker whose job dies keeps serving (gearmand's ERROR makes it exit)" {
+	pworker die echo
+	local wpid=$SPAWNED
+	run pclient do die x
+	# Gearman::Worker sent WORK_EXCEPTION, then WORK_FAIL for the job
+	# (gearmand's WORK_FAIL with a trailing NUL breaks the client: 255).
+	assert_failure
+	if is_gm; then
+		assert_failure 1
+		run pclient do echo y
+		assert_success
+		assert_output y
+		pid_alive "$wpid"
+	else
+		# gearmand answers the WORK_FAIL with ERROR JOB_NOT_FOUND; the
+		# worker dies on it ("unexpected packet type: error").
+		wait_until 15 eval "! pid_alive $wpid"
+	fi
+}
+
 @test "perl: dispatch_background, then get_status while queued and after" {
 	run pclient bg nobody x
 	assert_success

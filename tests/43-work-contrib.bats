@@ -89,3 +89,21 @@ rows() {
 	assert_line --index 0 --regexp '^WORK_WARNING .*unable to open database.*gm-work: [^ ]*/load-into-db: exited with status 1\\x0a$'
 	assert_line --index 1 "WORK_FAIL"
 }
+
+@test "load-into-db: the same job run twice loads its lines once" {
+	printf 'GET /1 200\nGET /2 200\nGET /3 500\n' >"$d/log.1"
+	for i in 1 2; do
+		GM_UNIQUE=web1:access.log.1 GM_HANDLE=H:x:$i \
+		    "$CONTRIB/load-into-db" <"$d/log.1"
+	done
+	GM_UNIQUE=web1:access.log.2 "$CONTRIB/load-into-db" <<<"GET /4 200"
+	run sqlite3 "$DB" 'SELECT job, line FROM access ORDER BY rowid'
+	assert_output 'web1:access.log.1|GET /1 200
+web1:access.log.1|GET /2 200
+web1:access.log.1|GET /3 500
+web1:access.log.2|GET /4 200'
+	# Without a unique id the handle keys the rows.
+	GM_HANDLE=H:x:9 "$CONTRIB/load-into-db" <<<"GET /5 200"
+	GM_HANDLE=H:x:9 "$CONTRIB/load-into-db" <<<"GET /5 200"
+	[ "$(rows)" = 5 ]
+}

@@ -133,8 +133,12 @@ hex() {
 	gmjob work "$PORT_a" jretry "$out2" 2 drain
 	run cat "$out2"
 	assert_output "2 jretry c1 $(hex control)"
-	run grep -c "dropped after 2 attempts" "$LOG_a"
+	# r1 is not dropped: it waits in the failed list.
+	run grep -c "(function jretry) failed 2 times, kept in the failed list: retries exhausted after 2 attempts (last: worker lost)" "$LOG_a"
 	assert_output 1
+	run admin "$PORT_a" 'failed list jretry'
+	assert_equal "$(cut -f3,5 <<<"${lines[0]}")" "r1	2"
+	assert_equal "${#lines[@]}" 2
 }
 
 @test "completed jobs do not come back after a restart" {

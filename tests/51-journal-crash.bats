@@ -9,7 +9,9 @@
 # GM_CRASH_ROUNDS (20), GM_CRASH_CLIENTS (4) and GM_CRASH_JOBS (jobs per
 # client per round, 500) size the run; GM_CRASH_SYNC picks --journal-sync.
 # The journal compacts from 256 KiB on (GM_CRASH_COMPACT_BYTES), so that
-# some kills land during a compaction.
+# some kills land during a compaction.  The worker fails a third of the
+# jobs once each (per worker process); a retry policy brings them back, so
+# some kills land while jobs wait for a retry, and those must survive too.
 
 load helper
 
@@ -44,14 +46,16 @@ round_over() {
 	export GM_JOURNAL_COMPACT_BYTES=${GM_CRASH_COMPACT_BYTES:-262144}
 	for r in $(seq 1 "$rounds"); do
 		unset PORT_k
-		server_start k --journal-sync "$sync"
+		server_start k --journal-sync "$sync" --retries 1000 \
+		    --retry-backoff 1 --retry-max-delay 5
 		pids=()
 		for k in $(seq 1 "$clients"); do
 			perl "$GMJOB" submit "$PORT_k" "$d/acked.$r.$k" \
 			    "r$r-c$k" "$per" 2>>"$d/client-errors" 3>&- &
 			pids+=($!)
 		done
-		perl "$GMJOB" work "$PORT_k" jfn "$d/delivered" "$r" 3>&- &
+		perl "$GMJOB" work "$PORT_k" jfn "$d/delivered" "$r" flaky \
+		    3>&- &
 		wpid=$!
 		# Kill at a random point of the round's acknowledgements.
 		target=$((RANDOM % (clients * per)))
@@ -60,7 +64,9 @@ round_over() {
 		wait "${pids[@]}" "$wpid" || true
 	done
 	unset PORT_k
-	server_start k
+	server_start k --retries 1000 --retry-backoff 1 --retry-max-delay 5
+	# Retries replayed from the journal are due: wait until all are queued.
+	wait_until 20 eval '[ "$(admin "$PORT_k" retrying)" = . ]'
 	perl "$GMJOB" work "$PORT_k" jfn "$d/delivered" final drain 3>&-
 	# The journal is empty once everything was delivered.
 	wait_until 20 eval '[ "$(admin "$PORT_k" journal |

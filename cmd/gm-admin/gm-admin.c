@@ -186,16 +186,19 @@ report_err(const struct server *s, const struct reply *r)
 	status_set(ST_FAILED);
 }
 
-/* Ask every server for a view's list and fill a table from its lines. */
+/*
+ * Ask every server for a view's list (its own command, or cmd when not
+ * NULL) and fill a table from its lines.
+ */
 static int
-list_table(const struct view *v, struct table *t)
+list_table(const struct view *v, const char *cmd, struct table *t)
 {
 	int		 answered = 0;
 	struct reply	 r;
 	size_t		 i, k;
 
 	for (i = 0; i < nservers; i++) {
-		ask(&servers[i], v->cmd, K_LIST, &r);
+		ask(&servers[i], cmd != NULL ? cmd : v->cmd, K_LIST, &r);
 		if (r.st == ST_FAILED)
 			report_err(&servers[i], &r);
 		if (r.st != ST_OK) {
@@ -236,7 +239,7 @@ do_list(enum action a)
 		return;
 	v = &views[map[i].v];
 	table_init(&t, v->cols, v->ncols, nservers > 1);
-	answered = list_table(v, &t);
+	answered = list_table(v, NULL, &t);
 	if (!raw && answered) {
 		if (v->byfunc)
 			table_print_functions(&t);
@@ -351,6 +354,170 @@ do_ok(const char *cmd, int any, const char *drop)
 	}
 	if (json && !raw)
 		printf("%s]\n", nservers > 0 ? "\n" : "");
+	free(r);
+}
+
+/* failed, retrying, retries, failed stats: gm-server's own lists. */
+static void
+do_gm_list(enum action a, const char *func)
+{
+	const struct view *v;
+	struct table	 t;
+	char		*cmd = NULL;
+	size_t		 i, k;
+	int		 answered;
+
+	switch (a) {
+	case A_FAILED:
+		v = &views[VIEW_FAILED];
+		if (func != NULL)
+			xasprintf(&cmd, "failed list %s", func);
+		break;
+	case A_RETRYING:
+		v = &views[VIEW_RETRYING];
+		if (func != NULL)
+			xasprintf(&cmd, "retrying %s", func);
+		break;
+	case A_RETRIES:
+		v = &views[VIEW_RETRIES];
+		break;
+	default:
+		v = &views[VIEW_FAILED_STATS];
+		break;
+	}
+	table_init(&t, v->cols, v->ncols, nservers > 1);
+	answered = list_table(v, cmd, &t);
+	free(cmd);
+	if (a == A_RETRIES && func != NULL) {
+		/* Only that function's row (the server default if unknown). */
+		for (i = k = 0; i < t.nrows; i++) {
+			if (strcmp(t.rows[i][2], func) == 0)
+				t.rows[k++] = t.rows[i];
+			else {
+				for (size_t c = 0; c <= t.ncols; c++)
+					free(t.rows[i][c]);
+				free(t.rows[i]);
+			}
+		}
+		t.nrows = k;
+	}
+	if (!raw && answered)
+		table_print(&t, stdout);
+	table_free(&t);
+}
+
+/*
+ * failed show HANDLE (key, value; the payload escaped) or failed payload
+ * HANDLE (the payload's bytes on stdout): from the first server that has
+ * the job.
+ */
+static void
+do_failed_show(const char *handle, int payload)
+{
+	struct reply	 r;
+	char		*cmd, *f[2], *buf, *copy;
+	size_t		 i, k, n;
+	int		 found = 0;
+
+	xasprintf(&cmd, "failed show %s", handle);
+	for (i = 0; i < nservers && !found; i++) {
+		ask(&servers[i], cmd, K_LIST, &r);
+		if (r.st != ST_OK) {
+			reply_free(&r);
+			continue;
+		}
+		found = 1;
+		if (raw && !payload)
+			fwrite(r.raw, 1, r.rawlen, stdout);
+		if (json && !payload)
+			printf("{");
+		for (k = 0; k < r.nlines && !(raw && !payload); k++) {
+			copy = xstrdup(r.lines[k]);
+			if (view_split(copy, '\t', f, 2) != 2) {
+				free(copy);
+				continue;
+			}
+			if (payload) {
+				if (strcmp(f[0], "data") == 0) {
+					buf = xmalloc(strlen(f[1]) + 1);
+					n = unescape(f[1], buf);
+					fwrite(buf, 1, n, stdout);
+					free(buf);
+				}
+			} else if (json) {
+				printf(k == 0 ? "\n  " : ",\n  ");
+				json_str(stdout, k == 0 ? "server" : f[0]);
+				printf(": ");
+				if (k == 0) {
+					json_str(stdout, servers[i].c.name);
+					printf(",\n  ");
+					json_str(stdout, f[0]);
+					printf(": ");
+				}
+				if (strcmp(f[0], "tries") == 0 ||
+				    strcmp(f[0], "bytes") == 0 ||
+				    strstr(f[0], "_failure") != NULL)
+					printf("%lld", view_number(f[1]));
+				else
+					json_escaped(stdout, f[1]);
+			} else
+				printf("%-14s %s\n", f[0], f[1]);
+			free(copy);
+		}
+		if (json && !payload)
+			printf("\n}\n");
+		reply_free(&r);
+	}
+	if (!found) {
+		warnx("%s: no server has this job in its failed list", handle);
+		status_set(ST_FAILED);
+	}
+	free(cmd);
+}
+
+/*
+ * retry, purge, retries FUNCTION ...: commands answered "OK" or "OK n"
+ * (jobs retried or purged).  A handle lives on one server: one answer is
+ * enough.
+ */
+static void
+do_count(const char *cmd, const char *key, int any)
+{
+	struct reply	*r;
+	size_t		 i, oks = 0;
+	long long	 total = 0;
+
+	r = xcalloc(nservers, sizeof(*r));
+	for (i = 0; i < nservers; i++) {
+		ask(&servers[i], cmd, K_VALUE, &r[i]);
+		if (r[i].st == ST_OK) {
+			oks++;
+			total += view_number(r[i].value);
+		}
+		if (raw && r[i].rawlen > 0)
+			fwrite(r[i].raw, 1, r[i].rawlen, stdout);
+	}
+	for (i = 0; i < nservers; i++) {
+		if (r[i].st == ST_FAILED && !(any && oks > 0))
+			report_err(&servers[i], &r[i]);
+		if (json && !raw && r[i].st == ST_OK) {
+			printf(i == 0 ? "[\n  {" : ",\n  {");
+			json_str(stdout, "server");
+			printf(": ");
+			json_str(stdout, servers[i].c.name);
+			if (key != NULL)
+				printf(", \"%s\": %lld", key,
+				    view_number(r[i].value));
+			else
+				printf(", \"ok\": true");
+			printf("}");
+		}
+		reply_free(&r[i]);
+	}
+	if (json && !raw)
+		printf("%s]\n", nservers > 0 ? "\n" : "");
+	else if (!raw && key != NULL && oks > 0)
+		printf("%s %lld\n", key, total);
 	free(r);
 }
 
@@ -657,6 +824,46 @@ main(int argc, char *argv[])
 		break;
 	case A_WATCH:
 		do_watch(res.interval, count);
+		break;
+	case A_FAILED:
+	case A_FAILED_STATS:
+	case A_RETRYING:
+		do_gm_list(res.action, res.func);
+		break;
+	case A_RETRIES:
+		if (res.nnums == 0) {
+			do_gm_list(res.action, res.func);
+			break;
+		}
+		xasprintf(&cmd, "retries %s %s%s%s%s%s", res.func, res.nums[0],
+		    res.nnums > 1 ? " " : "", res.nnums > 1 ? res.nums[1] : "",
+		    res.nnums > 2 ? " " : "", res.nnums > 2 ? res.nums[2] : "");
+		do_count(cmd, NULL, 0);
+		free(cmd);
+		break;
+	case A_RETRIES_DEFAULT:
+		xasprintf(&cmd, "retries %s default", res.func);
+		do_count(cmd, NULL, 0);
+		free(cmd);
+		break;
+	case A_FAILED_SHOW:
+	case A_FAILED_PAYLOAD:
+		do_failed_show(res.handle, res.action == A_FAILED_PAYLOAD);
+		break;
+	case A_RETRY:
+	case A_PURGE:
+		if (res.handle != NULL)
+			xasprintf(&cmd, "failed %s job %s", res.action ==
+			    A_RETRY ? "retry" : "purge", res.handle);
+		else if (res.func != NULL)
+			xasprintf(&cmd, "failed %s function %s", res.action ==
+			    A_RETRY ? "retry" : "purge", res.func);
+		else
+			xasprintf(&cmd, "failed %s all", res.action ==
+			    A_RETRY ? "retry" : "purge");
+		do_count(cmd, res.action == A_RETRY ? "retried" : "purged",
+		    res.handle != NULL);
+		free(cmd);
 		break;
 	case A_NONE:
 		usage(ST_USAGE);

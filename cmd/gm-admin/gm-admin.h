@@ -30,14 +30,23 @@ enum action {
 	A_STATS,
 	A_SHUTDOWN,
 	A_SHUTDOWN_GRACEFUL,
-	A_WATCH
+	A_WATCH,
+	A_FAILED,
+	A_FAILED_SHOW,
+	A_FAILED_PAYLOAD,
+	A_FAILED_STATS,
+	A_RETRY,
+	A_PURGE,
+	A_RETRIES,
+	A_RETRIES_DEFAULT,
+	A_RETRYING
 };
 
 struct parse_result {
 	enum action	 action;
-	const char	*func;		/* maxqueue, create, drop */
-	const char	*handle;	/* cancel */
-	const char	*nums[3];	/* maxqueue limits */
+	const char	*func;		/* maxqueue, create, drop, ... */
+	const char	*handle;	/* cancel, failed show, retry, purge */
+	const char	*nums[3];	/* maxqueue limits, retries policy */
 	int		 nnums;
 	double		 interval;	/* watch, seconds */
 	const char	*bad;		/* the word parse() refused */

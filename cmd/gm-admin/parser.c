@@ -41,6 +41,11 @@ static const struct token t_handle[];
 static const struct token t_func[];
 static const struct token t_shutdown[];
 static const struct token t_watch[];
+static const struct token t_failed[];
+static const struct token t_retry[];
+static const struct token t_retries[];
+static const struct token t_rt1[];
+static const struct token t_opt_func[];
 
 static const struct token t_main[] = {
 	{ KEYWORD, "status", A_STATUS, NULL },
@@ -61,6 +66,49 @@ static const struct token t_main[] = {
 	{ KEYWORD, "stats", A_STATS, NULL },
 	{ KEYWORD, "shutdown", A_SHUTDOWN, t_shutdown },
 	{ KEYWORD, "watch", A_WATCH, t_watch },
+	{ KEYWORD, "failed", A_FAILED, t_failed },
+	{ KEYWORD, "retry", A_RETRY, t_retry },
+	{ KEYWORD, "purge", A_PURGE, t_retry },
+	{ KEYWORD, "retries", A_RETRIES, t_retries },
+	{ KEYWORD, "retrying", A_RETRYING, t_opt_func },
+	{ ENDTOKEN, NULL, A_NONE, NULL }
+};
+
+/* failed [show HANDLE | payload HANDLE | stats | FUNCTION] */
+static const struct token t_failed[] = {
+	{ NOTOKEN, "", A_NONE, NULL },
+	{ KEYWORD, "show", A_FAILED_SHOW, t_handle },
+	{ KEYWORD, "payload", A_FAILED_PAYLOAD, t_handle },
+	{ KEYWORD, "stats", A_FAILED_STATS, NULL },
+	{ FUNCNAME, "", A_NONE, NULL },
+	{ ENDTOKEN, NULL, A_NONE, NULL }
+};
+
+/* retry|purge all | function NAME | HANDLE */
+static const struct token t_retry[] = {
+	{ KEYWORD, "all", A_NONE, NULL },
+	{ KEYWORD, "function", A_NONE, t_func },
+	{ HANDLE, "", A_NONE, NULL },
+	{ ENDTOKEN, NULL, A_NONE, NULL }
+};
+
+static const struct token t_retries[] = {
+	{ NOTOKEN, "", A_NONE, NULL },
+	{ FUNCNAME, "", A_NONE, t_rt1 },
+	{ ENDTOKEN, NULL, A_NONE, NULL }
+};
+
+/* retries FUNCTION [default | N [BACKOFF_MS [MAX_MS]]] */
+static const struct token t_rt1[] = {
+	{ NOTOKEN, "", A_NONE, NULL },
+	{ KEYWORD, "default", A_RETRIES_DEFAULT, NULL },
+	{ NUMBER, "", A_NONE, t_mq2 },
+	{ ENDTOKEN, NULL, A_NONE, NULL }
+};
+
+static const struct token t_opt_func[] = {
+	{ NOTOKEN, "", A_NONE, NULL },
+	{ FUNCNAME, "", A_NONE, NULL },
 	{ ENDTOKEN, NULL, A_NONE, NULL }
 };
 
@@ -267,14 +315,20 @@ static void
 synopsis(const struct token *table, char *buf, size_t len)
 {
 	const struct token	*t;
-	int			 optional = 0, n = 0;
+	int			 optional = 0, braced = 0, alts = 0, n = 0;
 
 	if (table == NULL)
 		return;
-	for (t = table; t->type != ENDTOKEN; t++)
+	for (t = table; t->type != ENDTOKEN; t++) {
 		if (t->type == NOTOKEN)
 			optional = 1;
-	strlcat(buf, optional ? " [" : " ", len);
+		else if (t->type != ALIAS)
+			alts++;
+	}
+	/* Several words of which one is needed: "{a | b}". */
+	if (!optional && alts > 1)
+		braced = 1;
+	strlcat(buf, optional ? " [" : braced ? " {" : " ", len);
 	for (t = table; t->type != ENDTOKEN; t++) {
 		if (t->type == NOTOKEN || t->type == ALIAS)
 			continue;
@@ -285,6 +339,8 @@ synopsis(const struct token *table, char *buf, size_t len)
 	}
 	if (optional)
 		strlcat(buf, "]", len);
+	else if (braced)
+		strlcat(buf, "}", len);
 }
 
 /*

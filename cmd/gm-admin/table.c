@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <time.h>
 
 #include "client.h"
 #include "compat.h"
@@ -18,7 +20,47 @@
 #include "xmalloc.h"
 #include "gm-admin.h"
 
+/* A table cell of an 'E' column shows this much of an error at most. */
+#define ERROR_CELL	60
+
+static const char *ms_time(const char *, char *, size_t);
+static void	table_cells(const struct table *);
 static void	table_totals(struct table *);
+
+/* Local time of ms since the epoch, for a table ("-" for 0). */
+static const char *
+ms_time(const char *v, char *buf, size_t len)
+{
+	long long	 ms = strtoll(v, NULL, 10);
+	time_t		 t = (time_t)(ms / 1000);
+	struct tm	*tm;
+
+	if (ms <= 0 || (tm = localtime(&t)) == NULL)
+		return "-";
+	strftime(buf, len, "%Y-%m-%d %H:%M:%S", tm);
+	return buf;
+}
+
+/* Turn times into dates and cut long errors, for people. */
+static void
+table_cells(const struct table *t)
+{
+	char	 buf[64], *v;
+	size_t	 i, k;
+
+	for (k = 0; k < t->ncols; k++) {
+		for (i = 0; i < t->nrows; i++) {
+			v = t->rows[i][k + 1];
+			if (t->cols[k].type == 't') {
+				t->rows[i][k + 1] = xstrdup(ms_time(v, buf,
+				    sizeof(buf)));
+				free(v);
+			} else if (t->cols[k].type == 'E' &&
+			    strlen(v) > ERROR_CELL)
+				memcpy(v + ERROR_CELL - 3, "...", 4);
+		}
+	}
+}
 
 /* Print a table aligned (numbers to the right), or as a JSON array. */
 void
@@ -32,6 +74,7 @@ table_print(const struct table *t, FILE *f)
 		table_json(t, f);
 		return;
 	}
+	table_cells(t);
 	w = xcalloc(t->ncols + 1, sizeof(*w));
 	for (k = first; k <= t->ncols; k++) {
 		col = k == 0 ? &view_server_column : &t->cols[k - 1];

@@ -1,7 +1,8 @@
 /* Public domain. See README.md for the licence of this project. */
 /*
  * The admin text protocol (gearmand 1.1.20's commands, byte for byte,
- * plus shutdown, journal and stats).  It only reads state through accessors.
+ * plus shutdown, journal, stats, and the failed list and retries:
+ * failed, retries, retrying).  It only reads state through accessors.
  */
 
 #include <sys/types.h>
@@ -42,18 +43,27 @@ static void	a_shutdown(struct conn *, char **, int);
 static void	a_journal(struct conn *, char **, int);
 static void	a_counters(struct conn *, char **, int);
 static void	a_stats(struct conn *, char **, int);
+static void	a_failed(struct conn *, char **, int);
+static void	a_retries(struct conn *, char **, int);
+static void	a_retrying(struct conn *, char **, int);
+static void	a_fate(struct conn *, char **, int);
 static void	unknown(struct conn *, const char *);
 static int	admin_trusted(struct conn *);
+static int	trusted(struct conn *, const char *);
 
 static const struct cmd cmds[] = {
 	{ "cancel",		a_cancel,		1 },
 	{ "counters",		a_counters,		0 },
 	{ "create",		a_create,		1 },
 	{ "drop",		a_drop,			1 },
+	{ "failed",		a_failed,		0 },
+	{ "fate",		a_fate,			0 },
 	{ "getpid",		a_getpid,		0 },
 	{ "journal",		a_journal,		0 },
 	{ "maxqueue",		a_maxqueue,		1 },
 	{ "prioritystatus",	a_prioritystatus,	0 },
+	{ "retries",		a_retries,		0 },
+	{ "retrying",		a_retrying,		0 },
 	{ "show",		a_show,			0 },
 	{ "shutdown",		a_shutdown,		1 },
 	{ "stats",		a_stats,		0 },
@@ -96,13 +106,8 @@ admin_line(struct conn *c, char *line, size_t len __unused)
 		if (strcasecmp(tok[0], cmds[i].name) != 0)
 			continue;
 		if ((cmds[i].changes || conf.admin_reads) &&
-		    !admin_trusted(c)) {
-			log_rate(NULL, "fd %d (%s): admin %s refused: not a "
-			    "trusted peer", c->c_fd, c->c_peer, cmds[i].name);
-			conn_printf(c, "ERR NOT_PERMITTED %s+needs+a+trusted+"
-			    "peer\r\n", cmds[i].name);
+		    !trusted(c, cmds[i].name))
 			return;
-		}
 		cmds[i].fn(c, tok, n);
 		return;
 	}
@@ -126,6 +131,42 @@ unknown(struct conn *c, const char *word)
 	conn_printf(c, "ERR UNKNOWN_COMMAND Unknown+server+command%s\r\n",
 	    word);
 }
+
+/*
+ * Whether c may run what (a command, or the part of one that changes
+ * state); if not, refuse it with a log line and NOT_PERMITTED.
+ */
+static int
+trusted(struct conn *c, const char *what)
+{
+	if (admin_trusted(c))
+		return 1;
+	log_rate(NULL, "fd %d (%s): admin %s refused: not a trusted peer",
+	    c->c_fd, c->c_peer, what);
+	conn_printf(c, "ERR NOT_PERMITTED %s+needs+a+trusted+peer\r\n", what);
+	return 0;
+}
+
+/*
+ * Write bytes escaped (printable ASCII as it is, the rest and backslash
+ * as \xNN): lossless, and never a line end or a tab.
+ */
+static void
+put_escaped(struct conn *c, const void *p, size_t len)
+{
+	const char	*s = p;
+	char		 buf[512 * 4 + 16];
+	size_t		 n;
+
+	while (len > 0) {
+		n = len > 512 ? 512 : len;
+		conn_printf(c, "%s", log_escape(s, n, buf, sizeof(buf)));
+		s += n;
+		len -= n;
+	}
+}
+
+static const char *const prio_names[] = { "high", "normal", "low" };
 
 /* Write a function name (it may hold any byte). */
 static void
@@ -347,6 +388,313 @@ a_shutdown(struct conn *c, char **tok, int n)
 	    c->c_peer);
 	conn_printf(c, "OK\r\n");
 	server_shutdown(graceful);
+}
+
+/*
+ * One failed job: handle, function, unique, priority, tries, first and
+ * last failure (ms since the epoch), payload bytes, error (escaped).
+ */
+static void
+failed_line(const struct failed_info *fi, void *arg)
+{
+	struct conn	*c = arg;
+	char		 h[GM_HANDLE_SIZE];
+
+	queue_handle_num(fi->num, h, sizeof(h));
+	conn_printf(c, "%s\t%.*s\t", h, (int)fi->job.func_len, fi->job.func);
+	put_escaped(c, fi->job.unique, fi->job.unique_len);
+	conn_printf(c, "\t%s\t%u\t%" PRId64 "\t%" PRId64 "\t%zu\t",
+	    prio_names[fi->job.prio], fi->tries, fi->first, fi->last,
+	    fi->job.data_len);
+	put_escaped(c, fi->error, fi->error_len);
+	conn_printf(c, "\n");
+}
+
+/* failed show HANDLE: one failed job, key TAB value, its payload last. */
+static void
+failed_show(struct conn *c, const char *handle)
+{
+	struct failed_info	 fi;
+	uint64_t		 num;
+
+	if (queue_handle_parse(handle, strlen(handle), &num) == -1 ||
+	    failed_get(num, &fi) == -1) {
+		conn_printf(c, "ERR UNKNOWN_JOB\r\n");
+		return;
+	}
+	conn_printf(c, "handle\t%s\n", handle);
+	conn_printf(c, "function\t%.*s\n", (int)fi.job.func_len, fi.job.func);
+	conn_printf(c, "unique\t");
+	put_escaped(c, fi.job.unique, fi.job.unique_len);
+	conn_printf(c, "\npriority\t%s\n", prio_names[fi.job.prio]);
+	conn_printf(c, "tries\t%u\n", fi.tries);
+	conn_printf(c, "first_failure\t%" PRId64 "\n", fi.first);
+	conn_printf(c, "last_failure\t%" PRId64 "\n", fi.last);
+	conn_printf(c, "error\t");
+	put_escaped(c, fi.error, fi.error_len);
+	conn_printf(c, "\nbytes\t%zu\n", fi.job.data_len);
+	conn_printf(c, "data\t");
+	put_escaped(c, fi.job.data, fi.job.data_len);
+	conn_printf(c, "\n.\n");
+}
+
+/* failed stats: the list's figures, key TAB value. */
+static void
+failed_figures(struct conn *c)
+{
+	struct failed_stats	 st;
+
+	failed_stats(&st);
+	conn_printf(c, "count\t%" PRIu64 "\n", st.count);
+	conn_printf(c, "bytes\t%" PRIu64 "\n", st.bytes);
+	conn_printf(c, "max\t%" PRIu64 "\n", st.max);
+	conn_printf(c, "max_bytes\t%" PRIu64 "\n", st.max_bytes);
+	conn_printf(c, "added\t%" PRIu64 "\n", st.added);
+	conn_printf(c, "evicted\t%" PRIu64 "\n", st.evicted);
+	conn_printf(c, "retried\t%" PRIu64 "\n", st.retried);
+	conn_printf(c, "purged\t%" PRIu64 "\n", st.purged);
+	conn_printf(c, "retrying\t%" PRIu64 "\n", st.retrying);
+	conn_printf(c, ".\n");
+}
+
+/*
+ * failed retry|purge job HANDLE | function NAME | all: "OK n" with the
+ * number of jobs retried or purged, or ERR UNKNOWN_JOB for a handle.
+ */
+static void
+failed_act(struct conn *c, char **tok, int n)
+{
+	int		 retry = strcasecmp(tok[1], "retry") == 0;
+	uint64_t	 num, done;
+
+	if (!trusted(c, retry ? "retry" : "purge"))
+		return;
+	if (n == 4 && strcasecmp(tok[2], "job") == 0) {
+		if (queue_handle_parse(tok[3], strlen(tok[3]), &num) == -1 ||
+		    (retry ? failed_retry(num) : failed_purge(num)) == -1) {
+			conn_printf(c, "ERR UNKNOWN_JOB\r\n");
+			return;
+		}
+		done = 1;
+	} else if (n == 4 && strcasecmp(tok[2], "function") == 0)
+		done = retry ? failed_retry_func(tok[3], strlen(tok[3])) :
+		    failed_purge_func(tok[3], strlen(tok[3]));
+	else if (n == 3 && strcasecmp(tok[2], "all") == 0)
+		done = retry ? failed_retry_func(NULL, 0) :
+		    failed_purge_func(NULL, 0);
+	else {
+		conn_printf(c, "ERR INVALID_ARGUMENTS usage:+failed+%s+"
+		    "job+HANDLE+|+function+NAME+|+all\r\n", tok[1]);
+		return;
+	}
+	conn_printf(c, "OK %" PRIu64 "\n", done);
+}
+
+/*
+ * failed [list [FUNCTION]] | show HANDLE | stats | retry ... | purge ...
+ * (gm extension): the failed list.
+ */
+static void
+a_failed(struct conn *c, char **tok, int n)
+{
+	if (n == 1 || (strcasecmp(tok[1], "list") == 0 && n <= 3)) {
+		failed_foreach(n == 3 ? tok[2] : NULL, n == 3 ?
+		    strlen(tok[2]) : 0, failed_line, c);
+		conn_printf(c, ".\n");
+	} else if (n == 3 && strcasecmp(tok[1], "show") == 0)
+		failed_show(c, tok[2]);
+	else if (n == 2 && strcasecmp(tok[1], "stats") == 0)
+		failed_figures(c);
+	else if (strcasecmp(tok[1], "retry") == 0 ||
+	    strcasecmp(tok[1], "purge") == 0)
+		failed_act(c, tok, n);
+	else
+		conn_printf(c, "ERR INVALID_ARGUMENTS usage:+failed+[list+"
+		    "[FUNCTION]+|+show+HANDLE+|+stats+|+retry+...+|+"
+		    "purge+...]\r\n");
+}
+
+/* A retry policy line: scope, function, retries, backoff and max ms. */
+static void
+policy_line(struct conn *c, const char *scope, const struct func *f,
+    const struct retry_policy *rp)
+{
+	conn_printf(c, "%s\t", scope);
+	if (f != NULL)
+		put_name(c, f);
+	conn_printf(c, "\t%u\t%u\t%u\n", rp->rp_retries, rp->rp_backoff,
+	    rp->rp_max);
+}
+
+static void
+policy_one(struct func *f, void *arg)
+{
+	struct retry_policy	 rp;
+
+	func_retry(f, &rp);
+	policy_line(arg, f->f_retry_set ? "function" : "default", f, &rp);
+}
+
+/* A retry number or delay: 0 and *v set, or -1. */
+static int
+policy_num(const char *s, uint32_t min, uint32_t max, uint32_t *v)
+{
+	const char	*errstr;
+
+	*v = (uint32_t)strtonum(s, min, max, &errstr);
+	return errstr == NULL ? 0 : -1;
+}
+
+/*
+ * retries: the server default then every function's policy;
+ * retries FUNCTION N [BACKOFF_MS [MAX_MS]]: give a function its own;
+ * retries FUNCTION default: back to the server's (gm extension).
+ */
+static void
+a_retries(struct conn *c, char **tok, int n)
+{
+	struct retry_policy	 rp;
+	struct func		*f;
+
+	if (n == 1) {
+		policy_line(c, "server", NULL, &conf.retry);
+		func_foreach(policy_one, c);
+		conn_printf(c, ".\n");
+		return;
+	}
+	if (n == 2) {
+		conn_printf(c, "ERR INVALID_ARGUMENTS usage:+retries+FUNCTION+"
+		    "N+[BACKOFF_MS+[MAX_MS]]+|+retries+FUNCTION+default\r\n");
+		return;
+	}
+	if (!trusted(c, "retries"))
+		return;
+	if (n == 3 && strcasecmp(tok[2], "default") == 0) {
+		if ((f = func_get(tok[1], strlen(tok[1]), 0)) != NULL)
+			func_set_retry(f, NULL);
+		conn_printf(c, "OK\r\n");
+		return;
+	}
+	rp = conf.retry;
+	if (policy_num(tok[2], 0, 65535, &rp.rp_retries) == -1 ||
+	    (n > 3 && policy_num(tok[3], 1, 86400000, &rp.rp_backoff) == -1) ||
+	    (n > 4 && policy_num(tok[4], 1, 86400000, &rp.rp_max) == -1)) {
+		conn_printf(c, "ERR INVALID_ARGUMENTS retries+0-65535,+"
+		    "delays+1-86400000+ms\r\n");
+		return;
+	}
+	if (n == 4 && rp.rp_max < rp.rp_backoff)
+		rp.rp_max = rp.rp_backoff;
+	if (rp.rp_max < rp.rp_backoff) {
+		conn_printf(c, "ERR INVALID_ARGUMENTS the+maximum+delay+is+"
+		    "below+the+backoff\r\n");
+		return;
+	}
+	func_set_retry(func_get(tok[1], strlen(tok[1]), 1), &rp);
+	conn_printf(c, "OK\r\n");
+}
+
+struct retrying_arg {
+	struct conn	*c;
+	const char	*func;
+};
+
+/* handle, function, tries, retries, due (ms since the epoch), error. */
+static void
+retrying_line(struct job *j, void *arg)
+{
+	struct retrying_arg	*ra = arg;
+	struct retry_policy	 rp;
+	const char		*err = "";
+	size_t			 elen = 0;
+	int64_t			 first;
+	char			 h[GM_HANDLE_SIZE];
+
+	if (!(j->j_flags & JOB_RETRY) || (ra->func != NULL &&
+	    strcmp(ra->func, j->j_func->f_name) != 0))
+		return;
+	func_retry(j->j_func, &rp);
+	failed_note_get(j->j_num, &first, &err, &elen);
+	queue_handle(j, h, sizeof(h));
+	conn_printf(ra->c, "%s\t", h);
+	put_name(ra->c, j->j_func);
+	conn_printf(ra->c, "\t%u\t%u\t%" PRId64 "\t", j->j_tries,
+	    rp.rp_retries, j->j_key);
+	put_escaped(ra->c, err, elen);
+	conn_printf(ra->c, "\n");
+}
+
+/* retrying [FUNCTION] (gm extension): jobs waiting for a retry. */
+static void
+a_retrying(struct conn *c, char **tok, int n)
+{
+	struct retrying_arg	 ra = { c, n > 1 ? tok[1] : NULL };
+
+	queue_foreach_job(retrying_line, &ra);
+	conn_printf(c, ".\n");
+}
+
+/*
+ * fate HANDLE (gm extension): where a job is, or how it ended, on one
+ * line: "OK queued", "OK scheduled DUE", "OK running N D", "OK retrying
+ * TRIES RETRIES DUE ERROR", "OK failed TRIES LAST ERROR" (in the failed
+ * list), or "OK done|failed|exception|cancelled|purged|evicted MS" for a
+ * job that is gone (times: ms since the epoch; errors escaped).
+ */
+static void
+a_fate(struct conn *c, char **tok, int n)
+{
+	static const char *const hows[] = {
+		"done", "failed", "exception", "cancelled", "purged", "evicted"
+	};
+	struct retry_policy	 rp;
+	struct failed_info	 fi;
+	struct job		*j;
+	const char		*err = "";
+	size_t			 elen = 0;
+	uint64_t		 num;
+	int64_t			 ms;
+	int			 how;
+
+	if (n != 2) {
+		conn_printf(c, "ERR INVALID_ARGUMENTS usage:+fate+HANDLE\r\n");
+		return;
+	}
+	if (queue_handle_parse(tok[1], strlen(tok[1]), &num) == -1) {
+		conn_printf(c, "ERR UNKNOWN_JOB\r\n");
+		return;
+	}
+	if ((j = queue_find_handle(tok[1], strlen(tok[1]))) != NULL &&
+	    !(j->j_flags & JOB_CANCELLED)) {
+		if (j->j_state == JOB_RUNNING)
+			conn_printf(c, "OK running %u %u\n", j->j_numerator,
+			    j->j_denominator);
+		else if (j->j_state == JOB_WAITING &&
+		    (j->j_flags & JOB_RETRY)) {
+			func_retry(j->j_func, &rp);
+			failed_note_get(j->j_num, &ms, &err, &elen);
+			conn_printf(c, "OK retrying %u %u %" PRId64 " ",
+			    j->j_tries, rp.rp_retries, j->j_key);
+			put_escaped(c, err, elen);
+			conn_printf(c, "\n");
+		} else if (j->j_state == JOB_WAITING)
+			conn_printf(c, "OK scheduled %" PRId64 "\n", j->j_key);
+		else
+			conn_printf(c, "OK queued\n");
+		return;
+	}
+	if (failed_get(num, &fi) == 0) {
+		conn_printf(c, "OK failed %u %" PRId64 " ", fi.tries, fi.last);
+		put_escaped(c, fi.error, fi.error_len);
+		conn_printf(c, "\n");
+		return;
+	}
+	if (ended_find(num, &how, &ms) == 0 && how >= 0 &&
+	    (size_t)how < nitems(hows)) {
+		conn_printf(c, "OK %s %" PRId64 "\n", hows[how], ms);
+		return;
+	}
+	conn_printf(c, "ERR UNKNOWN_JOB\r\n");
 }
 
 /* journal (gm extension): the journal's figures, key TAB value. */

@@ -73,7 +73,9 @@ enum {
 	OPT_SSL_KEY, OPT_SSL_PORT, OPT_SSL_VERIFY, OPT_UNIX_MODE,
 	OPT_ADMIN_ALLOW, OPT_ADMIN_OPEN, OPT_ADMIN_READS, OPT_MAX_INPUT,
 	OPT_REQUEST_TIMEOUT, OPT_MAX_HELD,
-	OPT_HTTP, OPT_HTTP_PORT
+	OPT_HTTP, OPT_HTTP_PORT,
+	OPT_RETRIES, OPT_RETRY_BACKOFF, OPT_RETRY_MAX, OPT_FAILED_MAX,
+	OPT_FAILED_MAX_BYTES, OPT_FATE_MAX, OPT_FATE_AGE
 };
 
 static const struct option longopts[] = {
@@ -123,6 +125,13 @@ static const struct option longopts[] = {
 	{ "admin-trusted-reads", no_argument,	   NULL, OPT_ADMIN_READS },
 	{ "http",		required_argument, NULL, OPT_HTTP },
 	{ "http-port",		required_argument, NULL, OPT_HTTP_PORT },
+	{ "retries",		required_argument, NULL, OPT_RETRIES },
+	{ "retry-backoff",	required_argument, NULL, OPT_RETRY_BACKOFF },
+	{ "retry-max-delay",	required_argument, NULL, OPT_RETRY_MAX },
+	{ "failed-max",		required_argument, NULL, OPT_FAILED_MAX },
+	{ "failed-max-bytes",	required_argument, NULL, OPT_FAILED_MAX_BYTES },
+	{ "fate-max",		required_argument, NULL, OPT_FATE_MAX },
+	{ "fate-age",		required_argument, NULL, OPT_FATE_AGE },
 	{ NULL,			0,		   NULL, 0 }
 };
 
@@ -148,7 +157,10 @@ usage(int status)
 	    "[--unix-mode mode]\n"
 	    "\t[--ssl] [--ssl-ca-file file] [--ssl-certificate file] "
 	    "[--ssl-key file]\n"
-	    "\t[--ssl-port port] [--ssl-verify-client]\n", getprogname());
+	    "\t[--ssl-port port] [--ssl-verify-client]\n"
+	    "\t[--retries n] [--retry-backoff ms] [--retry-max-delay ms]\n"
+	    "\t[--failed-max n] [--failed-max-bytes size] [--fate-max n] "
+	    "[--fate-age s]\n", getprogname());
 }
 
 /* Parse a size such as 512, 64K, 16M or 1G; exit on error. */
@@ -469,8 +481,10 @@ server_stopping(void)
 static void
 replay_job(const struct journal_job *jj, void *arg)
 {
-	struct submit	 s;
-	uint64_t	*n = arg;
+	struct submit		 s;
+	struct journal_fate	 jf;
+	struct failed_info	 fi;
+	uint64_t		*n = arg;
 
 	memset(&s, 0, sizeof(s));
 	s.func = jj->func;
@@ -485,7 +499,29 @@ replay_job(const struct journal_job *jj, void *arg)
 	    PRIO_NORMAL;
 	s.bg = 1;
 	s.when = jj->when;
-	queue_replay(&s, jj->id, jj->attempts);
+	memset(&jf, 0, sizeof(jf));
+	jf.state = jj->fate;
+	jf.tries = jj->tries;
+	jf.due = jj->due;
+	jf.first = jj->first;
+	jf.last = jj->last;
+	jf.error = jj->error;
+	jf.error_len = jj->error_len;
+	if (jj->fate == JOURNAL_FATE_FAILED) {
+		memset(&fi, 0, sizeof(fi));
+		fi.num = fi.jid = jj->id;
+		fi.journaled = 1;
+		fi.tries = jj->tries;
+		fi.first = jj->first;
+		fi.last = jj->last;
+		fi.job = s;
+		fi.error = jj->error;
+		fi.error_len = jj->error_len;
+		queue_handle_floor(jj->id);
+		failed_add(&fi, 0);
+	} else
+		queue_replay(&s, jj->id, jj->attempts,
+		    jj->fate == JOURNAL_FATE_RETRY ? &jf : NULL);
 	(*n)++;
 }
 
@@ -522,6 +558,13 @@ main(int argc, char *argv[], char *envp[])
 	conf.keepalive_interval = -1;
 	conf.keepalive_count = -1;
 	conf.unix_mode = 0660;
+	conf.retry.rp_retries = 0;
+	conf.retry.rp_backoff = 1000;
+	conf.retry.rp_max = 3600 * 1000;
+	conf.failed_max = 10000;
+	conf.failed_max_bytes = 64U * 1024 * 1024;
+	conf.fate_max = 10000;
+	conf.fate_age = 3600;
 
 	while ((ch = getopt_long(argc, argv, "b:df:hj:L:l:P:p:q:Rr:t:u:v::Vw:",
 	    longopts, NULL)) != -1) {
@@ -720,6 +763,45 @@ main(int argc, char *argv[], char *envp[])
 				errx(1, "request timeout %s: %s", optarg,
 				    errstr);
 			break;
+		case OPT_RETRIES:
+			conf.retry.rp_retries = (uint32_t)strtonum(optarg, 0,
+			    65535, &errstr);
+			if (errstr != NULL)
+				errx(1, "retries %s: %s", optarg, errstr);
+			break;
+		case OPT_RETRY_BACKOFF:
+		case OPT_RETRY_MAX:
+			n = (int)strtonum(optarg, 1, 86400000, &errstr);
+			if (errstr != NULL)
+				errx(1, "retry delay %s: %s (milliseconds, "
+				    "1 to 86400000)", optarg, errstr);
+			if (ch == OPT_RETRY_BACKOFF)
+				conf.retry.rp_backoff = (uint32_t)n;
+			else
+				conf.retry.rp_max = (uint32_t)n;
+			break;
+		case OPT_FAILED_MAX:
+			conf.failed_max = (uint64_t)strtonum(optarg, 0,
+			    100000000, &errstr);
+			if (errstr != NULL)
+				errx(1, "failed max %s: %s", optarg, errstr);
+			break;
+		case OPT_FAILED_MAX_BYTES:
+			conf.failed_max_bytes = parse_size(optarg,
+			    "failed max bytes");
+			break;
+		case OPT_FATE_MAX:
+			conf.fate_max = (uint64_t)strtonum(optarg, 0,
+			    10000000, &errstr);
+			if (errstr != NULL)
+				errx(1, "fate max %s: %s", optarg, errstr);
+			break;
+		case OPT_FATE_AGE:
+			conf.fate_age = strtonum(optarg, 0, 86400 * 365,
+			    &errstr);
+			if (errstr != NULL)
+				errx(1, "fate age %s: %s", optarg, errstr);
+			break;
 		case OPT_HASHTABLE:
 			fprintf(stderr, "%s: --hashtable-buckets %s ignored: "
 			    "tables grow by themselves\n", getprogname(),
@@ -779,6 +861,9 @@ main(int argc, char *argv[], char *envp[])
 		errx(1, "unknown user %s", conf.user);
 	if (user_pw != NULL && geteuid() != 0)
 		errx(1, "-u %s needs to be started as root", conf.user);
+	if (conf.retry.rp_max < conf.retry.rp_backoff)
+		errx(1, "--retry-max-delay %u is below --retry-backoff %u",
+		    conf.retry.rp_max, conf.retry.rp_backoff);
 	if (jdefault)
 		conf.journal_dir = default_journal();
 	if (conf.daemonize) {
@@ -880,8 +965,16 @@ main(int argc, char *argv[], char *envp[])
 	    "none (background jobs are kept in memory only)");
 	func_init();
 	queue_init();
+	failed_init();
+	ended_init();
 	timer_init();
 	conn_init();
+	if (func_policy_load(conf.journal_dir, &cause) == -1) {
+		log_warnx("%s", cause);
+		if (!conf.daemonize && dest != LOG_TO_STDERR)
+			fprintf(stderr, "%s: %s\n", getprogname(), cause);
+		exit(1);
+	}
 	journal_replay(jnl, replay_job, &replayed);
 	queue_handle_floor(journal_next_id(jnl) - 1);
 	if (replayed > 0)
@@ -915,6 +1008,8 @@ main(int argc, char *argv[], char *envp[])
 	queue_stop_running();
 	conn_free_all();
 	queue_free_all();
+	failed_free_all();
+	ended_free();
 	func_free_all();
 	journal_close(jnl);
 	conn_cleanup();

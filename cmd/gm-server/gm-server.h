@@ -76,6 +76,17 @@ enum verbosity {
 	V_DEBUG
 };
 
+/*
+ * How a function's failed background jobs are tried again: up to
+ * rp_retries more times, the k-th retry after a delay drawn between half
+ * and all of min(rp_max, rp_backoff * 2^(k-1)) ms.
+ */
+struct retry_policy {
+	uint32_t	 rp_retries;
+	uint32_t	 rp_backoff;	/* ms before the first retry */
+	uint32_t	 rp_max;	/* ms, the longest delay */
+};
+
 /* Configuration, filled by main() from the command line. */
 struct config {
 	char		**listen;	/* -L addresses */
@@ -120,6 +131,11 @@ struct config {
 	int		  http;		/* -r http, --http, --http-port */
 	char		 *http_addr;	/* --http ADDRESS: */
 	const char	 *http_port;	/* --http :PORT, --http-port */
+	struct retry_policy retry;	/* --retries, --retry-backoff, ... */
+	uint64_t	  failed_max;	/* --failed-max: entries */
+	uint64_t	  failed_max_bytes; /* --failed-max-bytes */
+	uint64_t	  fate_max;	/* --fate-max: ended jobs remembered */
+	int64_t		  fate_age;	/* --fate-age: for so many seconds */
 };
 
 /*
@@ -141,7 +157,8 @@ struct counters {
  * the payload, in that order (no NUL terminators: lengths are kept).  The
  * job is in exactly one place at a time, by j_state:
  *   PENDING  waiting for its journal record (j_waiters holds the replies);
- *   WAITING  an epoch job not due yet (in timer.c's heap, j_key = due ms);
+ *   WAITING  an epoch job not due yet, or a failed job waiting for its
+ *            retry (JOB_RETRY) (in timer.c's heap, j_key = due ms);
  *   QUEUED   in its function's queue (j_key = enqueue sequence);
  *   RUNNING  on its worker's list (j_key = deadline, j_tidx set, or 0).
  */
@@ -153,6 +170,8 @@ enum job_state {
 #define JOB_JOURNAL	0x02	/* has a journal record (j_jid valid) */
 #define JOB_CANCELLED	0x04	/* running, cancelled: results dropped */
 #define JOB_DASH	0x08	/* unique "-": coalesce on data */
+#define JOB_RETRY	0x10	/* WAITING for a retry after failing */
+#define JOB_NOTE	0x20	/* failed.c holds a failure note for it */
 
 struct job {
 	TAILQ_ENTRY(job)	 j_entry;	/* func queue or worker's jobs */
@@ -179,6 +198,7 @@ struct job {
 	uint8_t			 j_prio;
 	uint8_t			 j_state;
 	uint8_t			 j_flags;
+	uint16_t		 j_tries;	/* failures so far (retries) */
 };
 
 #define job_unique(j)	((char *)((j) + 1))
@@ -225,6 +245,8 @@ struct func {
 	uint32_t		 f_total;	/* every job that exists */
 	uint32_t		 f_running;
 	uint32_t		 f_maxq[PRIO_COUNT];
+	struct retry_policy	 f_retry;	/* when f_retry_set */
+	int			 f_retry_set;
 	uint32_t		 f_nregs;	/* registrations (workers) */
 	TAILQ_HEAD(, reg)	 f_regs;
 	TAILQ_HEAD(, reg)	 f_sleepers;	/* regs of sleeping workers */
@@ -294,6 +316,7 @@ struct conn {
 	size_t			 c_inheld;	/* c_in's length, accounted */
 	size_t			 c_skip;	/* input bytes to discard */
 	int64_t			 c_partial;	/* ms a partial item began, or 0 */
+	uint64_t		 c_exc_num;	/* job it ended by WORK_EXCEPTION */
 	char			 c_peer[48];
 };
 
@@ -384,7 +407,11 @@ void		 queue_init(void);
 void		 queue_free_all(void);
 void		 queue_stop_running(void);
 void		 queue_submit(struct conn *, const struct submit *);
-void		 queue_replay(const struct submit *, uint64_t, uint32_t);
+struct journal_fate;
+struct failed_info;
+void		 queue_replay(const struct submit *, uint64_t, uint32_t,
+		    const struct journal_fate *);
+void		 queue_revive(const struct failed_info *);
 void		 queue_handle_floor(uint64_t);
 struct job	*queue_find_handle(const void *, size_t);
 struct job	*queue_find_unique(const void *, size_t);
@@ -402,6 +429,8 @@ void		 queue_timer_due(struct job *);
 void		 queue_foreach_job(void (*)(struct job *, void *), void *);
 uint64_t	 queue_running(void);
 int64_t		 queue_oldest_us(const struct func *);
+int		 queue_handle_parse(const void *, size_t, uint64_t *);
+uint64_t	 queue_retrying(void);
 
 /* func.c */
 void		 func_init(void);
@@ -416,6 +445,67 @@ void		 func_count(struct func *, enum func_event);
 void		 func_time(struct func *, int, int64_t);
 const struct func_stats *func_stats(const struct func *);
 const char	*func_event_name(enum func_event);
+void		 func_retry(const struct func *, struct retry_policy *);
+void		 func_set_retry(struct func *, const struct retry_policy *);
+int64_t		 func_retry_delay(const struct retry_policy *, uint32_t);
+int		 func_policy_load(const char *, char **);
+void		 func_policy_save(void);
+
+/*
+ * failed.c: the failed list (dead letter) of background jobs that have no
+ * tries left, oldest first, bounded by --failed-max and --failed-max-bytes,
+ * and the failure notes of jobs still alive (first failure, last error).
+ * A failed job is out of the job table (GET_STATUS, status and show jobs
+ * do not see it, as in gearmand); its journal record stays live.
+ */
+struct failed_info {
+	uint64_t	 num;		/* handle number */
+	uint64_t	 jid;		/* journal id, when journaled */
+	int		 journaled;	/* its journal record is live */
+	uint32_t	 tries;		/* runs that failed */
+	int64_t		 first;		/* ms since the epoch */
+	int64_t		 last;
+	struct submit	 job;		/* function, unique, payload, prio */
+	const char	*error;
+	size_t		 error_len;
+};
+struct failed_stats {
+	uint64_t	 count;		/* entries now */
+	uint64_t	 bytes;		/* their payload and error bytes */
+	uint64_t	 max;		/* --failed-max */
+	uint64_t	 max_bytes;	/* --failed-max-bytes */
+	uint64_t	 added;		/* ever */
+	uint64_t	 evicted;	/* pushed out by the bounds */
+	uint64_t	 retried;
+	uint64_t	 purged;
+	uint64_t	 retrying;	/* jobs waiting for a retry now */
+};
+void	 failed_init(void);
+void	 failed_free_all(void);
+void	 failed_add(const struct failed_info *, int);
+int	 failed_get(uint64_t, struct failed_info *);
+void	 failed_foreach(const char *, size_t,
+	    void (*)(const struct failed_info *, void *), void *);
+int	 failed_retry(uint64_t);
+int	 failed_purge(uint64_t);
+uint64_t failed_retry_func(const char *, size_t);
+uint64_t failed_purge_func(const char *, size_t);
+void	 failed_stats(struct failed_stats *);
+void	 failed_note_warning(uint64_t, const void *, size_t);
+int64_t	 failed_note_fail(uint64_t, int64_t, const void *, size_t);
+int	 failed_note_get(uint64_t, int64_t *, const char **, size_t *);
+int	 failed_note_warned(uint64_t, const char **, size_t *);
+void	 failed_note_drop(uint64_t);
+
+/* ended.c */
+enum ended_how {
+	ENDED_DONE, ENDED_FAILED, ENDED_EXCEPTION, ENDED_CANCELLED,
+	ENDED_PURGED, ENDED_EVICTED
+};
+void	 ended_init(void);
+void	 ended_add(uint64_t, int);
+int	 ended_find(uint64_t, int *, int64_t *);
+void	 ended_free(void);
 
 /* htable.c */
 void	 htable_init(struct htable *, size_t, uint32_t (*)(const void *));

@@ -101,6 +101,115 @@ idx_live(const struct jindex *x)
 	return x->n - x->ndead;
 }
 
+static int
+jfate_cmp(const struct jfate *a, const struct jfate *b)
+{
+	return a->f_id < b->f_id ? -1 : a->f_id > b->f_id;
+}
+RB_GENERATE_STATIC(jfates, jfate, f_entry, jfate_cmp)
+
+/* The FATE record kept for job id, or NULL. */
+struct jfate *
+fate_find(struct journal *j, uint64_t id)
+{
+	struct jfate	 key;
+
+	if (j->nfates == 0)
+		return NULL;
+	key.f_id = id;
+	return RB_FIND(jfates, &j->fates, &key);
+}
+
+/* Forget job id's FATE record. */
+static void
+fate_del(struct journal *j, uint64_t id)
+{
+	struct jfate	*f;
+
+	if ((f = fate_find(j, id)) == NULL)
+		return;
+	RB_REMOVE(jfates, &j->fates, f);
+	j->nfates--;
+	free(f->f_rec);
+	free(f);
+}
+
+/*
+ * Keep r (a FATE) as its job's last one, as a whole sealed record; state
+ * 0 (queued again) forgets it instead.
+ */
+static void
+fate_set(struct journal *j, const struct jrec *r)
+{
+	struct jfate	*f;
+	size_t		 body = FATE_FIXED + (size_t)r->error_len;
+
+	if (r->state == JOURNAL_FATE_QUEUED) {
+		fate_del(j, r->id);
+		return;
+	}
+	if ((f = fate_find(j, r->id)) == NULL) {
+		f = xcalloc(1, sizeof(*f));
+		f->f_id = r->id;
+		RB_INSERT(jfates, &j->fates, f);
+		j->nfates++;
+	} else
+		free(f->f_rec);
+	f->f_len = REC_HDR + body;
+	f->f_rec = xmalloc(f->f_len);
+	rec_fate_put(f->f_rec + REC_HDR, r);
+	rec_seal(f->f_rec, (uint32_t)body);
+}
+
+/* Copy job id's FATE record, if it has one, into out; 1 if it did. */
+int
+fate_copy(struct journal *j, uint64_t id, struct jbuf *out)
+{
+	struct jfate	*f;
+
+	if ((f = fate_find(j, id)) == NULL)
+		return 0;
+	memcpy(jbuf_grow(out, f->f_len), f->f_rec, f->f_len);
+	return 1;
+}
+
+/* Every FATE record kept, in id order, into out (under mtx). */
+void
+fates_snapshot(struct journal *j, struct jbuf *out)
+{
+	struct jfate	*f;
+
+	RB_FOREACH(f, jfates, &j->fates)
+		memcpy(jbuf_grow(out, f->f_len), f->f_rec, f->f_len);
+}
+
+/*
+ * Copy the FATE record of job id from fates (records in id order, read
+ * from *off on) into out; return how many were copied (0 or 1).
+ */
+int
+fate_next(const struct jbuf *fates, size_t *off, uint64_t id,
+    struct jbuf *out)
+{
+	const uint8_t	*p;
+	uint64_t	 fid;
+	size_t		 n;
+
+	while (*off < fates->len) {
+		p = fates->b + *off;
+		n = REC_HDR + (size_t)le_get32(p);
+		fid = le_get64(p + REC_HDR + 1);
+		if (fid > id)
+			return 0;
+		*off += n;
+		if (fid == id) {
+			memcpy(jbuf_grow(out, n), p, n);
+			return 1;
+		}
+	}
+	return 0;
+}
+
 /* Apply one record read back from a segment to the index. */
 static void
 scan_record(const struct jrec *r, size_t off, void *arg)
@@ -130,7 +239,13 @@ scan_record(const struct jrec *r, size_t off, void *arg)
 		    e->seg != JENT_DEAD) {
 			idx_kill(&j->idx, e);
 			idx_tidy(&j->idx, 0);
+			fate_del(j, r->id);
 		}
+		break;
+	case REC_FATE:
+		if ((e = idx_find(&j->idx, r->id)) != NULL &&
+		    e->seg != JENT_DEAD)
+			fate_set(j, r);
 		break;
 	}
 }
@@ -444,8 +559,9 @@ journal_replay(struct journal *j, void (*cb)(const struct journal_job *,
     void *), void *arg)
 {
 	struct journal_job	 job;
-	struct jrec		 r;
+	struct jrec		 r, fr;
 	struct jent		*e;
+	struct jfate		*f;
 	const char		*why;
 	size_t			 i;
 	int			 n = 0;
@@ -473,6 +589,16 @@ journal_replay(struct journal *j, void (*cb)(const struct journal_job *,
 		job.reducer_len = r.reducer_len;
 		job.data_ptr = r.data;
 		job.data_len = r.data_len;
+		if ((f = fate_find(j, e->id)) != NULL &&
+		    rec_parse(f->f_rec, f->f_len, &fr, &why) != 0) {
+			job.fate = fr.state;
+			job.tries = fr.attempts;
+			job.due = fr.due;
+			job.first = fr.first;
+			job.last = fr.last;
+			job.error = (const char *)fr.error;
+			job.error_len = fr.error_len;
+		}
 		if (cb != NULL)
 			cb(&job, arg);
 		n++;
@@ -617,8 +743,39 @@ journal_end(struct journal *j, uint64_t id, enum journal_end how)
 	writer_start(j);
 	pthread_mutex_lock(&j->mtx);
 	idx_kill(&j->idx, e);
+	fate_del(j, id);
 	rec_end_put(pending_rec(j, END_LEN), id, how);
 	idx_tidy(&j->idx, 0);
+	pthread_mutex_unlock(&j->mtx);
+}
+
+/* Record where live job id is now: retrying, failed, or queued again. */
+void
+journal_fate(struct journal *j, uint64_t id, const struct journal_fate *jf)
+{
+	struct jent	*e;
+	struct jrec	 r;
+
+	if (!j->disk)
+		return;
+	e = idx_find(&j->idx, id);
+	if (e == NULL || e->seg == JENT_DEAD)
+		return;
+	memset(&r, 0, sizeof(r));
+	r.type = REC_FATE;
+	r.id = id;
+	r.state = jf->state;
+	r.attempts = jf->tries;
+	r.due = jf->due;
+	r.first = jf->first;
+	r.last = jf->last;
+	r.error = (const uint8_t *)jf->error;
+	r.error_len = (uint32_t)(jf->error_len > JOURNAL_ERROR_MAX ?
+	    JOURNAL_ERROR_MAX : jf->error_len);
+	writer_start(j);
+	pthread_mutex_lock(&j->mtx);
+	rec_fate_put(pending_rec(j, FATE_FIXED + r.error_len), &r);
+	fate_set(j, &r);
 	pthread_mutex_unlock(&j->mtx);
 }
 
@@ -727,6 +884,8 @@ journal_close(struct journal *j)
 	free(j->compl);
 	free(j->compl_spare);
 	free(j->segs);
+	while (j->nfates > 0)
+		fate_del(j, RB_MIN(jfates, &j->fates)->f_id);
 	free(j->idx.e);
 	free(j->pending.b);
 	free(j->batch.b);

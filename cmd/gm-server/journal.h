@@ -17,8 +17,10 @@
  *   happen in the order of the journal_add calls.  -1: the record could not
  *   even be queued (errno set); the submission must be refused.
  * - journal_attempt() records that a job was handed out again after a
- *   worker was lost (its new attempt count); journal_end() records that the
- *   job is gone for good.  Neither has a callback.
+ *   worker was lost (its new attempt count); journal_fate() records that
+ *   it waits for a retry, is in the failed list, or is queued again;
+ *   journal_end() records that the job is gone for good.  None has a
+ *   callback.  A replayed job carries its last fate.
  * - journal_replay() calls cb once per live job, in submission order, before
  *   the server listens; cb's return value is ignored.  The job's strings
  *   and data_ptr point into the journal and are valid only during cb.
@@ -52,7 +54,28 @@ enum journal_end {
 	JOURNAL_END_EXCEPTION,
 	JOURNAL_END_CANCEL,
 	JOURNAL_END_EXHAUSTED,	/* ran out of attempts (-j) */
-	JOURNAL_END_DROPPED	/* dropped another way (drop function, ...) */
+	JOURNAL_END_DROPPED,	/* dropped another way (drop function, ...) */
+	JOURNAL_END_PURGED,	/* purged from the failed list */
+	JOURNAL_END_EVICTED	/* pushed out of a full failed list */
+};
+
+/* Where a live job is (journal_fate, replay). */
+enum journal_fate_state {
+	JOURNAL_FATE_QUEUED,	/* queued as usual (the default) */
+	JOURNAL_FATE_RETRY,	/* waiting for a retry until due */
+	JOURNAL_FATE_FAILED	/* in the failed list */
+};
+
+#define JOURNAL_ERROR_MAX	4096	/* error text kept per job */
+
+struct journal_fate {
+	int		 state;		/* enum journal_fate_state */
+	uint32_t	 tries;		/* failures so far */
+	int64_t		 due;		/* RETRY: ms since the epoch */
+	int64_t		 first;		/* first failure, ms since the epoch */
+	int64_t		 last;		/* last failure */
+	const char	*error;		/* last error a worker gave */
+	size_t		 error_len;
 };
 
 struct journal_opts {
@@ -76,6 +99,13 @@ struct journal_job {
 	struct evbuffer	*data;		/* journal_add: payload, not drained */
 	const void	*data_ptr;	/* replay: payload bytes */
 	size_t		 data_len;	/* replay: payload length */
+	int		 fate;		/* replay: enum journal_fate_state, */
+	uint32_t	 tries;		/* and the rest of its last fate */
+	int64_t		 due;
+	int64_t		 first;
+	int64_t		 last;
+	const char	*error;
+	size_t		 error_len;
 };
 
 struct journal_stats {
@@ -103,6 +133,8 @@ int		 journal_add(struct journal *, struct journal_job *,
 uint64_t	 journal_next_id(struct journal *);
 void		 journal_attempt(struct journal *, uint64_t, uint32_t);
 void		 journal_end(struct journal *, uint64_t, enum journal_end);
+void		 journal_fate(struct journal *, uint64_t,
+		    const struct journal_fate *);
 void		 journal_stats(struct journal *, struct journal_stats *);
 void		 journal_close(struct journal *);
 

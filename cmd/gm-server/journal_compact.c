@@ -52,6 +52,8 @@ compact_begin(struct journal *j)
 		cp->attempts[k++] = j->idx.e[i].attempts;
 	}
 	cp->n = k;
+	/* In id order, as the ADD records the compaction walks. */
+	fates_snapshot(j, &cp->fates);
 	cp->nold = j->nsegs;
 	cp->old = xreallocarray(NULL, j->nsegs, sizeof(*cp->old));
 	for (i = 0; i < j->nsegs; i++)
@@ -67,6 +69,7 @@ compact_free(struct jcompact *cp)
 {
 	free(cp->ids);
 	free(cp->attempts);
+	free(cp->fates.b);
 	free(cp->old);
 	free(cp);
 }
@@ -140,7 +143,7 @@ compact_main(void *arg)
 	const char	*why;
 	uint8_t		*p;
 	uint64_t	 written = 0, woff = 0, size = 0;
-	size_t		 i, k = 0, off, n, m;
+	size_t		 i, k = 0, off, n, m, foff = 0;
 	char		*tmp, *path;
 	int		 fd, sfd, e = 0;
 
@@ -187,6 +190,8 @@ compact_main(void *arg)
 				rec_copy_add(&out, p + off, cp->attempts[k]);
 				written++;
 				k++;
+				written += fate_next(&cp->fates, &foff, r.id,
+				    &out);
 			}
 			if (out.len >= (8U << 20)) {
 				if ((e = pwrite_all(fd, out.b, out.len,

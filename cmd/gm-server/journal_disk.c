@@ -358,8 +358,8 @@ seg_map(struct journal *j, uint64_t seq, struct jmap *mp,
 	}
 	if (he == JHDR_VERSION) {
 		xasprintf(cause, "journal %s: format version %u is not "
-		    "supported (this gm-server reads version %u only)", path,
-		    hd->version, JOURNAL_VERSION);
+		    "supported (this gm-server reads versions %u to %u)",
+		    path, hd->version, JOURNAL_VERSION_MIN, JOURNAL_VERSION);
 		free(path);
 		return -1;
 	}
@@ -397,9 +397,10 @@ repair(struct journal *j, char **cause)
 	hdr_make(jbuf_grow(&out, HDR_SIZE), HDR_BASE, j->next_id);
 	for (i = 0; i < j->idx.n; i++) {
 		e = &j->idx.e[i];
-		if (e->seg != JENT_DEAD)
-			rec_copy_add(&out, j->maps[e->seg].p + e->off,
-			    e->attempts);
+		if (e->seg == JENT_DEAD)
+			continue;
+		rec_copy_add(&out, j->maps[e->seg].p + e->off, e->attempts);
+		fate_copy(j, e->id, &out);
 	}
 	if ((err = seg_install(j, "repair.tmp", &out, seq)) != 0) {
 		xasprintf(cause, "journal %s: writing the repaired journal: "
@@ -430,7 +431,7 @@ repair(struct journal *j, char **cause)
 	j->nsegs = 1;
 	j->segs[0].seq = seq;
 	j->segs[0].size = out.len;
-	j->records = idx_live(&j->idx);
+	j->records = idx_live(&j->idx) + j->nfates;
 	free(out.b);
 	return 0;
 }

@@ -172,6 +172,25 @@ rec_attempt_put(uint8_t *b, uint64_t id, uint32_t attempts)
 	le_put32(b + 9, attempts);
 }
 
+/*
+ * Write the body of a FATE record at b (FATE_FIXED + r->error_len bytes):
+ * r->id, state, attempts (its tries), due, first, last and error.
+ */
+void
+rec_fate_put(uint8_t *b, const struct jrec *r)
+{
+	b[0] = REC_FATE;
+	le_put64(b + 1, r->id);
+	b[9] = (uint8_t)r->state;
+	le_put32(b + 10, r->attempts);
+	le_put64(b + 14, (uint64_t)r->due);
+	le_put64(b + 22, (uint64_t)r->first);
+	le_put64(b + 30, (uint64_t)r->last);
+	le_put32(b + 38, r->error_len);
+	if (r->error_len > 0)
+		memcpy(b + FATE_FIXED, r->error, r->error_len);
+}
+
 /* Write the body of an END record (END_LEN bytes) at b. */
 void
 rec_end_put(uint8_t *b, uint64_t id, int how)
@@ -254,6 +273,19 @@ rec_parse(const uint8_t *p, size_t avail, struct jrec *r, const char **why)
 			goto bad;
 		r->how = b[9];
 		break;
+	case REC_FATE:
+		if (len < FATE_FIXED)
+			goto bad;
+		r->state = b[9];
+		r->attempts = le_get32(b + 10);
+		r->due = (int64_t)le_get64(b + 14);
+		r->first = (int64_t)le_get64(b + 22);
+		r->last = (int64_t)le_get64(b + 30);
+		r->error_len = le_get32(b + 38);
+		if ((uint64_t)FATE_FIXED + r->error_len != len || r->state > 2)
+			goto bad;
+		r->error = b + FATE_FIXED;
+		break;
 	default:
 		goto bad;
 	}
@@ -300,7 +332,7 @@ hdr_parse(const uint8_t *h, size_t len, struct jhdr *hd)
 	if (le_get32(h + HDR_CRC_OFF) != journal_crc32c(0, h, HDR_CRC_OFF))
 		return JHDR_CHECKSUM;
 	hd->version = le_get32(h + 8);
-	if (hd->version != JOURNAL_VERSION)
+	if (hd->version < JOURNAL_VERSION_MIN || hd->version > JOURNAL_VERSION)
 		return JHDR_VERSION;
 	hd->flags = le_get32(h + 12);
 	hd->next_id = le_get64(h + 16);

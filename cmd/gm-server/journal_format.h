@@ -25,8 +25,14 @@
  *		unique_len u32, reducer_len u32 (0xffffffff: no reducer),
  *		data_len u32, then func, unique, reducer and data bytes;
  *	ATTEMPT	id u64, attempts u32;
- *	END	id u64, how u8.
+ *	END	id u64, how u8;
+ *	FATE	id u64, state u8 (0 queued again, 1 waiting for a retry,
+ *		2 in the failed list), tries u32, due i64 (ms since the epoch
+ *		when a retry runs), first i64 and last i64 (ms, failures),
+ *		error_len u32, then the error bytes (version 2).
  * ADD records appear in increasing id order, which is submission order.
+ * The last FATE record of a live job says where it is; a job without one
+ * is queued.  Version 1 journals (no FATE) are read as they are.
  * The writer writes zeros ahead of its appends, so bytes never written
  * read as zeros.
  *
@@ -44,7 +50,8 @@
 #include <stdint.h>
 
 #define JOURNAL_MAGIC	"gmjournl"
-#define JOURNAL_VERSION	1
+#define JOURNAL_VERSION	2
+#define JOURNAL_VERSION_MIN 1	/* the oldest version read */
 #define HDR_SIZE	32
 #define HDR_CRC_OFF	28
 #define HDR_BASE	0x1
@@ -52,10 +59,12 @@
 #define REC_ADD		1
 #define REC_ATTEMPT	2
 #define REC_END		3
+#define REC_FATE	4
 #define ADD_FIXED	38
 #define ADD_ATTEMPTS_OFF 18
 #define ATTEMPT_LEN	13
 #define END_LEN		10
+#define FATE_FIXED	42
 #define NO_REDUCER	0xffffffffU
 
 /* A growable byte buffer. */
@@ -73,6 +82,12 @@ struct jrec {
 	int64_t		 when;
 	uint32_t	 attempts;
 	int		 how;
+	int		 state;		/* FATE; attempts holds its tries */
+	int64_t		 due;
+	int64_t		 first;
+	int64_t		 last;
+	const uint8_t	*error;
+	uint32_t	 error_len;
 	const uint8_t	*func;
 	uint32_t	 func_len;
 	const uint8_t	*unique;
@@ -162,6 +177,7 @@ uint8_t		*rec_add_put(uint8_t *, const struct jrec *);
 void		 rec_attempt_put(uint8_t *, uint64_t, uint32_t);
 void		 rec_end_put(uint8_t *, uint64_t, int);
 void		 rec_seal(uint8_t *, uint32_t);
+void		 rec_fate_put(uint8_t *, const struct jrec *);
 size_t		 rec_parse(const uint8_t *, size_t, struct jrec *,
 		    const char **);
 void		 rec_copy_add(struct jbuf *, const uint8_t *, uint32_t);

@@ -13,6 +13,8 @@
 #ifndef GM_JOURNAL_INT_H
 #define GM_JOURNAL_INT_H
 
+#include <sys/tree.h>
+
 #include <pthread.h>
 #include <stdint.h>
 #include <time.h>
@@ -75,12 +77,26 @@ struct jcompl {
 	int		 err;
 };
 
+/*
+ * The last FATE record of a live job, a copy of its whole record (header
+ * included), by id: compaction and repair write it after the job's ADD.
+ * Few jobs have one (those retrying or failed).
+ */
+struct jfate {
+	RB_ENTRY(jfate)	 f_entry;
+	uint64_t	 f_id;
+	size_t		 f_len;
+	uint8_t		*f_rec;
+};
+RB_HEAD(jfates, jfate);
+
 /* What the compaction thread works on. */
 struct jcompact {
 	struct journal	*j;
 	uint64_t	*ids;		/* live ids at the cut, sorted */
 	uint32_t	*attempts;
 	size_t		 n;
+	struct jbuf	 fates;		/* FATE records of live jobs, by id */
 	uint64_t	*old;		/* segments to replace */
 	size_t		 nold;
 	uint64_t	 base_seq;
@@ -121,6 +137,8 @@ struct journal {
 	struct jbuf	 pending;
 	uint64_t	 pending_seq;	/* last add seq in pending */
 	struct jindex	 idx;		/* changed by the loop thread only */
+	struct jfates	 fates;		/* changed under mtx, loop thread */
+	uint64_t	 nfates;
 	struct jcompl	*compl;
 	size_t		 ncompl;
 	size_t		 compl_cap;
@@ -157,6 +175,11 @@ struct journal {
 /* journal.c */
 uint64_t	 journal_bytes(struct journal *);
 uint64_t	 idx_live(const struct jindex *);
+struct jfate	*fate_find(struct journal *, uint64_t);
+int		 fate_copy(struct journal *, uint64_t, struct jbuf *);
+void		 fates_snapshot(struct journal *, struct jbuf *);
+int		 fate_next(const struct jbuf *, size_t *, uint64_t,
+		    struct jbuf *);
 
 /* journal_disk.c */
 char		*seg_path(struct journal *, uint64_t);

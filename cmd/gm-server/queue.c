@@ -1,9 +1,10 @@
 /* Public domain. See README.md for the licence of this project. */
 /*
  * Jobs: the handle and unique indexes, the per-function priority queues,
- * submission (with coalescing and the journal), results, status, cancel
- * and requeue.  Every operation on one job is O(1).  The functions
- * themselves are func.c's.
+ * submission (with coalescing and the journal), results, status, cancel,
+ * requeue, and the retries of failed background jobs (which end in
+ * failed.c's list when they have no tries left).  Every operation on one
+ * job is O(1).  The functions themselves are func.c's.
  */
 
 #include <sys/types.h>
@@ -27,7 +28,12 @@ static void	 unique_remove(struct job *);
 static struct job *unique_lookup(struct func *, const struct submit *,
 		    uint32_t);
 static uint32_t	 submit_uhash(const struct submit *);
-static struct job *job_new(const struct submit *);
+static struct job *job_new(const struct submit *, uint64_t);
+static void	 job_retry_at(struct job *, int64_t);
+static void	 job_failed(struct job *, const void *, size_t);
+static void	 job_to_failed(struct job *, int64_t, int64_t, const void *,
+		    size_t);
+static void	 job_unrun(struct job *);
 static void	 job_ready(struct job *, int64_t);
 static void	 job_enqueue(struct job *);
 static void	 job_end(struct job *, int);
@@ -51,6 +57,7 @@ static uint64_t		 next_handle;	/* last handle number given */
 static uint64_t		 next_seq;	/* enqueue order */
 static uint64_t		 njobs;
 static uint64_t		 nrunning;
+static uint64_t		 nretrying;	/* WAITING with JOB_RETRY */
 static int		 journal_on;	/* the journal keeps payloads */
 
 #define DASH_SEED	0x2d2d2d2dU
@@ -151,23 +158,35 @@ queue_handle(const struct job *j, char *buf, size_t len)
 	return queue_handle_num(j->j_num, buf, len);
 }
 
+/* The number of a handle of ours: 0 and *num set, or -1. */
+int
+queue_handle_parse(const void *p, size_t len, uint64_t *num)
+{
+	const char	*s = p;
+	size_t		 plen = strlen(conf.handle_prefix), i;
+	uint64_t	 n = 0;
+
+	if (len <= plen + 1 || len - plen - 1 > 19 ||
+	    memcmp(s, conf.handle_prefix, plen) != 0 || s[plen] != ':')
+		return -1;
+	for (i = plen + 1; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		n = n * 10 + (uint64_t)(s[i] - '0');
+	}
+	*num = n;
+	return 0;
+}
+
 /* Look a handle up; NULL unless it is one of ours and the job exists. */
 struct job *
 queue_find_handle(const void *p, size_t len)
 {
-	const char	*s = p;
 	struct job	*j;
-	size_t		 plen = strlen(conf.handle_prefix), i;
-	uint64_t	 num = 0;
+	uint64_t	 num;
 
-	if (len <= plen + 1 || len - plen - 1 > 20 ||
-	    memcmp(s, conf.handle_prefix, plen) != 0 || s[plen] != ':')
+	if (queue_handle_parse(p, len, &num) == -1)
 		return NULL;
-	for (i = plen + 1; i < len; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return NULL;
-		num = num * 10 + (uint64_t)(s[i] - '0');
-	}
 	for (j = htable_first(&handles, (uint32_t)num); j != NULL;
 	    j = j->j_hnext)
 		if (j->j_num == num)
@@ -193,9 +212,12 @@ queue_find_unique(const void *p, size_t len)
 	return NULL;
 }
 
-/* Allocate a job with its strings and payload in one block. */
+/*
+ * Allocate a job with its strings and payload in one block, under handle
+ * number num (0: the next one).
+ */
 static struct job *
-job_new(const struct submit *s)
+job_new(const struct submit *s, uint64_t num)
 {
 	struct job	*j;
 
@@ -212,7 +234,9 @@ job_new(const struct submit *s)
 	if (s->data_len > 0)
 		memcpy(job_data(j), s->data, s->data_len);
 	LIST_INIT(&j->j_clients);
-	j->j_num = ++next_handle;
+	if (num > next_handle)
+		next_handle = num;
+	j->j_num = num > 0 ? num : ++next_handle;
 	if (s->bg)
 		j->j_flags |= JOB_BG;
 	return j;
@@ -313,6 +337,22 @@ job_fail_clients(struct job *j)
 	job_send_clients(j, GM_WORK_FAIL, h, (size_t)n);
 }
 
+/* How a job ended, for `fate`, from how the journal records it. */
+static int
+ended_how(int how)
+{
+	switch (how) {
+	case JOURNAL_END_COMPLETE:
+		return ENDED_DONE;
+	case JOURNAL_END_EXCEPTION:
+		return ENDED_EXCEPTION;
+	case JOURNAL_END_CANCEL:
+		return ENDED_CANCELLED;
+	default:
+		return ENDED_FAILED;
+	}
+}
+
 /*
  * A job is gone for good: unlink it from wherever it is, record its end
  * (how: enum journal_end, or -1 for none) and free it.
@@ -327,6 +367,8 @@ job_end(struct job *j, int how)
 	case JOB_WAITING:
 		timer_del(j);
 		f->f_queued[j->j_prio]--;
+		if (j->j_flags & JOB_RETRY)
+			nretrying--;
 		break;
 	case JOB_QUEUED:
 		TAILQ_REMOVE(&f->f_q[j->j_prio], j, j_entry);
@@ -365,6 +407,10 @@ job_end(struct job *j, int how)
 	}
 	if ((j->j_flags & JOB_JOURNAL) && how >= 0)
 		journal_end(jnl, j->j_jid, how);
+	if (how >= 0 && !(j->j_flags & JOB_CANCELLED))
+		ended_add(j->j_num, ended_how(how));
+	if (j->j_flags & JOB_NOTE)
+		failed_note_drop(j->j_num);
 	free(j);
 }
 
@@ -541,7 +587,7 @@ queue_submit(struct conn *c, const struct submit *s)
 		conn_error(c, "QUEUE_ERROR", "Job queue is full");
 		return;
 	}
-	j = job_new(s);
+	j = job_new(s, 0);
 	job_link(j, f, s, uh);
 	func_count(f, FE_SUBMITTED);
 	if (!s->bg) {
@@ -576,26 +622,68 @@ queue_handle_floor(uint64_t n)
 		next_handle = n;
 }
 
-/* Re-create a background job from the journal (start-up). */
+/*
+ * Re-create a background job from the journal (start-up); jf, when not
+ * NULL, says it waits for a retry.
+ */
 void
-queue_replay(const struct submit *s, uint64_t jid, uint32_t attempts)
+queue_replay(const struct submit *s, uint64_t jid, uint32_t attempts,
+    const struct journal_fate *jf)
 {
 	struct func	*f;
 	struct job	*j;
 	uint32_t	 uh = 0;
 
 	/* The job keeps the handle it had: its journal id. */
-	if (jid > next_handle)
-		next_handle = jid - 1;
 	f = func_get(s->func, s->func_len, 1);
 	if (s->unique_len > 0)
 		uh = submit_uhash(s);
-	j = job_new(s);
+	j = job_new(s, jid);
 	job_link(j, f, s, uh);
 	j->j_jid = jid;
 	j->j_flags |= JOB_JOURNAL;
 	j->j_attempts = attempts;
-	job_ready(j, s->when);
+	if (jf == NULL) {
+		job_ready(j, s->when);
+		return;
+	}
+	j->j_tries = jf->tries > UINT16_MAX ? UINT16_MAX : jf->tries;
+	failed_note_fail(j->j_num, jf->first, jf->error, jf->error_len);
+	j->j_flags |= JOB_NOTE;
+	job_retry_at(j, jf->due);
+}
+
+/* Put a job in WAITING until wall ms due, for its next try. */
+static void
+job_retry_at(struct job *j, int64_t due)
+{
+	j->j_state = JOB_WAITING;
+	j->j_flags |= JOB_RETRY;
+	j->j_key = due;
+	j->j_func->f_queued[j->j_prio]++;
+	nretrying++;
+	timer_add(j);
+}
+
+/* A job from the failed list goes back to its queue, under its handle. */
+void
+queue_revive(const struct failed_info *fi)
+{
+	const struct submit	*s = &fi->job;
+	struct func		*f;
+	struct job		*j;
+	uint32_t		 uh = 0;
+
+	f = func_get(s->func, s->func_len, 1);
+	if (s->unique_len > 0)
+		uh = submit_uhash(s);
+	j = job_new(s, fi->num);
+	job_link(j, f, s, uh);
+	if (fi->journaled) {
+		j->j_jid = fi->jid;
+		j->j_flags |= JOB_JOURNAL;
+	}
+	job_enqueue(j);
 }
 
 /* The first job of a function's queue of priority prio, or NULL. */
@@ -629,27 +717,137 @@ queue_assign(struct job *j, struct conn *c, int timeout)
 	}
 }
 
+/* Take a running job off its worker. */
+static void
+job_unrun(struct job *j)
+{
+	timer_del(j);
+	worker_release(j->j_u.worker, j);
+	j->j_func->f_running--;
+	nrunning--;
+	j->j_numerator = j->j_denominator = 0;
+}
+
+/*
+ * A running background job failed with error err: try it again after
+ * its function's backoff, or keep it in the failed list when it has no
+ * tries left.  Its clients, if any, were dealt with.
+ */
+static void
+job_failed(struct job *j, const void *err, size_t len)
+{
+	struct retry_policy	 rp;
+	struct journal_fate	 jf;
+	int64_t			 now = timer_now_ms(), first;
+	char			 h[GM_HANDLE_SIZE];
+
+	if (j->j_tries < UINT16_MAX)
+		j->j_tries++;
+	first = failed_note_fail(j->j_num, now, err, len);
+	j->j_flags |= JOB_NOTE;
+	func_retry(j->j_func, &rp);
+	if (j->j_tries > rp.rp_retries) {
+		job_to_failed(j, first, now, err, len);
+		return;
+	}
+	job_unrun(j);
+	job_retry_at(j, now + func_retry_delay(&rp, j->j_tries));
+	queue_handle(j, h, sizeof(h));
+	log_debug("%s: job %s (function %s) failed, retry %u of %u in "
+	    "%" PRId64 " ms", __func__, h, j->j_func->f_name, j->j_tries,
+	    rp.rp_retries, j->j_key - now);
+	if (j->j_flags & JOB_JOURNAL) {
+		memset(&jf, 0, sizeof(jf));
+		jf.state = JOURNAL_FATE_RETRY;
+		jf.tries = j->j_tries;
+		jf.due = j->j_key;
+		jf.first = first;
+		jf.last = now;
+		failed_note_get(j->j_num, &jf.first, &jf.error, &jf.error_len);
+		journal_fate(jnl, j->j_jid, &jf);
+	}
+}
+
+/* A background job has no tries left: over to the failed list. */
+static void
+job_to_failed(struct job *j, int64_t first, int64_t last, const void *err,
+    size_t len)
+{
+	struct failed_info	 fi;
+	char			 h[GM_HANDLE_SIZE], e[256];
+
+	queue_handle(j, h, sizeof(h));
+	log_warnx("job %s (function %s) failed %u time%s, kept in the failed "
+	    "list: %s", h, j->j_func->f_name, j->j_tries,
+	    j->j_tries == 1 ? "" : "s", log_escape(err, len, e, sizeof(e)));
+	memset(&fi, 0, sizeof(fi));
+	fi.num = j->j_num;
+	fi.jid = j->j_jid;
+	fi.journaled = (j->j_flags & JOB_JOURNAL) != 0;
+	fi.tries = j->j_tries;
+	fi.first = first;
+	fi.last = last;
+	fi.job.func = j->j_func->f_name;
+	fi.job.func_len = j->j_func->f_len;
+	fi.job.unique = job_unique(j);
+	fi.job.unique_len = j->j_ulen;
+	fi.job.reducer = j->j_rlen > 0 ? job_reducer(j) : NULL;
+	fi.job.reducer_len = j->j_rlen;
+	fi.job.data = job_data(j);
+	fi.job.data_len = j->j_len;
+	fi.job.prio = j->j_prio;
+	fi.job.bg = 1;
+	fi.error = err;
+	fi.error_len = len;
+	failed_add(&fi, 1);
+	job_fail_clients(j);
+	job_detach_all(j);
+	/* The journal record stays live: the failed list holds it now. */
+	job_end(j, -1);
+}
+
 /*
  * A running job lost its worker (disconnect, CANT_DO, timeout): back to
- * the tail of its queue, or dropped when it ran out of attempts.
+ * the tail of its queue, or dropped when it ran out of attempts.  A
+ * background job whose function has retries waits for its backoff
+ * instead, and one that ran out of attempts goes to the failed list.
  */
 void
 queue_requeue(struct job *j, const char *why)
 {
-	struct func	*f = j->j_func;
-	char		 h[GM_HANDLE_SIZE];
+	struct retry_policy	 rp;
+	struct func		*f = j->j_func;
+	char			 h[GM_HANDLE_SIZE], *err;
+	int			 n;
 
 	if (j->j_flags & JOB_CANCELLED) {
 		job_end(j, -1);
 		return;
 	}
+	func_retry(f, &rp);
+	if ((j->j_flags & JOB_BG) && rp.rp_retries > 0) {
+		job_failed(j, why, strlen(why));
+		return;
+	}
 	j->j_attempts++;
 	queue_handle(j, h, sizeof(h));
 	if (conf.job_retries > 0 && j->j_attempts >= conf.job_retries) {
-		log_warnx("job %s (function %s) dropped after %u attempts "
-		    "(last: %s)", h, f->f_name, j->j_attempts, why);
-		job_fail_clients(j);
-		job_end(j, JOURNAL_END_EXHAUSTED);
+		if (!(j->j_flags & JOB_BG)) {
+			job_fail_clients(j);
+			log_warnx("job %s (function %s) dropped after %u "
+			    "attempts (last: %s)", h, f->f_name,
+			    j->j_attempts, why);
+			job_end(j, JOURNAL_END_EXHAUSTED);
+			return;
+		}
+		n = xasprintf(&err, "retries exhausted after %u attempt%s "
+		    "(last: %s)", j->j_attempts, j->j_attempts == 1 ? "" : "s",
+		    why);
+		j->j_tries = j->j_attempts > UINT16_MAX ? UINT16_MAX :
+		    (uint16_t)j->j_attempts;
+		job_to_failed(j, failed_note_fail(j->j_num, timer_now_ms(),
+		    err, (size_t)n), timer_now_ms(), err, (size_t)n);
+		free(err);
 		return;
 	}
 	if (!(j->j_flags & JOB_BG) && LIST_EMPTY(&j->j_clients)) {
@@ -659,11 +857,7 @@ queue_requeue(struct job *j, const char *why)
 	}
 	log_debug("%s: job %s (function %s) requeued: %s", __func__, h,
 	    f->f_name, why);
-	timer_del(j);
-	worker_release(j->j_u.worker, j);
-	f->f_running--;
-	nrunning--;
-	j->j_numerator = j->j_denominator = 0;
+	job_unrun(j);
 	if (j->j_flags & JOB_JOURNAL)
 		journal_attempt(jnl, j->j_jid, j->j_attempts);
 	func_count(f, FE_RETRIED);
@@ -686,8 +880,9 @@ queue_work(struct conn *c, uint32_t type, const struct gm_packet *pkt)
 	struct job	*j;
 	struct attach	*a, *next;
 	const uint8_t	*body = pkt->arg[0].ptr;
-	size_t		 size = pkt->hdr.size;
+	size_t		 size = pkt->hdr.size, tlen;
 	const char	*text;
+	uint64_t	 num;
 
 	if (type == GM_WORK_FAIL && pkt->arg[0].len >= GM_HANDLE_SIZE) {
 		conn_error(c, "ARGUMENT_TOO_LARGE", "Error occurred due to "
@@ -696,6 +891,16 @@ queue_work(struct conn *c, uint32_t type, const struct gm_packet *pkt)
 	}
 	j = queue_find_handle(pkt->arg[0].ptr, pkt->arg[0].len);
 	if (j == NULL || j->j_state != JOB_RUNNING || j->j_u.worker != c) {
+		/*
+		 * Perl's Gearman::Worker follows a WORK_EXCEPTION with a
+		 * WORK_FAIL for the same job: that one is taken silently.
+		 */
+		if (type == GM_WORK_FAIL && c->c_exc_num != 0 &&
+		    queue_handle_parse(pkt->arg[0].ptr, pkt->arg[0].len,
+		    &num) == 0 && num == c->c_exc_num) {
+			c->c_exc_num = 0;
+			return;
+		}
 		if (type == GM_WORK_DATA || type == GM_WORK_WARNING)
 			text = "Job does not exist on server";
 		else if (type == GM_WORK_EXCEPTION)
@@ -706,6 +911,8 @@ queue_work(struct conn *c, uint32_t type, const struct gm_packet *pkt)
 		conn_error(c, "JOB_NOT_FOUND", text);
 		return;
 	}
+	if (type == GM_WORK_EXCEPTION)
+		c->c_exc_num = j->j_num;
 	if (j->j_flags & JOB_CANCELLED) {
 		/* Its clients were told at cancel time. */
 		if (type == GM_WORK_COMPLETE || type == GM_WORK_FAIL ||
@@ -719,8 +926,14 @@ queue_work(struct conn *c, uint32_t type, const struct gm_packet *pkt)
 		j->j_denominator = status_number(&pkt->arg[2]);
 		job_send_clients(j, type, body, size);
 		break;
-	case GM_WORK_DATA:
 	case GM_WORK_WARNING:
+		if (j->j_flags & JOB_BG) {
+			failed_note_warning(j->j_num, pkt->arg[1].ptr,
+			    pkt->arg[1].len);
+			j->j_flags |= JOB_NOTE;
+		}
+		/* FALLTHROUGH */
+	case GM_WORK_DATA:
 		job_send_clients(j, type, body, size);
 		break;
 	case GM_WORK_COMPLETE:
@@ -729,7 +942,17 @@ queue_work(struct conn *c, uint32_t type, const struct gm_packet *pkt)
 		break;
 	case GM_WORK_FAIL:
 		job_send_clients(j, type, body, size);
-		job_end(j, JOURNAL_END_FAIL);
+		if (!(j->j_flags & JOB_BG)) {
+			job_end(j, JOURNAL_END_FAIL);
+			break;
+		}
+		job_detach_all(j);
+		if (!(j->j_flags & JOB_NOTE) ||
+		    !failed_note_warned(j->j_num, &text, &tlen)) {
+			text = "WORK_FAIL";
+			tlen = strlen(text);
+		}
+		job_failed(j, text, tlen);
 		break;
 	case GM_WORK_EXCEPTION:
 		LIST_FOREACH_SAFE(a, &j->j_clients, a_jentry, next) {
@@ -739,7 +962,15 @@ queue_work(struct conn *c, uint32_t type, const struct gm_packet *pkt)
 				conn_send(a->a_conn, GM_WORK_FAIL, NULL, 0,
 				    pkt->arg[0].ptr, pkt->arg[0].len);
 		}
-		job_end(j, JOURNAL_END_EXCEPTION);
+		if (!(j->j_flags & JOB_BG)) {
+			job_end(j, JOURNAL_END_EXCEPTION);
+			break;
+		}
+		job_detach_all(j);
+		if (pkt->arg[1].len > 0)
+			job_failed(j, pkt->arg[1].ptr, pkt->arg[1].len);
+		else
+			job_failed(j, "WORK_EXCEPTION", 14);
 		break;
 	}
 }
@@ -844,6 +1075,7 @@ queue_cancel(const char *handle, size_t len)
 	if (j->j_flags & JOB_JOURNAL)
 		journal_end(jnl, j->j_jid, JOURNAL_END_CANCEL);
 	j->j_flags &= ~JOB_JOURNAL;
+	ended_add(j->j_num, ENDED_CANCELLED);
 	timer_del(j);
 	f = j->j_func;
 	unique_remove(j);
@@ -861,9 +1093,13 @@ queue_timer_due(struct job *j)
 {
 	if (j->j_state == JOB_WAITING) {
 		j->j_func->f_queued[j->j_prio]--;
+		if (j->j_flags & JOB_RETRY) {
+			j->j_flags &= ~JOB_RETRY;
+			nretrying--;
+		}
 		job_enqueue(j);
 	} else if (j->j_state == JOB_RUNNING)
-		queue_requeue(j, "CAN_DO_TIMEOUT expired");
+		queue_requeue(j, "timed out (CAN_DO_TIMEOUT)");
 }
 
 struct job_foreach {
@@ -906,6 +1142,13 @@ queue_oldest_us(const struct func *f)
 		    (t == -1 || j->j_since < t))
 			t = j->j_since;
 	return t;
+}
+
+/* How many jobs wait for a retry. */
+uint64_t
+queue_retrying(void)
+{
+	return nretrying;
 }
 
 /* How many jobs are running. */

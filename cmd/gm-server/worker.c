@@ -88,7 +88,7 @@ worker_cant_do(struct conn *c, const char *name, size_t len)
 	TAILQ_FOREACH_SAFE(r, &c->c_regs, r_wentry, next)
 		if (r->r_func == f)
 			reg_remove(r);
-	worker_requeue(c, f, "CANT_DO");
+	worker_requeue(c, f, "worker lost (CANT_DO)");
 }
 
 /* RESET_ABILITIES: drop every registration; requeue the jobs held. */
@@ -99,7 +99,7 @@ worker_reset(struct conn *c)
 
 	while ((r = TAILQ_FIRST(&c->c_regs)) != NULL)
 		reg_remove(r);
-	worker_requeue(c, NULL, "RESET_ABILITIES");
+	worker_requeue(c, NULL, "worker lost (RESET_ABILITIES)");
 }
 
 /* Whether some job is runnable for this worker now. */
@@ -302,5 +302,5 @@ worker_gone(struct conn *c)
 	worker_unsleep(c);
 	while ((r = TAILQ_FIRST(&c->c_regs)) != NULL)
 		reg_remove(r);
-	worker_requeue(c, NULL, "worker disconnected");
+	worker_requeue(c, NULL, "worker lost");
 }

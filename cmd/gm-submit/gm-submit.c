@@ -90,6 +90,89 @@ write_all(int fd, const void *buf, size_t len)
 	}
 }
 
+/* Local time of ms since the epoch, for people. */
+static const char *
+ms_date(const char *ms, char *buf, size_t len)
+{
+	time_t		 t = (time_t)(strtoll(ms, NULL, 10) / 1000);
+	struct tm	*tm;
+
+	if ((tm = localtime(&t)) == NULL ||
+	    strftime(buf, len, "%Y-%m-%d %H:%M:%S", tm) == 0)
+		snprintf(buf, len, "?");
+	return buf;
+}
+
+/*
+ * Ask gm-server how a job is or ended (admin `fate`): print it and set
+ * *st; 1 when it answered, 0 when it does not know the job, -1 when the
+ * server has no `fate` (gearmand) or did not answer.
+ */
+static int
+query_fate(struct sconn *s, const char *handle, int64_t deadline, int *st)
+{
+	const char	*line;
+	char		*l, *f[5], *p, d[64];
+	size_t		 len, n, nw;
+
+	xasprintf(&l, "fate %s", handle);
+	client_queue_line(&s->s_c, l);
+	free(l);
+	if (client_wait_line(&s->s_c, &line, &len, deadline) == -1)
+		return -1;
+	while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+		len--;
+	l = xmalloc(len + 1);
+	memcpy(l, line, len);
+	l[len] = '\0';
+	if (strcmp(l, "ERR UNKNOWN_JOB") == 0) {
+		free(l);
+		return 0;
+	}
+	if (strncmp(l, "OK ", 3) != 0) {
+		free(l);
+		return -1;
+	}
+	/* The state, its words, then the error text (the rest). */
+	p = l + 3;
+	f[0] = strsep(&p, " ");
+	nw = strcmp(f[0], "retrying") == 0 ? 3 : strcmp(f[0], "failed") == 0 ?
+	    2 : 3;
+	for (n = 1; n <= nw; n++)
+		f[n] = p != NULL ? strsep(&p, " ") : "";
+	f[4] = p != NULL ? p : "";
+	if (strcmp(f[0], "failed") == 0) {
+		f[3] = f[4];
+		f[4] = "";
+	}
+	*st = ST_OK;
+	if (strcmp(f[0], "queued") == 0)
+		printf("%s: queued\n", handle);
+	else if (strcmp(f[0], "scheduled") == 0)
+		printf("%s: scheduled for %s\n", handle, ms_date(f[1], d,
+		    sizeof(d)));
+	else if (strcmp(f[0], "running") == 0)
+		printf("%s: running %s/%s\n", handle, f[1], f[2]);
+	else if (strcmp(f[0], "retrying") == 0)
+		printf("%s: failed %s time%s, retry %s of %s at %s%s%s\n",
+		    handle, f[1], strcmp(f[1], "1") ? "s" : "", f[1], f[2],
+		    ms_date(f[3], d, sizeof(d)), *f[4] ? ": " : "", f[4]);
+	else if (strcmp(f[0], "failed") == 0 && *f[2] != '\0') {
+		printf("%s: failed at %s after %s tr%s%s%s (in the failed "
+		    "list)\n", handle, ms_date(f[2], d, sizeof(d)), f[1],
+		    strcmp(f[1], "1") ? "ies" : "y", *f[3] ? ": " : "", f[3]);
+		*st = ST_FAILED;
+	} else {
+		/* Gone: done, failed, exception, cancelled, purged... */
+		printf("%s: %s at %s\n", handle, f[0], ms_date(f[1], d,
+		    sizeof(d)));
+		if (strcmp(f[0], "done") != 0)
+			*st = ST_FAILED;
+	}
+	free(l);
+	return 1;
+}
+
 /* Ask the servers, in turn, for the status of a job; print the first. */
 static int
 query_status(const char *handle)
@@ -102,7 +185,7 @@ query_status(const char *handle)
 	int		 reached = 0, ms = opt.timeout > 0 ? opt.timeout :
 			    CONNECT_MS;
 	char		 f[5][32];
-	int		 k;
+	int		 k, fate, st;
 
 	for (i = 0; i < nconns; i++) {
 		s = &conns[i];
@@ -112,6 +195,17 @@ query_status(const char *handle)
 			continue;
 		}
 		deadline = client_now() + ms;
+		/* gm-server knows how jobs end; gearmand only GET_STATUS. */
+		fate = query_fate(s, handle, deadline, &st);
+		if (fate == 1) {
+			client_close(&s->s_c);
+			return st;
+		}
+		if (fate == 0) {
+			reached = 1;
+			client_close(&s->s_c);
+			continue;
+		}
 		client_queue(&s->s_c, GM_GET_STATUS, &a, 1);
 		do {
 			if (client_wait_packet(&s->s_c, &pkt, deadline) == -1)
@@ -379,6 +473,7 @@ main(int argc, char *argv[])
 		in_eof = 0;
 	} else if (argc > 0) {
 		opt.multi = argc > 1;
+		opt.from_args = 1;
 		for (i = 0; i < (size_t)argc; i++)
 			add_payload(payload_new((uint8_t *)xstrdup(argv[i]),
 			    strlen(argv[i])));

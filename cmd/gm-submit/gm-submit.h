@@ -52,6 +52,8 @@ struct job {
 	size_t			 j_buflen;
 	size_t			 j_bufcap;
 	int			 j_wrote;	/* some output is on stdout */
+	char			*j_warn;	/* last WORK_WARNING; freed */
+	size_t			 j_wlen;
 	int64_t			 j_deadline;	/* -t, from first submit */
 };
 TAILQ_HEAD(jobq, job);
@@ -78,6 +80,7 @@ struct options {
 	int		  verbose;
 	int		  unordered;
 	int		  multi;	/* several payloads */
+	int		  from_args;	/* payloads are the arguments */
 	const char	 *unique;
 	const char	 *pidfile;
 	int		  timeout;	/* ms, 0: none */
@@ -101,6 +104,8 @@ extern size_t		 inflight;	/* jobs sent and not done */
 extern int		 stderr_tty;
 extern size_t		 inlen;		/* -n/-N input not made jobs yet */
 extern int		 in_eof;
+extern size_t		 njobs_done;	/* jobs ended, and of them */
+extern size_t		 njobs_failed;	/* those that did not succeed */
 void		 progress_clear(void);
 struct payload	*payload_new(uint8_t *, size_t);
 void		 add_payload(struct payload *);

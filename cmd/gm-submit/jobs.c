@@ -30,6 +30,8 @@ size_t			 inflight;
 int			 stderr_tty;
 size_t			 inlen;
 int			 in_eof = 1;
+size_t			 njobs_done;
+size_t			 njobs_failed;
 
 static size_t		 nextseq = 1;
 static int		 progress_shown;
@@ -157,6 +159,11 @@ job_finish(struct job *j, int st)
 	j->j_status = st;
 	j->j_conn = NULL;
 	status_set(st);
+	njobs_done++;
+	if (st != ST_OK)
+		njobs_failed++;
+	free(j->j_warn);
+	j->j_warn = NULL;
 	if (--p->p_refs == 0) {
 		free(p->p_buf);
 		free(p);

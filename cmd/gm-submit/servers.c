@@ -243,6 +243,61 @@ same_handle(const struct job *j, const struct gm_arg *h)
 	    memcmp(j->j_handle, h->ptr, len) == 0;
 }
 
+/* Where a job's payload came from, for messages: "line 3", "stdin". */
+static const char *
+job_source(const struct job *j, char *buf, size_t len)
+{
+	if (opt.lines)
+		snprintf(buf, len, "line %zu", j->j_seq);
+	else if (opt.from_args)
+		snprintf(buf, len, "argument %zu", j->j_seq);
+	else if (opt.empty)
+		snprintf(buf, len, "empty payload");
+	else
+		snprintf(buf, len, "stdin");
+	return buf;
+}
+
+/*
+ * Say that a job failed: its function, where its payload came from, its
+ * handle, the worker's error (the exception, else the last line of its
+ * last warning) and, with -v, the server.
+ */
+static void
+job_failed_say(const struct job *j, const struct sconn *s,
+    const struct gm_arg *exc)
+{
+	const char	*e = NULL;
+	size_t		 n = 0;
+	char		 src[64];
+
+	if (exc != NULL && exc->len > 0) {
+		e = (const char *)exc->ptr;
+		n = exc->len;
+	} else if (j->j_warn != NULL) {
+		e = j->j_warn;
+		n = j->j_wlen;
+	}
+	while (n > 0 && (e[n - 1] == '\n' || e[n - 1] == '\r'))
+		n--;
+	if (exc == NULL || exc->len == 0) {
+		/* The last line of a warning says most. */
+		const char *nl;
+
+		while (n > 0 && (nl = memrchr(e, '\n', n)) != NULL &&
+		    nl + 1 == e + n)
+			n--;
+		if (n > 0 && (nl = memrchr(e, '\n', n)) != NULL) {
+			n -= (size_t)(nl + 1 - e);
+			e = nl + 1;
+		}
+	}
+	say("%s: %s: job %s failed%s%.*s%s%s", j->j_func,
+	    job_source(j, src, sizeof(src)), j->j_handle, n > 0 ? ": " : "",
+	    (int)n, n > 0 ? e : "", opt.verbose ? " on " : "",
+	    opt.verbose ? s->s_c.name : "");
+}
+
 /* Act on one packet from a server. */
 static void
 handle_packet(struct sconn *s, struct gm_packet *pkt)
@@ -320,6 +375,12 @@ handle_packet(struct sconn *s, struct gm_packet *pkt)
 		case GM_WORK_WARNING:
 			if (first)
 				to_stderr(j, &pkt->arg[1]);
+			free(j->j_warn);
+			j->j_wlen = pkt->arg[1].len > 4096 ? 4096 :
+			    pkt->arg[1].len;
+			j->j_warn = xmalloc(j->j_wlen + 1);
+			memcpy(j->j_warn, pkt->arg[1].ptr + pkt->arg[1].len -
+			    j->j_wlen, j->j_wlen);
 			break;
 		case GM_WORK_STATUS:
 			if (first)
@@ -336,9 +397,11 @@ handle_packet(struct sconn *s, struct gm_packet *pkt)
 				    pkt->arg[1].len - 1] != '\n')
 					write_all(STDERR_FILENO, "\n", 1);
 			}
-			/* FALLTHROUGH */
+			job_failed_say(j, s, &pkt->arg[1]);
+			job_finish(j, ST_FAILED);
+			break;
 		case GM_WORK_FAIL:
-			say("%s: job failed", j->j_func);
+			job_failed_say(j, s, NULL);
 			job_finish(j, ST_FAILED);
 			break;
 		}
@@ -567,5 +630,7 @@ run(void)
 	}
 	free(pfd);
 	progress_clear();
+	if (njobs_done > 1 && njobs_failed > 0)
+		say("%zu of %zu jobs failed", njobs_failed, njobs_done);
 	return status_worst();
 }

@@ -18,6 +18,14 @@ _gm_admin_handles()
 	    awk -F '\t' 'NF == 4 { print $1 }'
 }
 
+# Handles of the jobs in the servers' failed lists.
+_gm_admin_failed()
+{
+	local srv=${GEARMAN_SERVER:-localhost:4730}
+	gm-admin -t 500 -h "$srv" --raw failed 2>/dev/null |
+	    awk -F '\t' 'NF == 9 { print $1 }'
+}
+
 _gm_admin()
 {
 	local cur prev words cword i sub= nwords=0
@@ -86,6 +94,26 @@ _gm_admin()
 	cancel)
 		[ "$nwords" -eq 0 ] &&
 		    COMPREPLY=($(compgen -W "$(_gm_admin_handles)" -- "$cur"))
+		;;
+	failed)
+		[ "$nwords" -eq 0 ] &&
+		    COMPREPLY=($(compgen -W "show payload stats
+		    $(_gm_admin_functions)" -- "$cur"))
+		[ "$nwords" -eq 1 ] && [[ $prev == show || $prev == payload ]] &&
+		    COMPREPLY=($(compgen -W "$(_gm_admin_failed)" -- "$cur"))
+		;;
+	retry|purge)
+		[ "$nwords" -eq 0 ] &&
+		    COMPREPLY=($(compgen -W "all function $(_gm_admin_failed)" \
+		    -- "$cur"))
+		[ "$nwords" -eq 1 ] && [ "$prev" = function ] &&
+		    COMPREPLY=($(compgen -W "$(_gm_admin_functions)" -- "$cur"))
+		;;
+	retries|retrying)
+		[ "$nwords" -eq 0 ] &&
+		    COMPREPLY=($(compgen -W "$(_gm_admin_functions)" -- "$cur"))
+		[ "$sub" = retries ] && [ "$nwords" -eq 1 ] &&
+		    COMPREPLY=($(compgen -W 'default' -- "$cur"))
 		;;
 	shutdown)
 		[ "$nwords" -eq 0 ] &&

@@ -145,6 +145,10 @@ if ($cmd eq "submit") {
 	my ($port, $funcs, $file, $round, $mode) = @ARGV;
 	$round //= 0;
 	my $drain = defined $mode && $mode eq "drain";
+	# flaky: fail a job whose unique id ends in 0, 1 or 2 the first time
+	# this worker sees it (the server's retry policy brings it back).
+	my $flaky = defined $mode && $mode eq "flaky";
+	my %failed;
 	open(my $out, ">>", $file) or die "$file: $!\n";
 	$out->autoflush(1);
 	my $s = eval { connect_to($port) } or exit($drain ? 1 : 0);
@@ -168,6 +172,10 @@ if ($cmd eq "submit") {
 		die "unexpected reply $t\n" unless $t == $T{JOB_ASSIGN_UNIQ};
 		my ($h, $f, $u, $d) = split /\0/, $b, 4;
 		$d //= "";
+		if ($flaky && $u =~ /[012]$/ && !$failed{$u}++) {
+			sendall($s, pkt($T{WORK_FAIL}, $h)) or last;
+			next;
+		}
 		print $out "$round $f $u ", unpack("H*", $d), "\n";
 		sendall($s, pkt($T{WORK_COMPLETE}, $h, "")) or last;
 	}

@@ -4,7 +4,8 @@
 # perl-worker.pl [-c N] [-i ID] FUNC...    against $GEARMAN_SERVER
 #
 # Functions: rev (reverse), upper, echo, fail (WORK_FAIL), exc
-# (WORK_EXCEPTION "boom"), progress (WORK_STATUS 1/2, WORK_DATA "part",
+# (WORK_EXCEPTION "boom"), die (dies: Gearman::Worker then sends
+# WORK_EXCEPTION and WORK_FAIL), progress (WORK_STATUS 1/2, WORK_DATA "part",
 # WORK_STATUS 2/2, then "done").  -c N exits after N jobs.
 
 use strict;
@@ -19,6 +20,7 @@ my %fn = (
     upper    => sub { uc $_[0]->arg },
     echo     => sub { $_[0]->arg },
     fail     => sub { undef },
+    die      => sub { die "oops\n" },
 );
 my $w = Gearman::Worker->new(job_servers => [$ENV{GEARMAN_SERVER}],
     defined $o{i} ? (client_id => $o{i}) : ());

@@ -153,17 +153,17 @@ test_version(void)
 	snprintf(path, sizeof(path), "%s", last_seg(dir));
 	fd = open(path, O_RDWR);
 	ok(fd != -1 && pread(fd, h, 32, 0) == 32, "read the header");
-	h[8] = 2;
+	h[8] = 3;
 	crc = journal_crc32c(0, h, 28);
 	h[28] = crc;
 	h[29] = crc >> 8;
 	h[30] = crc >> 16;
 	h[31] = crc >> 24;
-	ok(pwrite(fd, h, 32, 0) == 32, "make it format version 2");
+	ok(pwrite(fd, h, 32, 0) == 32, "make it format version 3");
 	close(fd);
 	j = jopen(dir, JOURNAL_SYNC_ALWAYS, 1, &cause);
 	ok(j == NULL && cause != NULL &&
-	    strstr(cause, "format version 2 is not supported") != NULL &&
+	    strstr(cause, "format version 3 is not supported") != NULL &&
 	    strstr(cause, path) != NULL,
 	    "an unknown version is refused, even with repair");
 	if (cause != NULL)
