@@ -85,6 +85,11 @@ on_replay(const struct journal_job *jj, void *arg)
 	}
 	t->data = dup_mem(jj->data_ptr, jj->data_len);
 	t->data_len = jj->data_len;
+	t->fate = jj->fate;
+	t->tries = jj->tries;
+	t->due = jj->due;
+	t->error = dup_mem(jj->error, jj->error_len);
+	t->error_len = jj->error_len;
 }
 
 void
@@ -97,6 +102,7 @@ got_free(struct got *g)
 		free(g->j[i].unique);
 		free(g->j[i].reducer);
 		free(g->j[i].data);
+		free(g->j[i].error);
 	}
 	g->n = 0;
 }

@@ -32,6 +32,11 @@ struct tjob {
 	char		*data;
 	size_t		 data_len;
 	int		 ended;
+	int		 fate;		/* replayed: its last FATE */
+	uint32_t	 tries;
+	int64_t		 due;
+	char		*error;
+	size_t		 error_len;
 };
 
 /* Done callbacks seen: the order of their args and their errors. */

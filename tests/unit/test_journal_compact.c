@@ -21,6 +21,39 @@
 #include "journal_helper.h"
 #include "tap.h"
 
+/* Record a fate for job id: state, tries and error "e<id>\n\001". */
+static void
+set_fate(struct journal *j, uint64_t id, int state, uint32_t tries)
+{
+	struct journal_fate	 jf;
+	char			 e[32];
+
+	memset(&jf, 0, sizeof(jf));
+	snprintf(e, sizeof(e), "e%llu\n\001", (unsigned long long)id);
+	jf.state = state;
+	jf.tries = tries;
+	jf.due = 1000000 + (int64_t)id;
+	jf.first = 1;
+	jf.last = 2;
+	jf.error = e;
+	jf.error_len = strlen(e);
+	journal_fate(j, id, &jf);
+}
+
+/* Whether a replayed job carries the fate set_fate gave it. */
+static int
+has_fate(const struct tjob *t, int state, uint32_t tries)
+{
+	char	 e[32];
+
+	snprintf(e, sizeof(e), "e%llu\n\001", (unsigned long long)t->id);
+	if (state == JOURNAL_FATE_QUEUED)
+		return t->fate == 0 && t->error_len == 0;
+	return t->fate == state && t->tries == tries &&
+	    t->due == 1000000 + (int64_t)t->id && t->error_len == strlen(e) &&
+	    memcmp(t->error, e, t->error_len) == 0;
+}
+
 static void
 test_compaction(void)
 {
@@ -45,10 +78,16 @@ test_compaction(void)
 		return;
 	journal_replay(j, NULL, NULL);
 	for (i = 0; i < 1000; i++) {
+		if (i % 30 == 0 || i % 70 == 0 || i % 7 == 0)
+			set_fate(j, ids[i], JOURNAL_FATE_FAILED, 9);
 		if (i % 10 != 0)
 			journal_end(j, ids[i], JOURNAL_END_COMPLETE);
 		else if (i % 20 == 0)
 			journal_attempt(j, ids[i], 4);
+		if (i % 30 == 0)
+			set_fate(j, ids[i], JOURNAL_FATE_RETRY, 3);
+		else if (i % 50 == 0)
+			set_fate(j, ids[i], JOURNAL_FATE_QUEUED, 0);
 	}
 	memset(&t, 0, sizeof(t));
 	t.func = "after";
@@ -97,8 +136,14 @@ test_compaction(void)
 		if (g->j[k].id != ids[i] ||
 		    g->j[k].attempts != (i % 20 == 0 ? 4U : 0U))
 			good = 0;
+		/* The last fate only; ended jobs' fates are gone. */
+		if (i % 30 == 0 ? !has_fate(&g->j[k], JOURNAL_FATE_RETRY, 3) :
+		    i % 50 == 0 ? !has_fate(&g->j[k], JOURNAL_FATE_QUEUED, 0) :
+		    i % 70 == 0 ? !has_fate(&g->j[k], JOURNAL_FATE_FAILED, 9) :
+		    !has_fate(&g->j[k], JOURNAL_FATE_QUEUED, 0))
+			good = 0;
 	}
-	ok(good, "in order, with their ids and attempt counts");
+	ok(good, "in order, with their ids, attempt counts and last fates");
 	journal_close(j);
 	got_free(g);
 	free(g);
