@@ -30,6 +30,7 @@ static struct job *unique_lookup(struct func *, const struct submit *,
 static uint32_t	 submit_uhash(const struct submit *);
 static struct job *job_new(const struct submit *, uint64_t);
 static void	 job_retry_at(struct job *, int64_t);
+static struct job *job_restore(const struct submit *, uint64_t);
 static void	 job_failed(struct job *, const void *, size_t);
 static void	 job_to_failed(struct job *, int64_t, int64_t, const void *,
 		    size_t);
@@ -622,6 +623,22 @@ queue_handle_floor(uint64_t n)
 		next_handle = n;
 }
 
+/* Make and index a job that had handle number num (replay, revive). */
+static struct job *
+job_restore(const struct submit *s, uint64_t num)
+{
+	struct func	*f;
+	struct job	*j;
+	uint32_t	 uh = 0;
+
+	f = func_get(s->func, s->func_len, 1);
+	if (s->unique_len > 0)
+		uh = submit_uhash(s);
+	j = job_new(s, num);
+	job_link(j, f, s, uh);
+	return j;
+}
+
 /*
  * Re-create a background job from the journal (start-up); jf, when not
  * NULL, says it waits for a retry.
@@ -630,16 +647,10 @@ void
 queue_replay(const struct submit *s, uint64_t jid, uint32_t attempts,
     const struct journal_fate *jf)
 {
-	struct func	*f;
 	struct job	*j;
-	uint32_t	 uh = 0;
 
 	/* The job keeps the handle it had: its journal id. */
-	f = func_get(s->func, s->func_len, 1);
-	if (s->unique_len > 0)
-		uh = submit_uhash(s);
-	j = job_new(s, jid);
-	job_link(j, f, s, uh);
+	j = job_restore(s, jid);
 	j->j_jid = jid;
 	j->j_flags |= JOB_JOURNAL;
 	j->j_attempts = attempts;
@@ -669,16 +680,9 @@ job_retry_at(struct job *j, int64_t due)
 void
 queue_revive(const struct failed_info *fi)
 {
-	const struct submit	*s = &fi->job;
-	struct func		*f;
-	struct job		*j;
-	uint32_t		 uh = 0;
+	struct job	*j;
 
-	f = func_get(s->func, s->func_len, 1);
-	if (s->unique_len > 0)
-		uh = submit_uhash(s);
-	j = job_new(s, fi->num);
-	job_link(j, f, s, uh);
+	j = job_restore(&fi->job, fi->num);
 	if (fi->journaled) {
 		j->j_jid = fi->jid;
 		j->j_flags |= JOB_JOURNAL;
