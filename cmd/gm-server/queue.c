@@ -745,6 +745,8 @@ job_failed(struct job *j, const void *err, size_t len)
 	int64_t			 now = timer_now_ms(), first;
 	char			 h[GM_HANDLE_SIZE];
 
+	/* The run ended here: its time counts as any other run's. */
+	func_time(j->j_func, 1, timer_mono_us() - j->j_since);
 	if (j->j_tries < UINT16_MAX)
 		j->j_tries++;
 	first = failed_note_fail(j->j_num, now, err, len);
@@ -755,6 +757,7 @@ job_failed(struct job *j, const void *err, size_t len)
 		return;
 	}
 	job_unrun(j);
+	func_count(j->j_func, FE_RETRIED);
 	job_retry_at(j, now + func_retry_delay(&rp, j->j_tries));
 	queue_handle(j, h, sizeof(h));
 	log_debug("%s: job %s (function %s) failed, retry %u of %u in "
@@ -956,6 +959,7 @@ queue_work(struct conn *c, uint32_t type, const struct gm_packet *pkt)
 			text = "WORK_FAIL";
 			tlen = strlen(text);
 		}
+		func_count(j->j_func, FE_FAILED);
 		job_failed(j, text, tlen);
 		break;
 	case GM_WORK_EXCEPTION:
@@ -971,6 +975,7 @@ queue_work(struct conn *c, uint32_t type, const struct gm_packet *pkt)
 			break;
 		}
 		job_detach_all(j);
+		func_count(j->j_func, FE_EXCEPTIONS);
 		if (pkt->arg[1].len > 0)
 			job_failed(j, pkt->arg[1].ptr, pkt->arg[1].len);
 		else
