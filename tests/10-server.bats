@@ -193,7 +193,7 @@ WORK_FAIL H:HOST:1
 @4 | jf\t0\t0\t0
 @4 | .'
 	if is_gm; then
-		grep -q "job $(host_prefix):1 (function jf) dropped after 2 attempts" \
+		grep -q "job $(host_prefix "$PORT_j"):1 (function jf) dropped after 2 attempts" \
 		    "$LOG_j"
 	fi
 }

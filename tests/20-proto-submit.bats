@@ -13,7 +13,7 @@ teardown() {
 	kill_started
 }
 
-@test "JOB_CREATED handles are H:nodename:N counting from 1" {
+@test "JOB_CREATED handles are H:nodename:N (gm: H:nodename-id:N) from 1" {
 	run raw -n <<'EOF'
 REQ SUBMIT_JOB f1 "" a
 WAIT 1
@@ -25,6 +25,12 @@ EOF
 	assert_success
 	local h
 	h=$(host_prefix)
+	if is_gm; then
+		# gm names the server too: 8 hex digits of a server id.
+		[[ $h =~ ^H:$(uname -n | cut -c1-30)-[0-9a-f]{8}$ ]]
+	else
+		assert_equal "$h" "H:$(uname -n)"
+	fi
 	assert_output "JOB_CREATED $h:1
 JOB_CREATED $h:2
 @2 JOB_CREATED $h:3"

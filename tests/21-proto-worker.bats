@@ -453,8 +453,8 @@ WORK_FAIL H:HOST:1
 \| \.$'
 	if is_gm; then
 		# gm logs each job that runs out of attempts.
-		wait_until 5 grep -q "$(host_prefix):1" "$LOG_j"
-		grep "$(host_prefix):2" "$LOG_j" | grep -q g
+		wait_until 5 grep -q "$(host_prefix "$PORT_j"):1" "$LOG_j"
+		grep "$(host_prefix "$PORT_j"):2" "$LOG_j" | grep -q g
 	fi
 }
 

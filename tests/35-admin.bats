@@ -319,6 +319,30 @@ total       $sp     fb            0       0        0        0" ]
 	server_stop d
 }
 
+@test "two servers on one host: handles differ, cancel touches one job" {
+	local ha hb n
+	server_start e
+	server_start f
+	ha=$(gm-submit -b -f hc -h "127.0.0.1:$PORT_e" x)
+	hb=$(gm-submit -b -f hc -h "127.0.0.1:$PORT_f" y)
+	run gm-admin -h "127.0.0.1:$PORT_e,127.0.0.1:$PORT_f" cancel "$hb"
+	[ "$status" -eq 0 ]
+	run gm-admin -h "127.0.0.1:$PORT_e,127.0.0.1:$PORT_f" status
+	n=$(printf '%s\n' "$output" | awk '$1 != "total" && $2 == "hc" { print $1 ":" $4 }')
+	if is_gm; then
+		# Each handle names its server: only f's job is cancelled.
+		[ "$ha" != "$hb" ]
+		[ "$n" = "127.0.0.1:$PORT_e:1
+127.0.0.1:$PORT_f:0" ]
+	else
+		# gearmand: both are H:host:1 (and its cancel leaves the
+		# queue counts as they were).
+		[ "$ha" = "$hb" ]
+	fi
+	server_stop e
+	server_stop f
+}
+
 @test "a server that cannot be reached: exit 3, the others still shown" {
 	local p
 	p=$(free_port)

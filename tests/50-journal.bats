@@ -410,11 +410,13 @@ hex() {
 	assert_output "1 cfn U1 $(hex fg-data)"
 }
 
-@test "replayed jobs keep their handles; new jobs get higher ones" {
+@test "replayed jobs keep their handles and server id; new jobs get higher ones" {
 	gm_only
 	JOURNAL_h=$BATS_TEST_TMPDIR/j
 	server_start h
-	run "$GM_BUILD/tests/tools/gmraw" -p "$PORT_h" <<-'EOF'
+	local p1
+	p1=$(host_prefix "$PORT_h")
+	run "$GM_BUILD/tests/tools/gmraw" -p "$PORT_h" -P "$p1" <<-'EOF'
 	REQ SUBMIT_JOB hfn "" fg-only
 	WAIT 1
 	@2 REQ SUBMIT_JOB_BG hfn a data-a
@@ -427,7 +429,11 @@ hex() {
 @2 JOB_CREATED H:HOST:3"
 	server_stop h KILL
 	server_start h
-	run "$GM_BUILD/tests/tools/gmraw" -p "$PORT_h" <<-'EOF'
+	# The server id in the handles is kept in the journal directory.
+	assert_equal "$(host_prefix "$PORT_h")" "$p1"
+	assert_equal "H:$(uname -n | cut -c1-30)-$(cat "$JOURNAL_h/server-id")" \
+	    "$p1"
+	run "$GM_BUILD/tests/tools/gmraw" -p "$PORT_h" -P "$p1" <<-'EOF'
 	ADMINSORT show jobs
 	REQ GET_STATUS H:HOST:3
 	WAIT 1

@@ -65,7 +65,7 @@ gm_only() {
 # GM_JOURNAL=fresh gives each test a journal of its own.
 # PORT_NAME, if already set, is reused (a restart on the same port).
 server_start() {
-	local name=$1 dir port pid pv jv journal a prev= http
+	local name=$1 dir port pid pv jv journal a prev= http prefix
 	shift
 	dir="$BATS_FILE_TMPDIR/srv-$name"
 	mkdir -p "$dir"
@@ -110,6 +110,18 @@ server_start() {
 		fi
 		;;
 	esac
+	# The handle prefix: gm-server logs it; gearmand's is H:nodename.
+	case $TARGET in
+	gm)	prefix=$(sed -n 's/.*job handles: \(.*\):N$/\1/p' \
+		    "$dir/log" | tail -n 1) ;;
+	gearmand)
+		prefix="H:$(uname -n)"
+		while [ $# -gt 0 ]; do
+			[ "$1" != --job-handle-prefix ] || prefix=$2
+			shift
+		done ;;
+	esac
+	echo "$prefix" >"$BATS_FILE_TMPDIR/prefix-$port"
 	printf -v "PORT_$name" %s "$port"
 	printf -v "PID_$name" %s "$pid"
 	printf -v "LOG_$name" %s "$dir/log"
@@ -174,14 +186,22 @@ admin() {
 
 # --- compatibility suites (tests/2x-*.bats) ---
 
-# raw [GMRAW ARGS...]: run tests/tools/gmraw against $PORT, script on stdin.
+# raw [GMRAW ARGS...]: run tests/tools/gmraw against $PORT (or -p PORT),
+# script on stdin, with the handle prefix of the server on that port.
 raw() {
-	"$GM_BUILD/tests/tools/gmraw" -p "$PORT" "$@"
+	local port=$PORT a prev=
+	for a in "$@"; do
+		[ "$prev" != -p ] || port=$a
+		prev=$a
+	done
+	"$GM_BUILD/tests/tools/gmraw" -p "$PORT" \
+	    ${port:+-P "$(host_prefix "$port")"} "$@"
 }
 
-# host_prefix: the handle prefix both servers use by default (H:nodename).
+# host_prefix [PORT]: the handle prefix of the server started on PORT
+# (default $PORT): gm-server's H:nodename-id, gearmand's H:nodename.
 host_prefix() {
-	echo "H:$(uname -n)"
+	cat "$BATS_FILE_TMPDIR/prefix-${1:-$PORT}" 2>/dev/null
 }
 
 # spawn CMD...: start CMD in the background with fd 3 closed and stdin

@@ -307,26 +307,28 @@ drop_reason(struct server *s, const char *func)
 }
 
 /*
- * Commands answered with OK: every server gets it.  For cancel, one OK is
- * enough (a handle lives on one server); the others' ERR are not errors.
- * drop names the function dropped (its refusals are explained), else NULL.
+ * Commands answered with OK: every server gets it.  For cancel (any), the
+ * servers are asked in turn until one says OK: a handle lives on one
+ * server, so the job is cancelled there only, and the ERR of the servers
+ * asked before it are not errors.  drop names the function dropped (its
+ * refusals are explained), else NULL.
  */
 static void
 do_ok(const char *cmd, int any, const char *drop)
 {
 	char		*why;
 	struct reply	*r;
-	size_t		 i, oks = 0;
+	size_t		 i, n, oks = 0;
 
 	r = xcalloc(nservers, sizeof(*r));
-	for (i = 0; i < nservers; i++) {
-		ask(&servers[i], cmd, K_OK, &r[i]);
-		if (r[i].st == ST_OK)
+	for (n = 0; n < nservers && !(any && oks > 0); n++) {
+		ask(&servers[n], cmd, K_OK, &r[n]);
+		if (r[n].st == ST_OK)
 			oks++;
-		if (raw && r[i].rawlen > 0)
-			fwrite(r[i].raw, 1, r[i].rawlen, stdout);
+		if (raw && r[n].rawlen > 0)
+			fwrite(r[n].raw, 1, r[n].rawlen, stdout);
 	}
-	for (i = 0; i < nservers; i++) {
+	for (i = 0; i < n; i++) {
 		why = NULL;
 		if (r[i].st == ST_FAILED && drop != NULL &&
 		    strstr(r[i].value, "still connected workers") != NULL)
@@ -353,7 +355,7 @@ do_ok(const char *cmd, int any, const char *drop)
 		reply_free(&r[i]);
 	}
 	if (json && !raw)
-		printf("%s]\n", nservers > 0 ? "\n" : "");
+		printf("%s]\n", n > 0 ? "\n" : "");
 	free(r);
 }
 

@@ -535,7 +535,7 @@ main(int argc, char *argv[], char *envp[])
 	struct event		*sigev[5];
 	const int		 sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGUSR1 };
 	const char		*errstr;
-	char			*cause = NULL, *prefix = NULL, why[512], *p;
+	char			*cause = NULL, *prefix = NULL, why[512], *p, sid[16];
 	enum log_dest		 dest;
 	uint64_t		 replayed = 0;
 	size_t			 i;
@@ -881,15 +881,6 @@ main(int argc, char *argv[], char *envp[])
 		}
 	}
 
-	if (prefix != NULL)
-		conf.handle_prefix = xstrdup(prefix);
-	else {
-		if (uname(&un) == -1)
-			strlcpy(un.nodename, "localhost", sizeof(un.nodename));
-		un.nodename[40] = '\0';
-		xasprintf(&conf.handle_prefix, "H:%s", un.nodename);
-	}
-
 	if (conf.logfile != NULL && strcmp(conf.logfile, "stderr") == 0)
 		dest = LOG_TO_STDERR;
 	else if (conf.logfile != NULL && strcmp(conf.logfile, "none") == 0)
@@ -963,6 +954,20 @@ main(int argc, char *argv[], char *envp[])
 		drop_privileges();
 	log_info("journal: %s", conf.journal_dir ? conf.journal_dir :
 	    "none (background jobs are kept in memory only)");
+	/* Handles name their server: H:host-id, the id kept by the journal. */
+	if (prefix != NULL)
+		conf.handle_prefix = xstrdup(prefix);
+	else if (journal_server_id(jnl, sid, sizeof(sid), &cause) == -1) {
+		log_warnx("%s", cause);
+		free(cause);
+		startup_fail();
+	} else {
+		if (uname(&un) == -1)
+			strlcpy(un.nodename, "localhost", sizeof(un.nodename));
+		un.nodename[30] = '\0';
+		xasprintf(&conf.handle_prefix, "H:%s-%s", un.nodename, sid);
+	}
+	log_info("job handles: %s:N", conf.handle_prefix);
 	func_init();
 	queue_init();
 	failed_init();

@@ -615,6 +615,63 @@ journal_replay(struct journal *j, void (*cb)(const struct journal_job *,
 }
 
 /*
+ * The server's id, 8 hex digits in buf (at least 9 bytes): kept in the
+ * file "server-id" of the journal directory, made at random the first
+ * time, so that it survives a restart; at random without a journal.
+ * -1 with *cause set when the file cannot be read or written.
+ */
+int
+journal_server_id(struct journal *j, char *buf, size_t len, char **cause)
+{
+	char	 tmp[16];
+	ssize_t	 n;
+	int	 fd;
+
+	*cause = NULL;
+	if (len < 9) {
+		xasprintf(cause, "server id: buffer too small");
+		return -1;
+	}
+	if (j->dirfd != -1 && (fd = openat(j->dirfd, "server-id",
+	    O_RDONLY | O_CLOEXEC)) != -1) {
+		n = read(fd, tmp, sizeof(tmp) - 1);
+		close(fd);
+		tmp[n > 0 ? n : 0] = '\0';
+		tmp[strcspn(tmp, "\n")] = '\0';
+		if (strlen(tmp) != 8 ||
+		    strspn(tmp, "0123456789abcdef") != 8) {
+			xasprintf(cause, "journal %s/server-id: not 8 "
+			    "lower-case hex digits; remove it for a new id",
+			    j->dir);
+			return -1;
+		}
+		strlcpy(buf, tmp, len);
+		return 0;
+	} else if (j->dirfd != -1 && errno != ENOENT) {
+		xasprintf(cause, "journal %s/server-id: %s", j->dir,
+		    strerror(errno));
+		return -1;
+	}
+	snprintf(buf, len, "%08x", arc4random());
+	if (j->dirfd == -1)
+		return 0;
+	snprintf(tmp, sizeof(tmp), "%s\n", buf);
+	fd = openat(j->dirfd, "server-id.tmp", O_WRONLY | O_CREAT | O_TRUNC |
+	    O_CLOEXEC, 0640);
+	if (fd == -1 || write(fd, tmp, 9) != 9 || fsync(fd) == -1 ||
+	    renameat(j->dirfd, "server-id.tmp", j->dirfd, "server-id") == -1 ||
+	    fsync(j->dirfd) == -1) {
+		xasprintf(cause, "journal %s/server-id: %s", j->dir,
+		    strerror(errno));
+		if (fd != -1)
+			close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+/*
  * Give a new job its id: the one the caller wished for (its handle number)
  * when it is above every id given so far, else the next free one.  Ids
  * only grow, which the index relies on.

@@ -29,6 +29,8 @@
  * - journal_add() with data NULL takes the payload from data_ptr/data_len.
  * - The writer thread starts with the first write, so the server may
  *   daemonize (fork) after journal_open and journal_replay.
+ * - journal_server_id() gives the server's id, kept in the journal
+ *   directory ("server-id") so that it survives a restart.
  * - journal_close() writes and syncs everything queued; done callbacks that
  *   have not run by then are not called.
  */
@@ -131,6 +133,8 @@ int		 journal_replay(struct journal *,
 int		 journal_add(struct journal *, struct journal_job *,
 		    journal_done_cb, void *);
 uint64_t	 journal_next_id(struct journal *);
+int		 journal_server_id(struct journal *, char *, size_t,
+		    char **);
 void		 journal_attempt(struct journal *, uint64_t, uint32_t);
 void		 journal_end(struct journal *, uint64_t, enum journal_end);
 void		 journal_fate(struct journal *, uint64_t,
