@@ -1,51 +1,39 @@
 #!/usr/bin/env bats
-# The admin allow-list, from a peer that is not loopback: a network
-# namespace joined to this one by a veth pair (addresses in 198.18.0.0/15,
-# made and removed here).  State-changing commands need a trusted peer
-# (loopback, the unix socket, a verified TLS client certificate, or an
-# --admin-allow network); reading commands stay open unless
-# --admin-trusted-reads.  gearmand accepts everything from everyone, as
+# The admin allow-list, from a peer that is not loopback: a host of the
+# test bed (tests/netns.bash) on one bridge with this namespace.
+# State-changing commands need a trusted peer (loopback, the unix socket, a
+# verified TLS client certificate, or an --admin-allow network); reading
+# commands stay open unless --admin-trusted-reads.  gearmand accepts everything from everyone, as
 # --admin-open does.
 
 bats_require_minimum_version 1.5.0
 load helper
+load netns
 
 setup_file() {
-	[ "$(id -u)" = 0 ] || return 0
-	local n=$(($$ % 250 + 1))
-	export NS="gmtrust$$" VH="gmth$$" VN="gmtn$$"
-	export HOST_IP="198.19.$n.1" PEER_IP="198.19.$n.2" NET="198.19.$n.0/24"
-	ip netns add "$NS" || return 0
-	ip link add "$VH" type veth peer name "$VN" &&
-	ip link set "$VN" netns "$NS" &&
-	ip addr add "$HOST_IP/24" dev "$VH" &&
-	ip link set "$VH" up &&
-	ip -n "$NS" addr add "$PEER_IP/24" dev "$VN" &&
-	ip -n "$NS" link set "$VN" up &&
-	ip -n "$NS" link set lo up &&
-	touch "$BATS_FILE_TMPDIR/netns-ready"
+	netns_setup
+	[ -e "$NETNS_DIR/ready" ] || return 0
+	netns_root srv
+	netns_host peer
+	export HOST_IP=$NETNS_IP_srv PEER_IP=$NETNS_IP_peer NET="$NETNS_NET.0/24"
 }
 
 teardown_file() {
 	kill_started
-	[ -n "${NS:-}" ] || return 0
-	ip netns del "$NS" 2>/dev/null
-	ip link del "$VH" 2>/dev/null
-	true
+	netns_teardown
 }
 
 setup() {
-	[ -e "$BATS_FILE_TMPDIR/netns-ready" ] ||
-	    skip "needs root and network namespaces"
+	netns_skip
 }
 
 teardown() {
 	spawn_kill
 }
 
-# peer CMD...: run CMD in the namespace, as the remote peer.
+# peer CMD...: run CMD on the peer host, as the remote peer.
 peer() {
-	ip netns exec "$NS" "$@"
+	netns_run peer "$@"
 }
 
 # start NAME [ARGS...]: the target server, also on $HOST_IP (gearmand, which
