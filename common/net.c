@@ -30,6 +30,31 @@ net_nodelay(int fd)
 	return setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 }
 
+/*
+ * TCP keepalive: the first probe after idle seconds of silence, then one
+ * every interval seconds, the peer dead after count unanswered; data left
+ * unacknowledged as long gives up too (TCP_USER_TIMEOUT), so a peer that
+ * vanished is noticed within idle + interval * count seconds either way.
+ */
+int
+net_keepalive(int fd, int idle, int interval, int count)
+{
+	int	 one = 1;
+	unsigned int ms = (unsigned int)(idle + interval * count) * 1000;
+
+	if (setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one)) == -1 ||
+	    setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle,
+	    sizeof(idle)) == -1 ||
+	    setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &interval,
+	    sizeof(interval)) == -1 ||
+	    setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &count,
+	    sizeof(count)) == -1 ||
+	    setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &ms,
+	    sizeof(ms)) == -1)
+		return -1;
+	return 0;
+}
+
 /* Set or clear O_NONBLOCK. */
 int
 net_nonblock(int fd, int on)
@@ -97,8 +122,10 @@ connect_one(const struct addrinfo *ai, int timeout)
 			goto fail;
 		}
 	}
-	if (ai->ai_family != AF_UNIX)
+	if (ai->ai_family != AF_UNIX) {
 		net_nodelay(fd);
+		net_keepalive(fd, NET_KA_IDLE, NET_KA_INTERVAL, NET_KA_COUNT);
+	}
 	return fd;
 fail:
 	error = errno;

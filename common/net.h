@@ -10,6 +10,14 @@ struct sockaddr_un;
 /* A server or listening address "unix:/path" is a unix-domain socket. */
 #define NET_UNIX_PREFIX	"unix:"
 
+/*
+ * TCP keepalive of every connection (tools and gm-server, unless changed):
+ * a silent peer is found dead within 10 + 5 * 3 = 25 seconds.
+ */
+#define NET_KA_IDLE	10
+#define NET_KA_INTERVAL	5
+#define NET_KA_COUNT	3
+
 /* One server of a list such as "a,b:4731,[::1]:4732". */
 struct gm_server {
 	char	 host[256];
@@ -22,6 +30,7 @@ int	net_local_port(int);
 int	net_is_unix(const char *);
 int	net_unix_addr(const char *, struct sockaddr_un *);
 int	net_nodelay(int);
+int	net_keepalive(int, int, int, int);
 int	net_nonblock(int, int);
 int	net_parse_server(const char *, const char *, struct gm_server *,
 	    const char **);

@@ -394,22 +394,12 @@ void
 conn_accept(int fd, const char *host, int flags)
 {
 	struct conn	*c;
-	int		 one = 1;
 
 	if ((flags & CONN_UNIX) == 0)
 		net_nodelay(fd);
-	if (conf.keepalive && (flags & CONN_UNIX) == 0) {
-		setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
-		if (conf.keepalive_idle > 0)
-			setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE,
-			    &conf.keepalive_idle, sizeof(int));
-		if (conf.keepalive_interval > 0)
-			setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL,
-			    &conf.keepalive_interval, sizeof(int));
-		if (conf.keepalive_count > 0)
-			setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT,
-			    &conf.keepalive_count, sizeof(int));
-	}
+	if (conf.keepalive && (flags & CONN_UNIX) == 0)
+		net_keepalive(fd, conf.keepalive_idle,
+		    conf.keepalive_interval, conf.keepalive_count);
 	c = xcalloc(1, sizeof(*c));
 	c->c_rev = event_new(base, fd, EV_READ | EV_PERSIST, conn_readcb, c);
 	c->c_wev = event_new(base, fd, EV_WRITE | EV_PERSIST, conn_writecb, c);

@@ -26,6 +26,7 @@
 
 #include "compat.h"
 #include "log.h"
+#include "net.h"
 #include "status.h"
 #include "tls.h"
 #include "xmalloc.h"
@@ -66,7 +67,8 @@ static const char *const verbose_names[] = {
 };
 
 enum {
-	OPT_SYSLOG = 256, OPT_HANDLE_PREFIX, OPT_KEEPALIVE, OPT_KA_IDLE,
+	OPT_SYSLOG = 256, OPT_HANDLE_PREFIX, OPT_KEEPALIVE, OPT_NO_KEEPALIVE,
+	OPT_KA_IDLE,
 	OPT_KA_INTERVAL, OPT_KA_COUNT, OPT_EXCEPTIONS, OPT_PORT_FILE,
 	OPT_JOURNAL, OPT_JOURNAL_SYNC, OPT_JOURNAL_REPAIR, OPT_MAX_PACKET,
 	OPT_MAX_OUTPUT, OPT_HASHTABLE, OPT_SSL, OPT_SSL_CA, OPT_SSL_CERT,
@@ -99,6 +101,7 @@ static const struct option longopts[] = {
 	{ "syslog",		no_argument,	   NULL, OPT_SYSLOG },
 	{ "job-handle-prefix",	required_argument, NULL, OPT_HANDLE_PREFIX },
 	{ "keepalive",		no_argument,	   NULL, OPT_KEEPALIVE },
+	{ "no-keepalive",	no_argument,	   NULL, OPT_NO_KEEPALIVE },
 	{ "keepalive-idle",	required_argument, NULL, OPT_KA_IDLE },
 	{ "keepalive-interval",	required_argument, NULL, OPT_KA_INTERVAL },
 	{ "keepalive-count",	required_argument, NULL, OPT_KA_COUNT },
@@ -148,7 +151,7 @@ usage(int status)
 	    "\t[--http-port port] [--job-handle-prefix prefix]\n"
 	    "\t[--journal dir|none] [--journal-sync always|never|ms] "
 	    "[--journal-repair]\n"
-	    "\t[--keepalive] [--keepalive-idle s] [--keepalive-interval s] "
+	    "\t[--[no-]keepalive] [--keepalive-idle s] [--keepalive-interval s] "
 	    "[--keepalive-count n]\n"
 	    "\t[--max-held jobs] [--max-input size] [--max-output size] "
 	    "[--max-packet size]\n"
@@ -554,9 +557,10 @@ main(int argc, char *argv[], char *envp[])
 	conf.max_input = 256U * 1024 * 1024;
 	conf.request_timeout = 60;
 	conf.max_held = 1000;
-	conf.keepalive_idle = -1;
-	conf.keepalive_interval = -1;
-	conf.keepalive_count = -1;
+	conf.keepalive = 1;
+	conf.keepalive_idle = NET_KA_IDLE;
+	conf.keepalive_interval = NET_KA_INTERVAL;
+	conf.keepalive_count = NET_KA_COUNT;
 	conf.unix_mode = 0660;
 	conf.retry.rp_retries = 0;
 	conf.retry.rp_backoff = 1000;
@@ -662,6 +666,9 @@ main(int argc, char *argv[], char *envp[])
 			break;
 		case OPT_KEEPALIVE:
 			conf.keepalive = 1;
+			break;
+		case OPT_NO_KEEPALIVE:
+			conf.keepalive = 0;
 			break;
 		case OPT_KA_IDLE:
 		case OPT_KA_INTERVAL:
