@@ -11,10 +11,8 @@ load helper
 load netns
 
 setup_file() {
-	netns_setup
+	netns_bed =srv peer || return 1
 	[ -e "$NETNS_DIR/ready" ] || return 0
-	netns_root srv
-	netns_host peer
 	export HOST_IP=$NETNS_IP_srv PEER_IP=$NETNS_IP_peer NET="$NETNS_NET.0/24"
 }
 

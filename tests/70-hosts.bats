@@ -10,12 +10,7 @@ load helper
 load netns
 
 setup_file() {
-	netns_setup
-	[ -e "$NETNS_DIR/ready" ] || return 0
-	netns_host s1
-	netns_host s2
-	netns_host w
-	netns_host c
+	netns_bed s1 s2 w c
 }
 
 teardown_file() {

@@ -4,6 +4,7 @@
 #   netns_setup            make the bed (in setup_file); on a machine without
 #                          root or namespaces it makes nothing and netns_skip
 #                          then skips with the reason
+#   netns_bed NAME...      netns_setup and the hosts (=NAME: netns_root)
 #   netns_host NAME        a host: a namespace with lo and eth0 on the bridge;
 #                          its address is in NETNS_IP_NAME
 #   netns_root NAME        this namespace as host NAME (a veth on the bridge),
@@ -66,6 +67,20 @@ netns_setup() {
 	netns_trap
 	netns_watch
 	export NETNS_DIR NETNS_NET NETNS_TAG NETNS_VETH
+}
+
+# netns_bed NAME...: netns_setup, then a host per NAME; a NAME of the form
+# =NAME is this namespace (netns_root).  Nothing when the bed cannot be made.
+netns_bed() {
+	local h
+	netns_setup
+	[ -e "$NETNS_DIR/ready" ] || return 0
+	for h in "$@"; do
+		case $h in
+		=*) netns_root "${h#=}" || return 1 ;;
+		*) netns_host "$h" || return 1 ;;
+		esac
+	done
 }
 
 # netns_trap: run netns_teardown on exit too, before the trap already set.
