@@ -5,6 +5,8 @@
 #include <sys/queue.h>
 #include <sys/wait.h>
 
+#include <time.h>
+
 #include <err.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -118,11 +120,14 @@ static const struct option longopts[] = {
 
 static SSL_CTX		*tls_ctx;	/* -S: TLS to TCP servers */
 
-/* Print the synopsis; to stdout and exit 0 for help, else to stderr. */
+/*
+ * Print the synopsis: usage(0) is a request for help (to stdout, with the
+ * options, exit 0), anything else a usage error (to stderr, exit 2).
+ */
 static __dead void
-usage(int help)
+usage(int code)
 {
-	FILE	*f = help ? stdout : stderr;
+	FILE	*f = code == 0 ? stdout : stderr;
 
 	fprintf(f,
 	    "usage: %s [-nNvVx] [-c count] [-h host[:port],...] [-i pidfile]\n"
@@ -130,7 +135,7 @@ usage(int help)
 	    "               -f function [-f function ...] [--] "
 	    "[command [arg ...]]\n"
 	    "               " TLS_TOOL_USAGE "\n", getprogname());
-	if (help)
+	if (code == 0)
 		fputs(
 	    "  -f, --function NAME   register NAME (repeatable)\n"
 	    "  -h, --host LIST       servers, host[:port],... (default:\n"
@@ -156,7 +161,7 @@ usage(int help)
 	    "  -H, --help            print this help\n"
 	    "With no command, each job's payload is sent back as its result.\n",
 	    f);
-	exit(help ? 0 : EXIT_USAGE);
+	exit(code == 0 ? 0 : EXIT_USAGE);
 }
 
 /* Parse a number for option opt, or exit with a usage error. */
@@ -169,31 +174,30 @@ number(int opt, const char *s, long long min, long long max)
 	n = strtonum(s, min, max, &errstr);
 	if (errstr != NULL) {
 		warnx("-%c %s: %s", opt, s, errstr);
-		usage(0);
+		usage(EXIT_USAGE);
 	}
 	return n;
 }
 
-/* The name of a server, host:port. */
+/* The name of a server, host:port, for messages. */
 const char *
 server_name(struct server *s)
 {
 	return s->s_name;
 }
 
-/* Add a server list ("a,b:4731") to the list of servers. */
+/*
+ * Make the list of servers from -h (hosts), else GEARMAN_SERVER, else
+ * localhost, with port for the hosts named without one.
+ */
 static void
-add_servers(const char *spec, const char *port)
+add_servers(char **hosts, size_t nhosts, const char *port)
 {
 	struct gm_server	*list = NULL;
 	struct server		*s;
-	const char		*cause;
 	size_t			 n = 0, i;
 
-	if (net_parse_servers(spec, port, &list, &n, &cause) == -1) {
-		warnx("bad server %s: %s", spec, cause);
-		usage(0);
-	}
+	net_tool_servers(hosts, nhosts, port, EXIT_USAGE, &list, &n);
 	for (i = 0; i < n; i++) {
 		s = xcalloc(1, sizeof(*s));
 		s->s_addr = list[i];
@@ -407,18 +411,6 @@ server_flushed(struct bufferevent *bev, void *arg)
 		leave(exiting);
 }
 
-/* Copy argument i of pkt into a new string. */
-static char *
-arg_dup(const struct gm_packet *pkt, int i)
-{
-	char	*s;
-
-	s = xmalloc(pkt->arg[i].len + 1);
-	memcpy(s, pkt->arg[i].ptr, pkt->arg[i].len);
-	s[pkt->arg[i].len] = '\0';
-	return s;
-}
-
 /*
  * A job arrived: take its header fields, move the payload out of the input
  * buffer without copying, and start it.
@@ -429,8 +421,8 @@ server_assign(struct server *s, const struct gm_header *hdr)
 	struct evbuffer		*in = bufferevent_get_input(s->s_bev);
 	struct evbuffer		*payload;
 	struct gm_packet	 pkt;
+	struct task		*t;
 	const uint8_t		*p;
-	char			*handle, *func, *unique;
 	size_t			 pre, off;
 	int			 rv, hasuniq;
 
@@ -450,9 +442,7 @@ server_assign(struct server *s, const struct gm_header *hdr)
 		server_down(s, "job handle too long");
 		return -1;
 	}
-	handle = arg_dup(&pkt, 0);
-	func = arg_dup(&pkt, 1);
-	unique = hasuniq ? arg_dup(&pkt, 2) : xstrdup("");
+	t = task_new(s, s->s_gen, &pkt, hasuniq);
 	off = (size_t)(pkt.arg[pkt.nargs - 1].ptr - (p + GM_HEADER_SIZE));
 	evbuffer_drain(in, GM_HEADER_SIZE + off);
 	if ((payload = evbuffer_new()) == NULL)
@@ -463,10 +453,7 @@ server_assign(struct server *s, const struct gm_header *hdr)
 	grabs--;
 	taken++;
 	running++;
-	job_start(s, s->s_gen, handle, func, unique, payload);
-	free(handle);
-	free(func);
-	free(unique);
+	spawn_run(t, payload);
 	return 0;
 }
 
@@ -613,6 +600,13 @@ worker_job_done(struct server *s, unsigned int gen)
 	check_done();
 }
 
+/* Is a forced stop under way (results are no longer sent)? */
+int
+worker_forced(void)
+{
+	return forced;
+}
+
 /* Leave when stopping (or -c reached) and no job is left. */
 static void
 check_done(void)
@@ -753,8 +747,9 @@ main(int argc, char *argv[])
 {
 	struct event	*ev_term, *ev_int, *ev_chld;
 	struct server	*s;
-	const char	**hosts = NULL, *port = "4730", *id = NULL, *env;
-	size_t		 nhosts = 0, k;
+	const char	*port = "4730", *id = NULL;
+	char		**hosts = NULL;
+	size_t		 nhosts = 0;
 	char		 host[200];
 	FILE		*f;
 	struct tls_tool	 tls;
@@ -773,14 +768,14 @@ main(int argc, char *argv[])
 		case 'f':
 			if (*optarg == '\0') {
 				warnx("-f: empty function name");
-				usage(0);
+				usage(EXIT_USAGE);
 			}
 			conf.funcs = xreallocarray(conf.funcs,
 			    conf.nfuncs + 1, sizeof(*conf.funcs));
 			conf.funcs[conf.nfuncs++] = optarg;
 			break;
 		case 'H':
-			usage(1);
+			usage(0);
 		case 'h':
 			hosts = xreallocarray(hosts, nhosts + 1,
 			    sizeof(*hosts));
@@ -820,14 +815,14 @@ main(int argc, char *argv[])
 		case ':':
 			/* A bare -h is a request for help, as in most tools. */
 			if (optopt == 'h')
-				usage(1);
+				usage(0);
 			if (optopt != 0)
 				warnx("option requires an argument -- '%c'",
 				    optopt);
 			else
 				warnx("option requires an argument -- '%s'",
 				    argv[optind - 1]);
-			usage(0);
+			usage(EXIT_USAGE);
 		default:
 			if (tls_tool_option(&tls, ch, optarg))
 				break;
@@ -835,14 +830,14 @@ main(int argc, char *argv[])
 				warnx("unknown option -- '%c'", optopt);
 			else
 				warnx("unknown option '%s'", argv[optind - 1]);
-			usage(0);
+			usage(EXIT_USAGE);
 		}
 	}
 	argc -= optind;
 	argv += optind;
 	if (conf.nfuncs == 0) {
 		warnx("no function given (-f)");
-		usage(0);
+		usage(EXIT_USAGE);
 	}
 	conf.argv = argc > 0 ? argv : NULL;
 
@@ -855,7 +850,7 @@ main(int argc, char *argv[])
 	} else if (strlcpy(client_id, id, sizeof(client_id)) >=
 	    sizeof(client_id)) {
 		warnx("--id: too long");
-		usage(0);
+		usage(EXIT_USAGE);
 	}
 
 	tls_ctx = tls_tool_ctx(&tls, EXIT_USAGE);
@@ -864,18 +859,8 @@ main(int argc, char *argv[])
 	if ((base = event_base_new()) == NULL)
 		errx(EXIT_ERROR, "event_base_new failed");
 	/* -h wins over GEARMAN_SERVER (gearman lets the variable win). */
-	if (nhosts == 0) {
-		if ((env = getenv("GEARMAN_SERVER")) == NULL || *env == '\0')
-			env = "localhost";
-		add_servers(env, port);
-	}
-	for (k = 0; k < nhosts; k++)
-		add_servers(hosts[k], port);
+	add_servers(hosts, nhosts, port);
 	free(hosts);
-	if (TAILQ_EMPTY(&servers)) {
-		warnx("no server given");
-		usage(0);
-	}
 
 	if (pidfile != NULL) {
 		if ((f = fopen(pidfile, "w")) == NULL)

@@ -1,16 +1,21 @@
 /* Public domain. See README.md for the licence of this project. */
-/* gm-work: a Gearman worker that runs a command per job. */
+/*
+ * gm-work: a Gearman worker that runs a command per job (gm-work.c talks to
+ * the servers, task.c turns results into packets; spawn.c starts a command per
+ * job, through job.c, which runs commands and knows nothing of Gearman).
+ */
 #ifndef GM_WORK_H
 #define GM_WORK_H
 
 #include <sys/types.h>
 
 #include <stdint.h>
-
-#include "proto.h"
+#include <time.h>
 
 struct evbuffer;
 struct event_base;
+struct gm_arg;
+struct gm_packet;
 struct job;
 struct server;
 
@@ -33,19 +38,62 @@ struct config {
 	int		  verbose;
 };
 
+/* A job from a server, while it runs (task.c frees it, others read). */
+struct task {
+	struct server		*t_srv;		/* where it came from */
+	unsigned int		 t_gen;		/* that connection's number */
+	char			*t_handle;
+	char			*t_func;
+	char			*t_unique;
+	struct timespec		 t_start;
+};
+
 extern struct config		 conf;
 extern struct event_base	*base;
 
-/* gm-work.c */
+/* How much of the command's stderr a failure report carries. */
+#define JOB_TAIL_MAX	4096
+
+/* gm-work.c: the servers, and the worker's state. */
 int		 server_send(struct server *, unsigned int, uint32_t,
 		    const struct gm_arg *, int, struct evbuffer *);
-const char	*server_name(struct server *);
 int		 server_alive(struct server *, unsigned int);
+const char	*server_name(struct server *);
 void		 worker_job_done(struct server *, unsigned int);
+int		 worker_forced(void);
 
-/* job.c */
-void		 job_start(struct server *, unsigned int, const char *,
-		    const char *, const char *, struct evbuffer *);
+/* task.c: a job from a server, and its results. */
+struct task	*task_new(struct server *, unsigned int,
+		    const struct gm_packet *, int);
+void		 task_data(struct task *, struct evbuffer *);
+void		 task_status(struct task *, uint32_t, uint32_t);
+void		 task_lines(struct task *, struct evbuffer *, int);
+void		 task_done(struct task *, struct evbuffer *, const char *,
+		    struct evbuffer *);
+
+/* spawn.c: a process per job. */
+void		 spawn_run(struct task *, struct evbuffer *);
+
+/* job.c: a command over pipes, reporting through callbacks. */
+struct job_cb {
+	/* stdout arrived: all of it not yet taken is in the buffer. */
+	void	(*output)(struct job *, struct evbuffer *, void *);
+	/* A progress line "N D" on file descriptor 3. */
+	void	(*progress)(struct job *, uint32_t, uint32_t, void *);
+	/* The timeout passed: the command is being killed. */
+	void	(*expired)(struct job *, void *);
+	/* The command exited: why it failed, or NULL; the job is freed after. */
+	void	(*exit)(struct job *, const char *, void *);
+};
+struct job	*job_start(char **, char **, struct evbuffer *, int,
+		    const struct job_cb *, void *);
+void		 job_write(struct job *, struct evbuffer *);
+void		 job_close_in(struct job *);
+void		 job_set_label(struct job *, const char *);
+void		 job_set_timeout(struct job *, long long);
+void		 job_signal(struct job *, int);
+struct evbuffer	*job_output(struct job *);
+struct evbuffer	*job_tail(struct job *);
 void		 job_reap(pid_t, int);
 int		 job_kill_all(int);
 void		 job_free_all(void);
