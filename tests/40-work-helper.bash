@@ -232,3 +232,43 @@ rawjob() {
 		exit 1 if $t == 14 || $t == 25;
 	}' "${2:-$PORT}" "$1"
 }
+
+# fg_many FN N PREFIX: submit N foreground jobs "jobI" to FN on $PORT over
+# one connection, 32 at a time, and check that each result is PREFIX
+# followed by its own payload; prints "ok=X bad=Y".
+fg_many() {
+	timeout 300 perl -e '
+	use strict; use IO::Socket::INET;
+	my ($port, $fn, $n, $pfx) = @ARGV;
+	my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1",
+	    PeerPort => $port) or die "connect: $!\n";
+	binmode $s; $s->autoflush(1);
+	my ($sent, $done, $ok, $bad, $buf) = (0, 0, 0, 0, "");
+	my (@created, %want);
+	sub submit { my $d = "job" . $sent++; push @created, $d;
+		print $s "\0REQ" . pack("NN", 7, length($fn) + 2 + length $d) .
+		    "$fn\0\0$d"; }
+	submit() while $sent < $n && $sent < 32;
+	while ($done < $n) {
+		my $r = sysread($s, $buf, 65536, length $buf);
+		die "connection closed\n" unless $r;
+		while (length $buf >= 12) {
+			my ($m, $t, $l) = unpack("a4NN", $buf);
+			last if length $buf < 12 + $l;
+			my $body = substr($buf, 12, $l);
+			substr($buf, 0, 12 + $l) = "";
+			if ($t == 8) {
+				$want{$body} = shift @created;
+			} elsif ($t == 13 || $t == 14 || $t == 25) {
+				my ($h, $res) = split /\0/, $body, 2;
+				if ($t == 13 && defined $want{$h} &&
+				    $res eq $pfx . $want{$h}) { $ok++ }
+				else { $bad++ }
+				delete $want{$h};
+				$done++;
+				submit() if $sent < $n;
+			}
+		}
+	}
+	print "ok=$ok bad=$bad\n";' "$PORT" "$1" "$2" "$3"
+}

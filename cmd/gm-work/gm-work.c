@@ -33,12 +33,6 @@
 #include "xmalloc.h"
 #include "gm-work.h"
 
-/* Exit statuses (listed in gm-work.1). */
-#define EXIT_STOPPED	0	/* -c reached, or stopped with nothing lost */
-#define EXIT_ERROR	1	/* could not start */
-#define EXIT_USAGE	2	/* bad command line */
-#define EXIT_KILLED	3	/* forced stop killed running jobs */
-
 /* Reconnect delays: the first, and the longest (ms). */
 #define BACKOFF_MIN	100
 #define BACKOFF_MAX	5000
@@ -86,6 +80,7 @@ static long long	 taken;		/* jobs received, for -c */
 static int		 draining;	/* SIGTERM: no new jobs */
 static int		 forced;	/* second signal: killing */
 static int		 killed;	/* a forced stop killed jobs */
+static int		 stopcode = -1;	/* worker_stop's status */
 static int		 exiting = -1;	/* exit status, once leaving */
 static struct event	*ev_kill, *ev_flush;
 
@@ -100,9 +95,13 @@ static void	kick(void);
 static void	check_done(void);
 static void	leave(int);
 
+#define OPT_STREAM	0x2000	/* --stream: long only, -S is --ssl */
+
 static const struct option longopts[] = {
+	{ "coprocess",	no_argument,		NULL,	'C' },
 	{ "count",	required_argument,	NULL,	'c' },
 	{ "exceptions",	no_argument,		NULL,	'x' },
+	{ "framing",	required_argument,	NULL,	'F' },
 	{ "function",	required_argument,	NULL,	'f' },
 	{ "help",	no_argument,		NULL,	'H' },
 	{ "host",	required_argument,	NULL,	'h' },
@@ -110,7 +109,9 @@ static const struct option longopts[] = {
 	{ "jobs",	required_argument,	NULL,	'j' },
 	{ "lines",	no_argument,		NULL,	'n' },
 	{ "pidfile",	required_argument,	NULL,	'i' },
+	{ "null",	no_argument,		NULL,	'0' },
 	{ "port",	required_argument,	NULL,	'p' },
+	{ "stream",	no_argument,		NULL,	OPT_STREAM },
 	{ "timeout",	required_argument,	NULL,	't' },
 	{ "verbose",	no_argument,		NULL,	'v' },
 	{ "version",	no_argument,		NULL,	'V' },
@@ -130,11 +131,12 @@ usage(int code)
 	FILE	*f = code == 0 ? stdout : stderr;
 
 	fprintf(f,
-	    "usage: %s [-nNvVx] [-c count] [-h host[:port],...] [-i pidfile]\n"
-	    "               [-j jobs] [-p port] [-t seconds] [--id id]\n"
-	    "               -f function [-f function ...] [--] "
-	    "[command [arg ...]]\n"
-	    "               " TLS_TOOL_USAGE "\n", getprogname());
+	    "usage: %s [-0CnNSvVx] [-c count] [-h host[:port],...] [-i pidfile]\n"
+	    "               [-j jobs] [-p port] [-t seconds] [--framing framing]\n"
+	    "               [--id id] [--stream] -f function [-f function ...]\n"
+	    "               [--ssl-ca-file file] [--ssl-certificate file]\n"
+	    "               [--ssl-key file] [--ssl-no-verify]\n"
+	    "               [--] [command [arg ...]]\n", getprogname());
 	if (code == 0)
 		fputs(
 	    "  -f, --function NAME   register NAME (repeatable)\n"
@@ -144,6 +146,14 @@ usage(int code)
 	    "  -j, --jobs N          run up to N jobs at once (default 1)\n"
 	    "  -c, --count N         exit after N jobs\n"
 	    "  -t, --timeout SEC     kill a job's processes after SEC seconds\n"
+	    "  -C, --coprocess       start the command once (-j times) and\n"
+	    "                        give it each job as a record on stdin;\n"
+	    "                        its next record on stdout is the result\n"
+	    "  --stream              write each job as a record to stdout; the\n"
+	    "                        job is done once the record is written\n"
+	    "  --framing WORD        records: line (default), nul, or length\n"
+	    "                        (\"LENGTH\\n\" and that many bytes)\n"
+	    "  -0, --null            the same as --framing nul\n"
 	    "  -n, --lines           send each output line as WORK_DATA\n"
 	    "  -N                    the same, without the newline\n"
 	    "  -x, --exceptions      report failures as WORK_EXCEPTION\n"
@@ -159,7 +169,8 @@ usage(int code)
 	    "  -v, --verbose         log connections and every job\n"
 	    "  -V, --version         print the version\n"
 	    "  -H, --help            print this help\n"
-	    "With no command, each job's payload is sent back as its result.\n",
+	    "With no command (and no --stream), each job's payload is sent\n"
+	    "back as its result.\n",
 	    f);
 	exit(code == 0 ? 0 : EXIT_USAGE);
 }
@@ -453,7 +464,17 @@ server_assign(struct server *s, const struct gm_header *hdr)
 	grabs--;
 	taken++;
 	running++;
-	spawn_run(t, payload);
+	switch (conf.mode) {
+	case RUN_SPAWN:
+		spawn_run(t, payload);
+		break;
+	case RUN_COPROC:
+		coproc_run(t, payload);
+		break;
+	case RUN_STREAM:
+		stream_run(t, payload);
+		break;
+	}
 	return 0;
 }
 
@@ -551,6 +572,8 @@ free_slots(void)
 	if (draining || forced || exiting != -1)
 		return 0;
 	n = conf.maxjobs - running - grabs;
+	if (conf.mode == RUN_COPROC)
+		n -= coproc_down();
 	if (conf.count > 0 && conf.count - taken - grabs < n)
 		n = conf.count - taken - grabs;
 	return n;
@@ -607,18 +630,48 @@ worker_forced(void)
 	return forced;
 }
 
-/* Leave when stopping (or -c reached) and no job is left. */
+/* A coprocess came back or went: ask for work, see whether to leave. */
+void
+worker_slots_changed(void)
+{
+	kick();
+	check_done();
+}
+
+/*
+ * Stop at once with status code (stream mode when stdout has gone): no
+ * more jobs, and no result sent for those still running.
+ */
+void
+worker_stop(int code)
+{
+	if (stopcode == -1)
+		stopcode = code;
+	forced = 1;
+	check_done();
+}
+
+/*
+ * Leave when stopping (or -c reached) and no job is left; coprocesses are
+ * first told to exit (their stdin is closed) and waited for.
+ */
 static void
 check_done(void)
 {
+	int	 code;
+
 	if (exiting != -1 || running > 0)
 		return;
 	if (forced)
-		leave(killed ? EXIT_KILLED : EXIT_STOPPED);
-	else if (draining)
-		leave(EXIT_STOPPED);
-	else if (conf.count > 0 && taken >= conf.count)
-		leave(EXIT_STOPPED);
+		code = stopcode != -1 ? stopcode : killed ? EXIT_KILLED :
+		    EXIT_STOPPED;
+	else if (draining || (conf.count > 0 && taken >= conf.count))
+		code = EXIT_STOPPED;
+	else
+		return;
+	if (conf.mode == RUN_COPROC && !forced && coproc_stop(0) > 0)
+		return;
+	leave(code);
 }
 
 /* Results could not be delivered in time: leave anyway. */
@@ -682,9 +735,16 @@ force_stop(const char *why)
 	if (forced)
 		return;
 	forced = 1;
-	n = job_kill_all(SIGTERM);
-	if (n > 0) {
+	/* Set killed before the modes drop their waiting jobs and leave. */
+	n = conf.mode == RUN_SPAWN ? job_kill_all(SIGTERM) :
+	    conf.mode == RUN_COPROC ? (int)running : 0;
+	if (n > 0)
 		killed = 1;
+	if (conf.mode == RUN_COPROC)
+		coproc_stop(1);
+	else if (conf.mode == RUN_STREAM)
+		stream_stop();
+	if (n > 0) {
 		warnx("%s: killing %d running job%s", why, n,
 		    n == 1 ? "" : "s");
 		if ((ev_kill = evtimer_new(base, kill_now, NULL)) == NULL)
@@ -705,7 +765,10 @@ on_signal(evutil_socket_t sig, short ev, void *arg)
 		return;
 	}
 	draining = 1;
-	if (running > 0)
+	if (running > 0 && conf.mode == RUN_STREAM)
+		warnx("SIGTERM: writing %lld job%s, then exiting", running,
+		    running == 1 ? "" : "s");
+	else if (running > 0)
 		warnx("SIGTERM: finishing %lld running job%s, then exiting",
 		    running, running == 1 ? "" : "s");
 	check_done();
@@ -741,6 +804,28 @@ on_sigchld(evutil_socket_t sig, short ev, void *arg)
 		job_reap(pid, status);
 }
 
+/* Refuse the options that make no sense together. */
+static void
+check_modes(int framed)
+{
+	const char	*bad = NULL;
+
+	if (conf.mode == RUN_COPROC && conf.argv == NULL)
+		bad = "-C needs a command";
+	else if (conf.mode == RUN_STREAM && conf.argv != NULL)
+		bad = "--stream takes no command";
+	else if (conf.mode != RUN_SPAWN && conf.out != OUT_WHOLE)
+		bad = "-n and -N are for a command per job, not -C or --stream";
+	else if (conf.mode == RUN_STREAM && conf.timeout > 0)
+		bad = "-t is not for --stream";
+	else if (conf.mode == RUN_SPAWN && framed)
+		bad = "--framing and -0 need -C or --stream";
+	if (bad != NULL) {
+		warnx("%s", bad);
+		usage(EXIT_USAGE);
+	}
+}
+
 /* Parse the options, connect to the servers and serve until stopped. */
 int
 main(int argc, char *argv[])
@@ -753,15 +838,33 @@ main(int argc, char *argv[])
 	char		 host[200];
 	FILE		*f;
 	struct tls_tool	 tls;
-	int		 ch, i;
+	int		 ch, i, framed = 0;
 
 	memset(&tls, 0, sizeof(tls));
 	conf.maxjobs = 1;
 	opterr = 0;
 	/* "+": the command's own options are never taken for ours. */
-	while ((ch = getopt_long(argc, argv, "+:c:f:Hh:i:j:Nnp:St:Vvx",
+	while ((ch = getopt_long(argc, argv, "+:0Cc:F:f:Hh:i:j:Nnp:St:Vvx",
 	    longopts, NULL)) != -1) {
 		switch (ch) {
+		case '0':
+			conf.framing = FRAME_NUL;
+			framed = 1;
+			break;
+		case 'C':
+			conf.mode = RUN_COPROC;
+			break;
+		case 'F':
+			if (framing_parse(optarg, &conf.framing) == -1) {
+				warnx("--framing %s: not line, nul or length",
+				    optarg);
+				usage(EXIT_USAGE);
+			}
+			framed = 1;
+			break;
+		case OPT_STREAM:
+			conf.mode = RUN_STREAM;
+			break;
 		case 'c':
 			conf.count = number(ch, optarg, 1, LLONG_MAX);
 			break;
@@ -840,6 +943,7 @@ main(int argc, char *argv[])
 		usage(EXIT_USAGE);
 	}
 	conf.argv = argc > 0 ? argv : NULL;
+	check_modes(framed);
 
 	if (id == NULL) {
 		if (gethostname(host, sizeof(host)) == -1)
@@ -879,6 +983,10 @@ main(int argc, char *argv[])
 	evsignal_add(ev_int, NULL);
 	evsignal_add(ev_chld, NULL);
 
+	if (conf.mode == RUN_COPROC)
+		coproc_init();
+	else if (conf.mode == RUN_STREAM)
+		stream_init();
 	TAILQ_FOREACH(s, &servers, s_entry)
 		server_connect(s);
 	if (exiting == -1)
@@ -896,6 +1004,10 @@ main(int argc, char *argv[])
 		free(s);
 	}
 	job_free_all();
+	if (conf.mode == RUN_COPROC)
+		coproc_free();
+	else if (conf.mode == RUN_STREAM)
+		stream_free();
 	if (ev_kill != NULL)
 		event_free(ev_kill);
 	if (ev_flush != NULL)

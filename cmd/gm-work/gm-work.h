@@ -1,8 +1,10 @@
 /* Public domain. See README.md for the licence of this project. */
 /*
- * gm-work: a Gearman worker that runs a command per job (gm-work.c talks to
- * the servers, task.c turns results into packets; spawn.c starts a command per
- * job, through job.c, which runs commands and knows nothing of Gearman).
+ * gm-work: a Gearman worker.  gm-work.c talks to the servers and task.c
+ * sends the results.  A job is run by a command of its own (spawn.c), by
+ * a coprocess that serves one job after another (coproc.c), or written to
+ * our stdout (stream.c); job.c runs the commands and knows nothing of
+ * Gearman, record.c frames the records of the last two modes.
  */
 #ifndef GM_WORK_H
 #define GM_WORK_H
@@ -26,11 +28,27 @@ enum out_mode {
 	OUT_LINES_NONL		/* -N: the same without the newline */
 };
 
+/* How jobs reach the command. */
+enum run_mode {
+	RUN_SPAWN,		/* a process per job (or echo: no command) */
+	RUN_COPROC,		/* -C: kept processes, a record per job */
+	RUN_STREAM		/* --stream: records to our stdout */
+};
+
+/* How records are delimited on a coprocess's pipes and in stream mode. */
+enum framing {
+	FRAME_LINE,		/* a newline after each */
+	FRAME_NUL,		/* a NUL byte after each (-0) */
+	FRAME_LENGTH		/* "LENGTH\n" before each, in decimal */
+};
+
 struct config {
 	char		**argv;		/* command and arguments; NULL: echo */
 	char		**funcs;	/* -f names, in order */
 	size_t		  nfuncs;
 	enum out_mode	  out;
+	enum run_mode	  mode;
+	enum framing	  framing;
 	int		  exceptions;	/* -x: WORK_EXCEPTION, not WARNING+FAIL */
 	long long	  timeout;	/* -t seconds; 0: none */
 	long long	  maxjobs;	/* -j */
@@ -51,6 +69,13 @@ struct task {
 extern struct config		 conf;
 extern struct event_base	*base;
 
+/* Exit statuses (listed in gm-work.1). */
+#define EXIT_STOPPED	0	/* -c reached, or stopped with nothing lost */
+#define EXIT_ERROR	1	/* could not start */
+#define EXIT_USAGE	2	/* bad command line */
+#define EXIT_KILLED	3	/* forced stop killed running jobs */
+#define EXIT_OUTPUT	4	/* --stream: stdout went away */
+
 /* How much of the command's stderr a failure report carries. */
 #define JOB_TAIL_MAX	4096
 
@@ -70,6 +95,8 @@ void		 task_status(struct task *, uint32_t, uint32_t);
 void		 task_lines(struct task *, struct evbuffer *, int);
 void		 task_done(struct task *, struct evbuffer *, const char *,
 		    struct evbuffer *);
+void		 worker_slots_changed(void);
+void		 worker_stop(int);
 
 /* spawn.c: a process per job. */
 void		 spawn_run(struct task *, struct evbuffer *);
@@ -97,5 +124,24 @@ struct evbuffer	*job_tail(struct job *);
 void		 job_reap(pid_t, int);
 int		 job_kill_all(int);
 void		 job_free_all(void);
+
+/* coproc.c: -C, commands kept running that serve a job at a time. */
+void		 coproc_init(void);
+long long	 coproc_down(void);
+void		 coproc_run(struct task *, struct evbuffer *);
+int		 coproc_stop(int);
+void		 coproc_free(void);
+
+/* stream.c: --stream, each job written to stdout. */
+void		 stream_init(void);
+void		 stream_run(struct task *, struct evbuffer *);
+void		 stream_stop(void);
+void		 stream_free(void);
+
+/* record.c: framing. */
+int		 framing_parse(const char *, enum framing *);
+int		 record_frame(enum framing, struct evbuffer *, const char **);
+int		 record_take(enum framing, struct evbuffer *, struct evbuffer *,
+		    const char **);
 
 #endif /* GM_WORK_H */

@@ -51,7 +51,7 @@ spawn_exit(struct job *j, const char *reason, void *arg)
 
 	if (conf.out != OUT_WHOLE)
 		task_lines(t, job_output(j), 1);
-	if (reason != NULL)
+	if (reason != NULL && !worker_forced())
 		warnx("job %s (%s): %s", t->t_handle, t->t_func, reason);
 	task_done(t, job_output(j), reason, job_tail(j));
 }
