@@ -107,3 +107,17 @@ web1:access.log.2|GET /4 200'
 	GM_HANDLE=H:x:9 "$CONTRIB/load-into-db" <<<"GET /5 200"
 	[ "$(rows)" = 5 ]
 }
+
+@test "load-lines: a coprocess keeps one connection and inserts a row per job" {
+	command -v python3 >/dev/null || skip "python3 is not installed"
+	work_start w -C -f logline -- "$CONTRIB/load-lines"
+	run pkts logline < <(printf 'GET / 200')
+	assert_output 'WORK_COMPLETE 1'
+	run pkts logline < <(printf 'GET /a "b, c" 404')
+	assert_output 'WORK_COMPLETE 2'
+	run sqlite3 "$DB" 'SELECT line FROM access ORDER BY rowid'
+	assert_output $'GET / 200\nGET /a "b, c" 404'
+	# One process served both.
+	work_stop w
+	[ "$WORK_STATUS" -eq 0 ]
+}

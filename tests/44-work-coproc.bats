@@ -190,3 +190,22 @@ RPFX='while IFS= read -r l; do printf "r:%s\n" "$l"; done'
 	run pkts upper < <(printf hello)
 	assert_output 'WORK_COMPLETE HELLO'
 }
+
+@test "a PHP coprocess worker with length records (the README's)" {
+	command -v php >/dev/null || skip "php is not installed"
+	cat >"$BATS_TEST_TMPDIR/rev.php" <<-'EOF2'
+	<?php
+	// Each job: "LENGTH\n" and the payload; each result the same way.
+	while (($n = fgets(STDIN)) !== false) {
+	    $job = (int)$n > 0 ? stream_get_contents(STDIN, (int)$n) : '';
+	    $result = strrev($job);
+	    fwrite(STDOUT, strlen($result) . "\n" . $result);
+	    fflush(STDOUT);
+	}
+	EOF2
+	work_start w -C --framing length -f rev -- php "$BATS_TEST_TMPDIR/rev.php"
+	run pkts rev < <(printf 'ab\ncd\0e')
+	assert_output 'WORK_COMPLETE e\x00dc\x0aba'
+	run pkts rev </dev/null
+	assert_output 'WORK_COMPLETE '
+}

@@ -23,8 +23,8 @@ _gm_work()
 			_command_offset $((i + 1))
 			return
 			;;
-		-c|-f|-h|-i|-j|-p|-t|--count|--function|--host|--id|\
-		--jobs|--pidfile|--port|--timeout|--ssl-ca-file|\
+		-c|-f|-h|-i|-j|-p|-t|--count|--framing|--function|--host|\
+		--id|--jobs|--pidfile|--port|--timeout|--ssl-ca-file|\
 		--ssl-certificate|--ssl-key)
 			((i++))
 			;;
@@ -42,6 +42,10 @@ _gm_work()
 		COMPREPLY=($(compgen -W "$(_gm_work_functions)" -- "$cur"))
 		return
 		;;
+	--framing)
+		COMPREPLY=($(compgen -W 'line nul length' -- "$cur"))
+		return
+		;;
 	-i|--pidfile|--ssl-ca-file|--ssl-certificate|--ssl-key)
 		_filedir
 		return
@@ -56,11 +60,12 @@ _gm_work()
 	esac
 
 	if [[ $cur == -* ]]; then
-		COMPREPLY=($(compgen -W '-c -f -H -h -i -j -N -n -p -S -t -V -v
-		    -x -- --count= --exceptions --function= --help --host= --id
-		    --jobs= --lines --pidfile= --port= --ssl --ssl-ca-file=
-		    --ssl-certificate= --ssl-key= --ssl-no-verify --timeout=
-		    --verbose --version' -- "$cur"))
+		COMPREPLY=($(compgen -W '-0 -C -c -f -H -h -i -j -N -n -p -S -t
+		    -V -v -x -- --coprocess --count= --exceptions --framing=
+		    --function= --help --host= --id --jobs= --lines --null
+		    --pidfile= --port= --ssl --ssl-ca-file= --ssl-certificate=
+		    --ssl-key= --ssl-no-verify --stream --timeout= --verbose
+		    --version' -- "$cur"))
 		[[ ${COMPREPLY-} == *= ]] && compopt -o nospace
 		return
 	fi
