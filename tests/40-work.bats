@@ -10,7 +10,7 @@ load 40-work-helper
 @test "--help and -H print usage to stdout and exit 0" {
 	run --separate-stderr gm-work --help
 	assert_success
-	assert_line --index 0 --partial "usage: gm-work [-nNvVx]"
+	assert_line --index 0 --partial "usage: gm-work [-0CnNvVx]"
 	[ -z "$stderr" ]
 	run --separate-stderr gm-work -H
 	assert_success

@@ -50,28 +50,22 @@ record_frame(enum framing f, struct evbuffer *buf, const char **why)
 {
 	char	 len[LENGTH_DIGITS + 2];
 
-	switch (f) {
-	case FRAME_LINE:
-		if (evbuffer_search(buf, "\n", 1, NULL).pos != -1) {
-			*why = "the payload holds a newline: line records "
-			    "cannot carry it (use -0 or --framing length)";
-			return -1;
-		}
-		evbuffer_add(buf, "\n", 1);
-		break;
-	case FRAME_NUL:
-		if (evbuffer_search(buf, "", 1, NULL).pos != -1) {
-			*why = "the payload holds a NUL byte: nul records "
-			    "cannot carry it (use --framing length)";
-			return -1;
-		}
-		evbuffer_add(buf, "", 1);
-		break;
-	case FRAME_LENGTH:
+	const char	*delim;
+
+	if (f == FRAME_LENGTH) {
 		snprintf(len, sizeof(len), "%zu\n", evbuffer_get_length(buf));
 		evbuffer_prepend(buf, len, strlen(len));
-		break;
+		return 0;
 	}
+	delim = f == FRAME_LINE ? "\n" : "";
+	if (evbuffer_search(buf, delim, 1, NULL).pos != -1) {
+		*why = f == FRAME_LINE ? "the payload holds a newline: line "
+		    "records cannot carry it (use -0 or --framing length)" :
+		    "the payload holds a NUL byte: nul records cannot carry "
+		    "it (use --framing length)";
+		return -1;
+	}
+	evbuffer_add(buf, delim, 1);
 	return 0;
 }
 

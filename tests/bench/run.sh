@@ -412,6 +412,27 @@ submit_run() {
 	fi
 }
 
+# stream_run KEY: time gm-work --stream over n_tool queued background
+# jobs into wc -l, checking the count of records.
+stream_run() {
+	local key=$1 t0 t1 n
+	if ! "$gen" -p "$sport" -t 120 -c 1 -w 0 -n "$n_tool" -f wst submit \
+	    >/dev/null 2>"$work/gen.err"; then
+		fail "$key: $(tail -2 "$work/gen.err")"
+		return
+	fi
+	t0=$(ms)
+	n=$(timeout 240 "$gmwork" -h 127.0.0.1 -p "$sport" -c "$n_tool" \
+	    --stream -f wst 2>"$work/w.log" 3>&- </dev/null | wc -l)
+	t1=$(ms)
+	if [ "$n" = "$n_tool" ]; then
+		rec "$key" "$(awk -v a="$t0" -v b="$t1" \
+		    'BEGIN { printf "%.3f", (b - a) / 1000 }')"
+	else
+		fail "$key: $n of $n_tool records: $(tail -2 "$work/w.log")"
+	fi
+}
+
 # Scenario 8: the tools, all against gearmand (the same server for both
 # sides, so only the tool differs).
 s_tools() {
@@ -436,6 +457,12 @@ s_tools() {
 	    gearman -h 127.0.0.1 -p "$sport" -w -f wk2 -- cat
 	[ -n "$work_ok" ] && worker_run tool.work.gmj2 wk3 \
 	    "$gmwork" -h 127.0.0.1 -p "$sport" -j 2 -f wk3 -- cat
+	say "  tools: gm-work -C and --stream over $n_tool jobs"
+	[ -n "$work_ok" ] && worker_run tool.work.gmco wk4 \
+	    "$gmwork" -h 127.0.0.1 -p "$sport" -C -f wk4 -- cat
+	[ -n "$work_ok" ] && worker_run tool.work.gmco4 wk5 \
+	    "$gmwork" -h 127.0.0.1 -p "$sport" -C -j 4 -f wk5 -- cat
+	[ -n "$work_ok" ] && stream_run tool.work.gmstream
 	stop
 }
 
@@ -767,6 +794,18 @@ table() {
 	row "8b worker 'cat' x $n_tool jobs, s" tool.work.gm \
 	    tool.work.gearman ""
 	row "8c gm-work -j 2 'cat' x $n_tool, s" tool.work.gmj2 \
+	    tool.work.gearman ""
+	echo "gm-work -C and --stream (issue 13; A = the mode, B = a process"\
+	    "per job: 8b's A, or gearman -w):"
+	row "8d -C 'cat' x $n_tool vs per-job, s" tool.work.gmco \
+	    tool.work.gm "<=0.033"
+	row "8e -C -j 4 'cat' x $n_tool vs per-job, s" tool.work.gmco4 \
+	    tool.work.gm "<=0.033"
+	row "8f --stream x $n_tool bg vs per-job, s" tool.work.gmstream \
+	    tool.work.gm "<=0.033"
+	row "8g -C 'cat' x $n_tool vs gearman -w, s" tool.work.gmco \
+	    tool.work.gearman ""
+	row "8h --stream x $n_tool vs gearman -w, s" tool.work.gmstream \
 	    tool.work.gearman ""
 	echo
 	echo "durability (issue 5), background end-to-end, jobs/s:"
