@@ -7,9 +7,6 @@ bats_require_minimum_version 1.5.0
 load helper
 load 40-work-helper
 
-setup() { work_setup; }
-teardown() { work_teardown; }
-
 # An answer per line, flushed: "r:" and the line.
 RPFX='while IFS= read -r l; do printf "r:%s\n" "$l"; done'
 

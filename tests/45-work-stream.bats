@@ -6,8 +6,10 @@ bats_require_minimum_version 1.5.0
 load helper
 load 40-work-helper
 
-setup() { work_setup; GEN="$GM_BUILD/tests/bench/gmbench"; }
-teardown() { work_teardown; }
+setup() {
+	work_setup
+	GEN="$GM_BUILD/tests/bench/gmbench"
+}
 
 @test "usage: --stream takes no command, no -t" {
 	run -2 --separate-stderr "$GM_BIN/gm-work" --stream -f x -- cat

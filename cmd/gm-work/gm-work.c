@@ -896,9 +896,7 @@ main(int argc, char *argv[])
 		case 'H':
 			usage(0);
 		case 'h':
-			hosts = xreallocarray(hosts, nhosts + 1,
-			    sizeof(*hosts));
-			hosts[nhosts++] = optarg;
+			net_tool_host(&hosts, &nhosts, optarg);
 			break;
 		case 'I':
 			id = optarg;
