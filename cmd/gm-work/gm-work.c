@@ -49,7 +49,8 @@
 
 enum srv_state {
 	S_DOWN,		/* not connected; j_retry is pending */
-	S_READY,	/* connected, may ask (s_grabs asks are out) */
+	S_READY,	/* connected, nothing asked */
+	S_GRABBING,	/* a GRAB_JOB_UNIQ is out */
 	S_SLEEPING	/* PRE_SLEEP sent, waiting for NOOP */
 };
 
@@ -60,8 +61,6 @@ struct server {
 	struct bufferevent	*s_bev;
 	unsigned int		 s_gen;		/* bumped per connection */
 	enum srv_state		 s_state;
-	int			 s_grabs;	/* GRAB_JOB_UNIQ without reply */
-	int			 s_nojob;	/* a NO_JOB came: ask no more */
 	struct event		*s_retry;
 	int			 s_backoff;	/* next retry delay (ms) */
 	int			 s_outage;	/* the outage was logged */
@@ -330,8 +329,6 @@ server_connect(struct server *s)
 	bufferevent_enable(s->s_bev, EV_READ | EV_WRITE);
 	s->s_gen++;
 	s->s_state = S_READY;
-	s->s_grabs = 0;
-	s->s_nojob = 0;
 	s->s_backoff = BACKOFF_MIN;
 
 	a[0] = gm_str(client_id);
@@ -376,8 +373,8 @@ server_down(struct server *s, const char *reason)
 			s->s_outage = 1;
 		}
 	}
-	grabs -= s->s_grabs;
-	s->s_grabs = 0;
+	if (s->s_state == S_GRABBING)
+		grabs--;
 	s->s_state = S_DOWN;
 	if (exiting != -1 || draining) {
 		check_done();
@@ -470,7 +467,7 @@ server_assign(struct server *s, const struct gm_header *hdr)
 		fatalx("evbuffer_new");
 	evbuffer_remove_buffer(in, payload, hdr->size - off);
 
-	s->s_grabs--;
+	s->s_state = S_READY;
 	grabs--;
 	taken++;
 	running++;
@@ -521,7 +518,7 @@ server_read(struct bufferevent *bev, void *arg)
 		case GM_JOB_ASSIGN:
 		case GM_JOB_ASSIGN_UNIQ:
 		case GM_JOB_ASSIGN_ALL:
-			if (s->s_grabs == 0) {
+			if (s->s_state != S_GRABBING) {
 				server_down(s, "job assigned without a grab");
 				return;
 			}
@@ -540,16 +537,10 @@ server_read(struct bufferevent *bev, void *arg)
 		}
 		switch (hdr.type) {
 		case GM_NO_JOB:
-			if (s->s_grabs == 0)
-				break;
-			/* Once the asks still out are answered, sleep. */
-			s->s_grabs--;
-			grabs--;
-			s->s_nojob = 1;
-			if (s->s_grabs == 0) {
+			if (s->s_state == S_GRABBING) {
+				grabs--;
 				server_send0(s, GM_PRE_SLEEP);
 				s->s_state = S_SLEEPING;
-				s->s_nojob = 0;
 			}
 			break;
 		case GM_NOOP:
@@ -585,16 +576,11 @@ free_slots(void)
 	return n;
 }
 
-/*
- * Ask ready servers for jobs, in turn, while there are free slots: one
- * GRAB_JOB_UNIQ per free slot, so that with -j N the next jobs are on
- * their way while the running ones finish (the answers come in order).
- */
+/* Ask ready servers for jobs, in turn, while there are free slots. */
 static void
 kick(void)
 {
 	struct server	*s, *start;
-	int		 asked = 0;
 
 	if (TAILQ_EMPTY(&servers))
 		return;
@@ -602,20 +588,15 @@ kick(void)
 		rr_next = TAILQ_FIRST(&servers);
 	s = start = rr_next;
 	while (free_slots() > 0) {
-		if (s->s_state == S_READY && !s->s_nojob) {
+		if (s->s_state == S_READY) {
 			server_send0(s, GM_GRAB_JOB_UNIQ);
-			s->s_grabs++;
+			s->s_state = S_GRABBING;
 			grabs++;
-			asked = 1;
 		}
 		if ((s = TAILQ_NEXT(s, s_entry)) == NULL)
 			s = TAILQ_FIRST(&servers);
-		/* Round after round, while a round asked somewhere. */
-		if (s == start) {
-			if (!asked)
-				break;
-			asked = 0;
-		}
+		if (s == start)
+			break;
 	}
 	rr_next = s;
 }
@@ -632,7 +613,7 @@ worker_job_done(struct server *s, unsigned int gen)
 	running--;
 	kick();
 	if (conf.timeout > 0 && s->s_gen == gen && s->s_state == S_READY &&
-	    s->s_grabs == 0 && !forced) {
+	    !forced) {
 		server_send0(s, GM_PRE_SLEEP);
 		s->s_state = S_SLEEPING;
 	}
