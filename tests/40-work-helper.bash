@@ -90,6 +90,16 @@ work_wait() {
 	wait "$pid" || WORK_STATUS=$?
 }
 
+# term_running NAME FILE: once the job's command has made FILE, SIGTERM
+# worker NAME and wait until it says it is finishing that one job.
+term_running() {
+	wait_until 20 test -e "$2" || return 1
+	kill -TERM "$(work_pid "$1")"
+	wait_until 20 grep -qx \
+	    "gm-work: SIGTERM: finishing 1 running job, then exiting" \
+	    "$(work_err "$1")"
+}
+
 # work_stop NAME: SIGTERM a worker, wait for it, and wait until the server
 # has noticed (its first function shows no worker).
 work_stop() {

@@ -33,11 +33,7 @@ waiter() {
 	work_start w -f slow -- sh -c "$(waiter)" "$go"
 	gm_client -f slow x >"$BATS_TEST_TMPDIR/out" 3>&- &
 	client=$!
-	wait_until 20 test -e "$go.started"
-	kill -TERM "$(work_pid w)"
-	wait_until 20 grep -qx \
-	    "gm-work: SIGTERM: finishing 1 running job, then exiting" \
-	    "$(work_err w)"
+	term_running w "$go.started"
 	submit_bg slow second >/dev/null
 	pid_alive "$(work_pid w)"
 	touch "$go"

@@ -151,11 +151,7 @@ RPFX='while IFS= read -r l; do printf "r:%s\n" "$l"; done'
 	    echo "coprocess saw EOF" >&2' "$d/go"
 	gm_client -f drain x >"$d/out" 3>&- &
 	client=$!
-	wait_until 20 test -e "$d/go.started"
-	kill -TERM "$(work_pid w)"
-	wait_until 20 grep -qx \
-	    "gm-work: SIGTERM: finishing 1 running job, then exiting" \
-	    "$(work_err w)"
+	term_running w "$d/go.started"
 	touch "$d/go"
 	wait "$client"
 	assert_equal "$(cat "$d/out")" "done x"
