@@ -166,11 +166,16 @@ kill_started() {
 }
 
 # admin [PORT] LINE: send one admin text command and print the reply up to
-# its end (one OK/ERR line, or a list up to "."), byte for byte.
+# its end (one OK/ERR line, or a list up to "."), byte for byte.  A reply
+# that does not end within 30 s fails with a message, so a stuck server (or
+# a port that another program holds) is named instead of hanging the test.
 admin() {
 	local port=$PORT
 	[ $# -lt 2 ] || { port=$1; shift; }
 	perl -MIO::Socket::INET -e '
+	    $SIG{ALRM} = sub { die "admin $ARGV[1] on port $ARGV[0]: " .
+	        "no complete reply within 30 s\n" };
+	    alarm 30;
 	    my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1",
 	        PeerPort => $ARGV[0]) or die "connect: $!\n";
 	    $s->autoflush(1);

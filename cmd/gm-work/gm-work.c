@@ -138,12 +138,11 @@ usage(int code)
 	FILE	*f = code == 0 ? stdout : stderr;
 
 	fprintf(f,
-	    "usage: %s [-0CnNSvVx] [-c count] [-h host[:port],...] [-i pidfile]\n"
+	    "usage: %s [-0CnNvVx] [-c count] [-h host[:port],...] [-i pidfile]\n"
 	    "               [-j jobs] [-p port] [-t seconds] [--framing framing]\n"
 	    "               [--id id] [--stream] -f function [-f function ...]\n"
-	    "               [--ssl-ca-file file] [--ssl-certificate file]\n"
-	    "               [--ssl-key file] [--ssl-no-verify]\n"
-	    "               [--] [command [arg ...]]\n", getprogname());
+	    "               [--] [command [arg ...]]\n"
+	    "               " TLS_TOOL_USAGE "\n", getprogname());
 	if (code == 0)
 		fputs(
 	    "  -f, --function NAME   register NAME (repeatable)\n"
