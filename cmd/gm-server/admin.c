@@ -36,6 +36,7 @@ static void	a_cancel(struct conn *, char **, int);
 static void	a_create(struct conn *, char **, int);
 static void	a_drop(struct conn *, char **, int);
 static void	a_maxqueue(struct conn *, char **, int);
+static void	a_members(struct conn *, char **, int);
 static void	a_getpid(struct conn *, char **, int);
 static void	a_verbose(struct conn *, char **, int);
 static void	a_version(struct conn *, char **, int);
@@ -61,6 +62,7 @@ static const struct cmd cmds[] = {
 	{ "getpid",		a_getpid,		0 },
 	{ "journal",		a_journal,		0 },
 	{ "maxqueue",		a_maxqueue,		1 },
+	{ "members",		a_members,		0 },
 	{ "prioritystatus",	a_prioritystatus,	0 },
 	{ "retries",		a_retries,		0 },
 	{ "retrying",		a_retrying,		0 },
@@ -320,6 +322,18 @@ a_drop(struct conn *c, char **tok, int n)
 		    "executing clients\r\n");
 	else
 		conn_printf(c, "OK\r\n");
+}
+
+/* members FUNC: the function's broadcast members (bcast.c). */
+static void
+a_members(struct conn *c, char **tok, int n)
+{
+	if (n != 2) {
+		conn_printf(c, "ERR INVALID_ARGUMENTS An+incomplete+set+of+"
+		    "arguments+was+sent+to+this+command+members\r\n");
+		return;
+	}
+	bcast_members(c, tok[1]);
 }
 
 /* A maxqueue number, read as gearmand's atoi does: junk or < 0 is 0. */

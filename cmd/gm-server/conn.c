@@ -960,6 +960,7 @@ conn_reap(evutil_socket_t fd __unused, short what __unused, void *arg __unused)
 		if (c->c_held != NULL)
 			evbuffer_free(c->c_held);
 		free(c->c_client_id);
+		free(c->c_target);
 		free(c);
 	}
 }

@@ -229,6 +229,16 @@ h_submit(struct conn *c, const struct gm_packet *pkt)
 	}
 	if (submit_refused(c, pkt))
 		return;
+	if (c->c_target != NULL) {
+		/* Broadcast (bcast.c): one member's own job, never shared. */
+		if (s.bg || s.reducer != NULL) {
+			conn_error(c, "INVALID_TARGET", "Broadcast jobs are "
+			    "foreground SUBMIT_JOB, _HIGH or _LOW only");
+			return;
+		}
+		s.target = c->c_target;
+		s.unique_len = 0;
+	}
 	queue_submit(c, &s);
 }
 
@@ -278,10 +288,15 @@ h_client_id(struct conn *c, const struct gm_packet *pkt)
 	conn_set_client_id(c, (const char *)pkt->arg[0].ptr, pkt->arg[0].len);
 }
 
-/* OPTION_REQ: only "exceptions" (any case); OPTION_RES echoes the name. */
+/*
+ * OPTION_REQ: "exceptions" (any case) and gm's "target=NAME" (bcast.c);
+ * OPTION_RES echoes the option.
+ */
 static void
 h_option(struct conn *c, const struct gm_packet *pkt)
 {
+	if (bcast_option(c, pkt->arg[0].ptr, pkt->arg[0].len))
+		return;
 	if (pkt->arg[0].len == 10 &&
 	    strncasecmp((const char *)pkt->arg[0].ptr, "exceptions", 10) == 0) {
 		c->c_flags |= CONN_EXCEPTIONS;

@@ -19,6 +19,7 @@
  *   func.c       struct func: the table of functions and their per-
  *                function policy (maxqueue limits)
  *   worker.c     struct reg: CAN_DO, sleep and wake-up, grabbing jobs
+ *   bcast.c      broadcast: members of a function, jobs targeted at one
  *   timer.c      the timer heaps: epoch jobs and CAN_DO_TIMEOUT deadlines
  *   htable.c     the intrusive hash table queue.c and func.c index with
  *   journal*.c   the journal of background jobs (journal.h): its file
@@ -178,6 +179,7 @@ struct job {
 	void			*j_hnext;	/* handle index chain (htable) */
 	void			*j_unext;	/* unique index chain (htable) */
 	struct func		*j_func;
+	char			*j_target;	/* member only, or NULL */
 	LIST_HEAD(, attach)	 j_clients;	/* foreground clients */
 	union {
 		struct conn	*worker;	/* RUNNING */
@@ -305,6 +307,7 @@ struct conn {
 	int			 c_fd;
 	int			 c_flags;
 	char			*c_client_id;	/* NULL: "-"; conn.c frees */
+	char			*c_target;	/* OPTION_REQ target; bcast.c */
 	LIST_HEAD(, attach)	 c_attached;	/* jobs this client waits on */
 	TAILQ_HEAD(, reg)	 c_regs;	/* most recent first */
 	TAILQ_HEAD(, job)	 c_jobs;	/* jobs held, latest first */
@@ -402,6 +405,7 @@ struct submit {
 	int		 prio;
 	int		 bg;
 	int64_t		 when;		/* epoch seconds, 0 now */
+	const char	*target;	/* broadcast member, or NULL */
 };
 void		 queue_init(void);
 void		 queue_free_all(void);
@@ -528,6 +532,15 @@ void	worker_gone(struct conn *);
 void	worker_unsleep(struct conn *);
 void	worker_hold(struct conn *, struct job *);
 void	worker_release(struct conn *, struct job *);
+void	worker_noop(struct conn *);
+
+/* bcast.c */
+const char *bcast_member(const struct conn *);
+int	bcast_option(struct conn *, const void *, size_t);
+void	bcast_enqueue(struct job *);
+void	bcast_remove(struct job *);
+struct job *bcast_best(struct conn *, int);
+void	bcast_members(struct conn *, const char *);
 
 /* timer.c */
 void	timer_init(void);

@@ -234,6 +234,8 @@ job_new(const struct submit *s, uint64_t num)
 		memcpy(job_reducer(j), s->reducer, s->reducer_len);
 	if (s->data_len > 0)
 		memcpy(job_data(j), s->data, s->data_len);
+	if (s->target != NULL)
+		j->j_target = xstrdup(s->target);
 	LIST_INIT(&j->j_clients);
 	if (num > next_handle)
 		next_handle = num;
@@ -269,8 +271,12 @@ job_enqueue(struct job *j)
 	j->j_state = JOB_QUEUED;
 	j->j_key = (int64_t)++next_seq;
 	j->j_since = timer_mono_us();
-	TAILQ_INSERT_TAIL(&f->f_q[j->j_prio], j, j_entry);
 	f->f_queued[j->j_prio]++;
+	if (j->j_target != NULL) {
+		bcast_enqueue(j);
+		return;
+	}
+	TAILQ_INSERT_TAIL(&f->f_q[j->j_prio], j, j_entry);
 	worker_wake(f, 1);
 }
 
@@ -372,7 +378,10 @@ job_end(struct job *j, int how)
 			nretrying--;
 		break;
 	case JOB_QUEUED:
-		TAILQ_REMOVE(&f->f_q[j->j_prio], j, j_entry);
+		if (j->j_target != NULL)
+			bcast_remove(j);
+		else
+			TAILQ_REMOVE(&f->f_q[j->j_prio], j, j_entry);
 		f->f_queued[j->j_prio]--;
 		break;
 	case JOB_RUNNING:
@@ -412,6 +421,7 @@ job_end(struct job *j, int how)
 		ended_add(j->j_num, ended_how(how));
 	if (j->j_flags & JOB_NOTE)
 		failed_note_drop(j->j_num);
+	free(j->j_target);
 	free(j);
 }
 
@@ -704,7 +714,10 @@ queue_assign(struct job *j, struct conn *c, int timeout)
 	struct func	*f = j->j_func;
 	int64_t		 now;
 
-	TAILQ_REMOVE(&f->f_q[j->j_prio], j, j_entry);
+	if (j->j_target != NULL)
+		bcast_remove(j);
+	else
+		TAILQ_REMOVE(&f->f_q[j->j_prio], j, j_entry);
 	f->f_queued[j->j_prio]--;
 	f->f_running++;
 	nrunning++;
@@ -838,6 +851,14 @@ queue_requeue(struct job *j, const char *why)
 	}
 	j->j_attempts++;
 	queue_handle(j, h, sizeof(h));
+	/* A broadcast job belongs to its member: it fails, never moves. */
+	if (j->j_target != NULL && !(j->j_flags & JOB_BG)) {
+		log_info("broadcast job %s (function %s) for %s failed: %s",
+		    h, f->f_name, j->j_target, why);
+		job_fail_clients(j);
+		job_end(j, -1);
+		return;
+	}
 	if (conf.job_retries > 0 && j->j_attempts >= conf.job_retries) {
 		if (!(j->j_flags & JOB_BG)) {
 			job_fail_clients(j);

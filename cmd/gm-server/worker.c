@@ -18,7 +18,6 @@
 
 static void	reg_remove(struct reg *);
 static int	worker_has_job(struct conn *);
-static void	worker_noop(struct conn *);
 static void	worker_requeue(struct conn *, struct func *, const char *);
 static void	worker_sleep(struct conn *);
 
@@ -109,6 +108,9 @@ worker_has_job(struct conn *c)
 	struct reg	*r;
 	int		 p;
 
+	for (p = 0; p < PRIO_COUNT; p++)
+		if (bcast_best(c, p) != NULL)
+			return 1;
 	TAILQ_FOREACH(r, &c->c_regs, r_wentry)
 		for (p = 0; p < PRIO_COUNT; p++)
 			if (queue_best(r->r_func, p) != NULL)
@@ -132,7 +134,7 @@ worker_unsleep(struct conn *c)
 }
 
 /* Send a sleeping worker its one NOOP of this sleep. */
-static void
+void
 worker_noop(struct conn *c)
 {
 	struct reg	*r;
@@ -229,6 +231,13 @@ worker_grab(struct conn *c, uint32_t type)
 		return;
 	}
 	for (p = 0; p < PRIO_COUNT && best == NULL; p++) {
+		/* A job for this member alone comes first. */
+		if ((best = bcast_best(c, p)) != NULL) {
+			TAILQ_FOREACH(best_r, &c->c_regs, r_wentry)
+				if (best_r->r_func == best->j_func)
+					break;
+			break;
+		}
 		TAILQ_FOREACH(r, &c->c_regs, r_wentry) {
 			if ((j = queue_best(r->r_func, p)) == NULL)
 				continue;
