@@ -29,6 +29,10 @@ static const struct column c_workers[] = {
 	{ "FD", "fd", 'n' }, { "ADDRESS", "address", 's' },
 	{ "CLIENT-ID", "client_id", 's' }, { "FUNCTIONS", "functions", 'l' }
 };
+static const struct column c_members[] = {
+	{ "MEMBER", "member", 's' }, { "FD", "fd", 'n' },
+	{ "ADDRESS", "address", 's' }
+};
 static const struct column c_jobs[] = {
 	{ "HANDLE", "handle", 's' }, { "RETRIES", "retries", 'n' },
 	{ "IGNORED", "ignored", 'n' }, { "PERSISTED", "persisted", 'n' }
@@ -72,6 +76,8 @@ const struct view views[VIEW_COUNT] = {
 			   nitems(c_prio), 1 },
 	[VIEW_WORKERS] = { "workers", "workers", c_workers,
 			   nitems(c_workers) },
+	[VIEW_MEMBERS] = { "members", "members", c_members,
+			   nitems(c_members), 0, 1 },
 	[VIEW_JOBS] =	 { "jobs", "show jobs", c_jobs, nitems(c_jobs) },
 	[VIEW_UNIQUE] =	 { "unique-jobs", "show unique jobs", c_unique,
 			   nitems(c_unique) },

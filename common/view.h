@@ -27,6 +27,7 @@ enum view_id {
 	VIEW_STATUS,
 	VIEW_PRIO,
 	VIEW_WORKERS,
+	VIEW_MEMBERS,
 	VIEW_JOBS,
 	VIEW_UNIQUE,
 	VIEW_JOURNAL,
@@ -45,6 +46,8 @@ struct view {
 	const struct column	*cols;
 	size_t			 ncols;
 	int			 byfunc;	/* rows sorted by function */
+	int			 takesfunc;	/* cmd is followed by a
+						   function name */
 };
 
 /* Rows of strings: row[0] is the server's name, then one per column. */

@@ -215,21 +215,26 @@ list_table(const struct view *v, const char *cmd, struct table *t)
 	return answered;
 }
 
-/* status, priority-status, workers, jobs, unique-jobs, journal, stats. */
+/*
+ * status, priority-status, workers, members (of func), jobs, unique-jobs,
+ * journal, stats.
+ */
 static void
-do_list(enum action a)
+do_list(enum action a, const char *func)
 {
 	static const struct {
 		enum action	 a;
 		enum view_id	 v;
 	} map[] = {
 		{ A_STATUS, VIEW_STATUS }, { A_PRIO, VIEW_PRIO },
-		{ A_WORKERS, VIEW_WORKERS }, { A_JOBS, VIEW_JOBS },
+		{ A_WORKERS, VIEW_WORKERS }, { A_MEMBERS, VIEW_MEMBERS },
+		{ A_JOBS, VIEW_JOBS },
 		{ A_UNIQUE, VIEW_UNIQUE }, { A_JOURNAL, VIEW_JOURNAL },
 		{ A_STATS, VIEW_STATS }
 	};
 	const struct view	*v;
 	struct table		 t;
+	char			*cmd = NULL;
 	size_t			 i;
 	int			 answered;
 
@@ -239,7 +244,10 @@ do_list(enum action a)
 		return;
 	v = &views[map[i].v];
 	table_init(&t, v->cols, v->ncols, nservers > 1);
-	answered = list_table(v, NULL, &t);
+	if (v->takesfunc)
+		xasprintf(&cmd, "%s %s", v->cmd, func);
+	answered = list_table(v, cmd, &t);
+	free(cmd);
 	if (!raw && answered) {
 		if (v->byfunc)
 			table_print_functions(&t);
@@ -560,7 +568,7 @@ do_watch(double interval, long long count)
 		} else if (n > 0)
 			printf("\n");
 		status_reset();
-		do_list(A_STATUS);
+		do_list(A_STATUS, NULL);
 		fflush(stdout);
 	}
 }
@@ -783,11 +791,12 @@ main(int argc, char *argv[])
 	case A_STATUS:
 	case A_PRIO:
 	case A_WORKERS:
+	case A_MEMBERS:
 	case A_JOBS:
 	case A_UNIQUE:
 	case A_JOURNAL:
 	case A_STATS:
-		do_list(res.action);
+		do_list(res.action, res.func);
 		break;
 	case A_VERSION:
 		do_value("version", "VERSION", "version");

@@ -16,6 +16,7 @@ enum action {
 	A_NONE,
 	A_STATUS,
 	A_WORKERS,
+	A_MEMBERS,
 	A_JOBS,
 	A_UNIQUE,
 	A_PRIO,

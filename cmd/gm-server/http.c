@@ -312,7 +312,9 @@ http_request(struct evhttp_request *req, void *arg __unused)
 		return;
 	}
 	if (strncmp(path, "/api/", 5) == 0) {
-		if (get && (v = view_find(path + 5)) != NULL) {
+		/* Views of one function's members (takesfunc) are not served. */
+		if (get && (v = view_find(path + 5)) != NULL &&
+		    !v->takesfunc) {
 			l = link_open(req, LINK_VIEW);
 			l->l_view = v;
 			table_init(&l->l_table, v->cols, v->ncols, 0);
