@@ -55,9 +55,12 @@ usage(int status)
 	    "\t[-i pidfile] [-j jobs] [-p port] [-t ms] [-u unique] "
 	    "[--at time]\n"
 	    "\t[--unordered] [data ...]\n"
+	    "       %s [-s] -f function --all | --to name [--to name ...] "
+	    "[-h host[:port]]\n"
+	    "\t[-p port] [-t ms] [--json] [--no-label] [data]\n"
 	    "\t" TLS_TOOL_USAGE "\n"
 	    "       %s [-h host[:port]] [-p port] [-t ms] --status handle\n",
-	    getprogname(), getprogname());
+	    getprogname(), getprogname(), getprogname());
 }
 
 /* A message on stderr, after wiping a live progress line. */
@@ -292,12 +295,17 @@ on_signal(int sig)
 }
 
 enum {
-	OPT_AT = 256,
+	OPT_ALL = 256,
+	OPT_AT,
+	OPT_JSON,
+	OPT_NO_LABEL,
+	OPT_TO,
 	OPT_STATUS,
 	OPT_UNORDERED
 };
 
 static const struct option longopts[] = {
+	{ "all",	no_argument,		NULL,	OPT_ALL },
 	{ "at",		required_argument,	NULL,	OPT_AT },
 	{ "background",	no_argument,		NULL,	'b' },
 	{ "function",	required_argument,	NULL,	'f' },
@@ -305,12 +313,15 @@ static const struct option longopts[] = {
 	{ "high",	no_argument,		NULL,	'I' },
 	{ "host",	required_argument,	NULL,	'h' },
 	{ "jobs",	required_argument,	NULL,	'j' },
+	{ "json",	no_argument,		NULL,	OPT_JSON },
 	{ "low",	no_argument,		NULL,	'L' },
+	{ "no-label",	no_argument,		NULL,	OPT_NO_LABEL },
 	{ "pidfile",	required_argument,	NULL,	'i' },
 	{ "port",	required_argument,	NULL,	'p' },
 	{ "prefix",	no_argument,		NULL,	'P' },
 	{ "status",	required_argument,	NULL,	OPT_STATUS },
 	{ "timeout",	required_argument,	NULL,	't' },
+	{ "to",		required_argument,	NULL,	OPT_TO },
 	{ "unique",	required_argument,	NULL,	'u' },
 	{ "unordered",	no_argument,		NULL,	OPT_UNORDERED },
 	{ "verbose",	no_argument,		NULL,	'v' },
@@ -398,6 +409,20 @@ main(int argc, char *argv[])
 		case 'v':
 			opt.verbose = 1;
 			break;
+		case OPT_ALL:
+			opt.all = 1;
+			break;
+		case OPT_JSON:
+			opt.json = 1;
+			break;
+		case OPT_NO_LABEL:
+			opt.label = -1;
+			break;
+		case OPT_TO:
+			opt.to = xreallocarray(opt.to, opt.nto + 1,
+			    sizeof(*opt.to));
+			opt.to[opt.nto++] = optarg;
+			break;
 		case OPT_AT:
 			opt.at = parse_at(optarg);
 			opt.at_set = 1;
@@ -438,6 +463,23 @@ main(int argc, char *argv[])
 			    maxu);
 	}
 
+	if (opt.all && opt.nto > 0)
+		errx(ST_USAGE, "--all and --to exclude each other");
+	if (opt.all || opt.nto > 0) {
+		if (opt.nfuncs != 1 || status_handle != NULL)
+			errx(ST_USAGE, "a broadcast (--all, --to) takes one "
+			    "function (-f) and no --status");
+		if (opt.background || opt.at_set)
+			errx(ST_USAGE, "background broadcast (-b, --at with "
+			    "--all or --to) is not supported");
+		if (opt.lines || argc > 1 || opt.unique != NULL || opt.prio)
+			errx(ST_USAGE, "a broadcast sends one payload: no "
+			    "-n, -N, -u, -I, -L, and at most one data "
+			    "argument");
+		opt.label = opt.label == 0;
+	} else if (opt.label || opt.json)
+		errx(ST_USAGE, "--no-label and --json go with --all or --to");
+
 	/* Servers: -h, else GEARMAN_SERVER, else localhost. */
 	net_tool_servers(hosts, nhosts, port, ST_USAGE, &srvs, &nconns);
 	free(hosts);
@@ -466,6 +508,18 @@ main(int argc, char *argv[])
 
 	if (status_handle != NULL)
 		return query_status(status_handle);
+
+	if (opt.all || opt.nto > 0) {
+		if (argc > 0)
+			return broadcast(opt.funcs[0], opt.to, opt.nto,
+			    argv[0], strlen(argv[0]));
+		if (!opt.empty)
+			read_stdin_all();
+		j = TAILQ_FIRST(&alljobs);
+		return broadcast(opt.funcs[0], opt.to, opt.nto,
+		    j != NULL ? j->j_payload->p_buf : NULL,
+		    j != NULL ? j->j_payload->p_len : 0);
+	}
 
 	/* The payloads. */
 	if (opt.lines) {

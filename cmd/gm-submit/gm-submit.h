@@ -2,7 +2,8 @@
 /*
  * gm-submit's shared state: the jobs, the server connections and the
  * options.  gm-submit.c has the options and main, jobs.c the payloads and
- * the ordered output, servers.c the connections and the poll loop.
+ * the ordered output, servers.c the connections and the poll loop,
+ * bcast.c broadcast (--all, --to).
  */
 #ifndef GM_SUBMIT_H
 #define GM_SUBMIT_H
@@ -87,6 +88,11 @@ struct options {
 	size_t		  window;
 	int		  at_set;
 	long long	  at;
+	int		  all;		/* --all */
+	char		**to;		/* --to names */
+	size_t		  nto;
+	int		  label;	/* broadcast: "NAME: " before lines */
+	int		  json;		/* broadcast: --json */
 };
 
 /* gm-submit.c */
@@ -117,6 +123,10 @@ void		 to_stderr(const struct job *, const struct gm_arg *);
 void		 read_stdin_all(void);
 int		 read_lines(void);
 void		 take_lines(int);
+
+/* bcast.c */
+int		 broadcast(const char *, char **, size_t, const void *,
+		    size_t);
 
 /* servers.c */
 int		 run(void);
