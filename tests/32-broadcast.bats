@@ -1,0 +1,167 @@
+#!/usr/bin/env bats
+# Broadcast (gm's extension): `gm-admin members FUNC`, `gm-submit --all`
+# and `--to`.  Members are the workers registered for FUNC, named by client
+# id (gm-work --id, SET_CLIENT_ID), across every listed server.  Against
+# gearmand, which has no broadcast, both fail at once with a clear error.
+
+bats_require_minimum_version 1.5.0
+load helper
+load 40-work-helper
+
+setup() {
+	server_start s1
+	WORK_PIDS=()
+	CLIENTS=$BATS_TEST_DIRNAME/clients
+}
+
+# php_worker NAME PORT ID FUNC / perl_worker ...: a library worker with a
+# client id, waited for until the server counts one more worker of FUNC.
+lib_worker() {
+	local name=$1 port=$2 id=$3 fn=$4 before
+	shift 4
+	before=$(admin "$port" status | awk -F'\t' -v f="$fn" '$1 == f { print $4 }')
+	GEARMAN_SERVER="127.0.0.1:$port" "$@" -i "$id" "$fn" \
+	    2>"$BATS_TEST_TMPDIR/$name.err" 3>&- </dev/null &
+	printf -v "WPID_$name" %s $!
+	WORK_NAMES="${WORK_NAMES:-} $name"
+	wait_until 20 workers_for "$fn" "$port" -gt "${before:-0}"
+}
+
+@test "against gearmand: --all and members fail at once, saying there is no broadcast" {
+	is_gearmand || skip "the gearmand case"
+	run -5 gm-submit -h "127.0.0.1:$PORT" --all -f up hi
+	assert_output --regexp "^gm-submit: 127\.0\.0\.1:$PORT: the server does not support broadcast \(it has no \"members\" command: ERR UNKNOWN_COMMAND .*\)$"
+	run -1 gm-admin -h "127.0.0.1:$PORT" members up
+	assert_output --partial "ERR UNKNOWN_COMMAND"
+}
+
+@test "five members on two servers, one of them on both: one labelled reply each" {
+	gm_only
+	server_start s2
+	work_start w1 -h "127.0.0.1:$PORT_s1" --id web1 -f echo -- cat
+	WPORT=$PORT_s2 work_start w2 -h "127.0.0.1:$PORT_s2" --id web2 -f echo -- cat
+	work_start both -h "127.0.0.1:$PORT_s1,127.0.0.1:$PORT_s2" --id both \
+	    -f echo -- cat
+	wait_until 20 workers_for echo "$PORT_s2" -eq 2
+	lib_worker php "$PORT_s1" php1 echo php "$CLIENTS/php-worker.php"
+	lib_worker perl "$PORT_s2" perl1 echo perl "$CLIENTS/perl-worker.pl"
+
+	run -0 gm-admin -h "127.0.0.1:$PORT_s1,127.0.0.1:$PORT_s2" --json members echo
+	[ "$(printf '%s\n' "$output" | grep -c '"member"')" -eq 6 ]
+	run -0 --separate-stderr gm-submit -h "127.0.0.1:$PORT_s1,127.0.0.1:$PORT_s2" \
+	    --all -f echo hi
+	run -0 sort <<<"$output"
+	assert_output "both: hi
+perl1: hi
+php1: hi
+web1: hi
+web2: hi"
+	run -0 gm-submit -h "127.0.0.1:$PORT_s1,127.0.0.1:$PORT_s2" --all -f echo hi
+	assert_line "gm-submit: echo: 5 members: 5 done, 0 failed, 0 no answer"
+
+	# --json: one object per member; the member on both servers came
+	# from the first server that listed it.
+	run -0 --separate-stderr gm-submit -h "127.0.0.1:$PORT_s1,127.0.0.1:$PORT_s2" \
+	    --all --json -f echo hi
+	run -0 sort <<<"$output"
+	assert_output "{\"member\": \"both\", \"server\": \"127.0.0.1:$PORT_s1\", \"status\": \"done\", \"result\": \"hi\", \"error\": null}
+{\"member\": \"perl1\", \"server\": \"127.0.0.1:$PORT_s2\", \"status\": \"done\", \"result\": \"hi\", \"error\": null}
+{\"member\": \"php1\", \"server\": \"127.0.0.1:$PORT_s1\", \"status\": \"done\", \"result\": \"hi\", \"error\": null}
+{\"member\": \"web1\", \"server\": \"127.0.0.1:$PORT_s1\", \"status\": \"done\", \"result\": \"hi\", \"error\": null}
+{\"member\": \"web2\", \"server\": \"127.0.0.1:$PORT_s2\", \"status\": \"done\", \"result\": \"hi\", \"error\": null}"
+
+	# --no-label: the bare replies.
+	run -0 --separate-stderr gm-submit -h "127.0.0.1:$PORT_s1" --to web1 \
+	    --no-label -f echo hi
+	assert_output "hi"
+}
+
+@test "gm-admin members: one line per member, a connection registered twice once" {
+	gm_only
+	work_start w1 --id web1 -f up -f up -- cat
+	run -0 gm-admin members up
+	assert_output --regexp "^MEMBER +FD +ADDRESS
+web1 +[0-9]+ +127\.0\.0\.1$"
+	run -0 gm-admin members nosuch
+	assert_output "MEMBER  FD  ADDRESS"
+}
+
+@test "a member fails, one is killed mid-job, one never answers: each named, the others intact" {
+	gm_only
+	work_start ok --id ok -f f -- sh -c 'echo fine'
+	work_start bad --id bad -f f -- sh -c 'echo partial; exit 1'
+	work_start dead --id dead -f f -- sh -c "echo \$\$ >'$BATS_TEST_TMPDIR/dead.pid'; exec sleep 60"
+	work_start silent --id silent -f f -- sh -c "echo \$\$ >'$BATS_TEST_TMPDIR/silent.pid'; exec sleep 60"
+	gm-submit --all -t 8000 -f f hi >"$BATS_TEST_TMPDIR/out" \
+	    2>"$BATS_TEST_TMPDIR/err" &
+	sub=$!
+	wait_until 20 test -s "$BATS_TEST_TMPDIR/dead.pid"
+	wait_until 20 test -s "$BATS_TEST_TMPDIR/silent.pid"
+	kill -KILL "$(work_pid dead)"
+	kill -KILL "$(cat "$BATS_TEST_TMPDIR/dead.pid")"
+	rc=0
+	wait "$sub" || rc=$?
+	kill -KILL "$(cat "$BATS_TEST_TMPDIR/silent.pid")"
+	[ "$rc" -eq 4 ]
+	run sort "$BATS_TEST_TMPDIR/out"
+	assert_output "bad: partial
+ok: fine"
+	run tail -n 1 "$BATS_TEST_TMPDIR/err"
+	assert_output "gm-submit: f: 4 members: 1 done, 2 failed (bad: sh: exited with status 1, dead: failed), 1 no answer (silent)"
+}
+
+@test "a member fails: exit status 1 and its reason" {
+	gm_only
+	work_start ok --id ok -f f -- sh -c 'echo fine'
+	work_start bad --id bad -f f -- sh -c 'exit 2'
+	run -1 --separate-stderr gm-submit --all -f f hi
+	assert_output "ok: fine"
+	[ "${stderr_lines[-1]}" = "gm-submit: f: 2 members: 1 done, 1 failed (bad: sh: exited with status 2), 0 no answer" ]
+}
+
+@test "--to: the named members only; an unknown name is reported" {
+	gm_only
+	work_start w1 --id web1 -f up -- sh -c 'echo one'
+	work_start w2 --id web2 -f up -- sh -c 'echo two'
+	run -0 --separate-stderr gm-submit --to web2 -f up hi
+	assert_output "web2: two"
+	run -1 --separate-stderr gm-submit --to web1 --to web9 -f up hi
+	assert_output "web1: one"
+	[ "${stderr_lines[0]}" = "gm-submit: up: web9 is not a member (not connected, or not registered for up)" ]
+	[ "${stderr_lines[1]}" = "gm-submit: up: 1 member: 1 done, 0 failed, 0 no answer" ]
+	run -1 gm-submit --to web9 -f up hi
+	assert_line "gm-submit: up: no members: no worker of those named is registered for up on any server"
+}
+
+@test "zero members: an error of its own" {
+	gm_only
+	run -1 gm-submit --all -f nobody hi
+	assert_output "gm-submit: nobody: no members: no worker is registered for nobody on any server"
+}
+
+@test "a busy member gets its broadcast job after its current one, never another worker" {
+	gm_only
+	work_start w1 --id web1 -f up -- sh -c 'echo one'
+	# web2 also does "hold", whose job waits until the file go exists.
+	work_start w2 --id web2 -f up -f hold -- sh -c "d=\$(cat); [ \"\$d\" != block ] ||
+	    while [ ! -e '$BATS_TEST_TMPDIR/go' ]; do sleep 0.05; done; echo two \$d"
+	gm-submit -f hold block >"$BATS_TEST_TMPDIR/hold.out" &
+	hold=$!
+	wait_until 20 eval '[ "$(status_row hold | cut -f3)" = 1 ]'
+	gm-submit --to web2 -f up hi >"$BATS_TEST_TMPDIR/out" 2>&1 &
+	sub=$!
+	# Queued for web2 alone: idle web1 is not given it.
+	wait_until 20 eval '[ "$(status_row up | cut -f2,3)" = "1	0" ]'
+	touch "$BATS_TEST_TMPDIR/go"
+	wait "$hold"
+	wait "$sub"
+	run cat "$BATS_TEST_TMPDIR/out"
+	assert_output "web2: two hi
+gm-submit: up: 1 member: 1 done, 0 failed, 0 no answer"
+}
+
+@test "background broadcast is refused on the command line" {
+	gm_only
+	run -2 gm-submit --all -b -f up hi
+	assert_output "gm-submit: background broadcast (-b, --at with --all or --to) is not supported"
+}
