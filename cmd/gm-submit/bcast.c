@@ -56,6 +56,7 @@ static int	 add_member(const char *, size_t, struct sconn *);
 static void	 member_output(struct member *, const void *, size_t);
 static void	 member_end(struct member *, enum mstate);
 static void	 member_fail(struct member *, const char *, size_t);
+static void	 label_stderr(const struct member *, const uint8_t *, size_t);
 static void	 member_json(const struct member *);
 static void	 json_string(FILE *, const void *, size_t);
 static void	 on_packet(struct sconn *, struct gm_packet *);
@@ -180,6 +181,28 @@ member_output(struct member *m, const void *buf, size_t len)
 	n = m->m_outlen - (size_t)(p - m->m_out);
 	memmove(m->m_out, p, n);
 	m->m_outlen = n;
+}
+
+/* A warning or exception of a member: to stderr, each line labelled. */
+static void
+label_stderr(const struct member *m, const uint8_t *p, size_t len)
+{
+	const uint8_t	*nl;
+	size_t		 n;
+
+	while (len > 0) {
+		nl = memchr(p, '\n', len);
+		n = nl != NULL ? (size_t)(nl - p) + 1 : len;
+		if (opt.label) {
+			write_all(STDERR_FILENO, m->m_name, strlen(m->m_name));
+			write_all(STDERR_FILENO, ": ", 2);
+		}
+		write_all(STDERR_FILENO, p, n);
+		if (nl == NULL)
+			write_all(STDERR_FILENO, "\n", 1);
+		p += n;
+		len -= n;
+	}
 }
 
 /* A member is done or failed. */
@@ -334,12 +357,16 @@ on_packet(struct sconn *s, struct gm_packet *pkt)
 		member_output(m, pkt->arg[1].ptr, pkt->arg[1].len);
 		break;
 	case GM_WORK_WARNING:
+		if (!opt.json)
+			label_stderr(m, pkt->arg[1].ptr, pkt->arg[1].len);
 		/* Keep the message for the WORK_FAIL that may follow. */
 		free(m->m_error);
 		m->m_error = copy((const char *)pkt->arg[1].ptr,
 		    pkt->arg[1].len);
 		break;
 	case GM_WORK_EXCEPTION:
+		if (!opt.json)
+			label_stderr(m, pkt->arg[1].ptr, pkt->arg[1].len);
 		member_fail(m, (const char *)pkt->arg[1].ptr, pkt->arg[1].len);
 		break;
 	case GM_WORK_COMPLETE:

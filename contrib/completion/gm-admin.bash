@@ -87,7 +87,7 @@ _gm_admin()
 		COMPREPLY=($(compgen -W "$(gm-admin --subcommands 2>/dev/null)" \
 		    -- "$cur"))
 		;;
-	maxqueue|drop)
+	maxqueue|drop|members)
 		[ "$nwords" -eq 0 ] &&
 		    COMPREPLY=($(compgen -W "$(_gm_admin_functions)" -- "$cur"))
 		;;

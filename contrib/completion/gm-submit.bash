@@ -10,12 +10,32 @@ _gm_submit_functions()
 	    awk -F '\t' 'NF == 4 { print $1 }'
 }
 
+# Broadcast members of function $1 (gm-server's `members`).
+_gm_submit_members()
+{
+	local srv=${GEARMAN_SERVER:-localhost:4730}
+	command -v gm-admin >/dev/null 2>&1 || return 0
+	gm-admin -t 500 -h "$srv" --raw members "$1" 2>/dev/null |
+	    awk -F '\t' 'NF == 3 { print $1 }'
+}
+
 _gm_submit()
 {
-	local cur prev words cword
+	local cur prev words cword i fn=
 	_init_completion -s || return
 
 	case $prev in
+	--to)
+		for ((i = 1; i < cword; i++)); do
+			case ${words[i]} in
+			-f|--function) fn=${words[i + 1]} ;;
+			esac
+		done
+		[ -n "$fn" ] &&
+		    COMPREPLY=($(compgen -W "$(_gm_submit_members "$fn")" \
+		    -- "$cur"))
+		return
+		;;
 	-f|--function)
 		COMPREPLY=($(compgen -W "$(_gm_submit_functions)" -- "$cur"))
 		return
@@ -34,10 +54,11 @@ _gm_submit()
 	esac
 	if [[ $cur == -* ]]; then
 		COMPREPLY=($(compgen -W '-b -f -H -h -I -i -j -L -N -n -P -p
-		    -S -s -t -u -V -v --at --background --function --help --high
-		    --host --jobs --low --pidfile --port --prefix --ssl
+		    -S -s -t -u -V -v --all --at --background --function --help
+		    --high --host --jobs --json --low --no-label --pidfile --port
+		    --prefix --ssl
 		    --ssl-ca-file --ssl-certificate --ssl-key --ssl-no-verify
-		    --status --timeout --unique --unordered --verbose
+		    --status --timeout --to --unique --unordered --verbose
 		    --version' \
 		    -- "$cur"))
 		return
