@@ -9,7 +9,7 @@
 # BENCH_ROUNDS=N      rounds (default 3)
 # BENCH_QUICK=1       small counts (a smoke run of this script, minutes -> s)
 # BENCH_ONLY="..."    groups to run: basic fifo mem scale conns tools journal
-#                     tls
+#                     tls bcast
 set -u
 cd "$(dirname "$0")/../.."
 top=$PWD
@@ -20,7 +20,7 @@ gmwork=$top/build/bin/gm-work
 fifo=$top/build/tests/bench/fifo
 gearmand=${GEARMAND:-/usr/sbin/gearmand}
 rounds=${BENCH_ROUNDS:-3}
-only=${BENCH_ONLY:-basic fifo mem scale conns tools journal tls}
+only=${BENCH_ONLY:-basic fifo mem scale conns tools journal tls bcast}
 out=$top/tests/bench/results.txt
 unset GEARMAN_SERVER
 
@@ -566,6 +566,47 @@ s_tls() {
 	stop
 }
 
+# Broadcast (issue 11): n_members gm-work members (echo mode, ids m1..),
+# one `gm-submit --all` timed from start to exit (ms), every reply checked.
+n_members=100
+s_bcast() {
+	local i p t0 t1 n mp=()
+	[ -n "$gm_ok" ] || return 0
+	say "  gm: broadcast to $n_members members"
+	start gm --journal none || return 1
+	for i in $(seq "$n_members"); do
+		"$gmwork" -h 127.0.0.1 -p "$sport" --id "m$i" -f bc \
+		    >/dev/null 2>>"$work/bcw.log" 3>&- </dev/null &
+		pids+=("$!")
+		mp+=("$!")
+	done
+	if ! wait_for 60 eval '[ "$("$top/build/bin/gm-admin" -h \
+	    127.0.0.1 -p "$sport" --raw members bc | grep -c "^m")" \
+	    = "$n_members" ]'; then
+		fail "bcast: $n_members members did not register"
+	else
+		t0=$(ms)
+		"$gmsubmit" -h 127.0.0.1 -p "$sport" -t 60000 --all -f bc \
+		    hello >"$work/bc.out" 2>"$work/bc.err"
+		t1=$(ms)
+		n=$(grep -c '^m[0-9]*: hello$' "$work/bc.out")
+		if [ "$n" != "$n_members" ]; then
+			fail "bcast: $n replies of $n_members: $(tail -1 \
+			    "$work/bc.err")"
+		else
+			rec gm.bcast.ms "$((t1 - t0))"
+		fi
+	fi
+	# Members first (they would reconnect to a stopped server forever).
+	for p in "${mp[@]}"; do
+		kill -TERM "$p" 2>/dev/null
+	done
+	for p in "${mp[@]}"; do
+		wait "$p" 2>/dev/null
+	done
+	stop
+}
+
 # Replay (issue 5): fill the durable journal with n_mem background jobs,
 # kill the server (SIGKILL), and time a restart up to listening, when
 # every job must be queued again.
@@ -826,6 +867,9 @@ table() {
 	row "T2 server CPU us/job, TLS vs plain" gm.tls.srvus \
 	    gm.tlsplain.srvus ""
 	echo
+	echo "broadcast (issue 11), gm only (gearmand has none):"
+	row "B1 gm-submit --all to $n_members members, ms" gm.bcast.ms "" ""
+	echo
 	if [ ${#notes[@]} -gt 0 ]; then
 		echo "notes:"
 		printf '    %s\n' "${notes[@]}"
@@ -873,6 +917,7 @@ for round in $(seq "$rounds"); do
 		tools) s_tools ;;
 		journal) s_journal ;;
 		tls) s_tls ;;
+		bcast) s_bcast ;;
 		*) fail "unknown group $s" ;;
 		esac
 	done
