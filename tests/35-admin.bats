@@ -76,7 +76,7 @@ teardown_file() {
 	run --separate-stderr gm-admin --subcommands
 	[ "$status" -eq 0 ]
 	[ -z "$stderr" ]
-	[ "$(printf '%s ' "${lines[@]}")" = "status workers jobs unique-jobs priority-status version getpid verbose maxqueue cancel create drop journal stats shutdown watch failed retry purge retries retrying " ]
+	[ "$(printf '%s ' "${lines[@]}")" = "status workers members jobs unique-jobs priority-status version getpid verbose maxqueue cancel create drop journal stats shutdown watch failed retry purge retries retrying " ]
 	# The usage's list: the first word of each "a | b" alternative,
 	# once the optional "[...]" and required "{...}" groups are gone.
 	help=$(gm-admin --help | sed -n '2,/^       /p' | sed '$d' |
