@@ -1218,6 +1218,7 @@ job_free_one(void *e, void *arg __unused)
 	if (j->j_state == JOB_PENDING)
 		release_created(j->j_u.waiters, ECANCELED);
 	job_detach_all(j);
+	free(j->j_target);
 	free(j);
 }
 
