@@ -341,16 +341,9 @@ on_packet(struct sconn *s, struct gm_packet *pkt)
 		    (int)pkt->arg[0].len, pkt->arg[0].ptr);
 		m->m_state = M_RUNNING;
 		return;
-	case GM_WORK_DATA:
-	case GM_WORK_WARNING:
-	case GM_WORK_COMPLETE:
-	case GM_WORK_FAIL:
-	case GM_WORK_EXCEPTION:
-		break;
-	default:
-		return;
 	}
-	if ((m = by_handle(s, &pkt->arg[0])) == NULL)
+	/* The WORK_* packets name a job; the others are not ours. */
+	if (pkt->nargs == 0 || (m = by_handle(s, &pkt->arg[0])) == NULL)
 		return;
 	switch (pkt->hdr.type) {
 	case GM_WORK_DATA:
@@ -446,7 +439,6 @@ broadcast(const char *func, char **to, size_t nto, const void *data,
     size_t len)
 {
 	struct pollfd	*pfd;
-	struct gm_packet pkt;
 	struct gm_arg	 a[3];
 	struct sconn	*s;
 	struct member	*keep;
@@ -527,22 +519,11 @@ broadcast(const char *func, char **to, size_t nto, const void *data,
 				continue;
 			if ((pfd[i].revents & POLLOUT) &&
 			    client_write(&s->s_c) == -1) {
-				conn_gone(s, strerror(errno));
+				conn_gone(s, lost_why(errno));
 				continue;
 			}
-			if (!(pfd[i].revents & (POLLIN | POLLHUP | POLLERR)))
-				continue;
-			if ((rv = client_read(&s->s_c)) == 0 ||
-			    (rv == -1 && errno != EAGAIN)) {
-				conn_gone(s, rv == 0 ? "server closed the "
-				    "connection" : strerror(errno));
-				continue;
-			}
-			while ((rv = client_packet(&s->s_c, &pkt)) ==
-			    PROTO_OK)
-				on_packet(s, &pkt);
-			if (rv != PROTO_NEED_MORE)
-				conn_gone(s, "bad packet from the server");
+			if (pfd[i].revents & (POLLIN | POLLHUP | POLLERR))
+				conn_input(s, on_packet, conn_gone);
 		}
 	}
 	free(pfd);

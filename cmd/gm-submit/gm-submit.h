@@ -130,5 +130,9 @@ int		 broadcast(const char *, char **, size_t, const void *,
 
 /* servers.c */
 int		 run(void);
+void		 conn_input(struct sconn *, void (*)(struct sconn *,
+		    struct gm_packet *), void (*)(struct sconn *,
+		    const char *));
+const char	*lost_why(int);
 
 #endif /* GM_SUBMIT_H */

@@ -34,10 +34,8 @@ static struct sconn	*pick_conn(const struct job *);
 static int		 submit(struct job *);
 static void		 conn_open(struct sconn *);
 static void		 conn_lost(struct sconn *, const char *);
-static const char	*lost_why(int);
 static int		 same_handle(const struct job *, const struct gm_arg *);
 static void		 handle_packet(struct sconn *, struct gm_packet *);
-static void		 conn_input(struct sconn *);
 static void		 ghost(struct job *);
 static void		 check_deadlines(void);
 static int64_t		 next_deadline(void);
@@ -222,7 +220,7 @@ conn_lost(struct sconn *s, const char *why)
 }
 
 /* Why a connection failed: a reset reads like the server closing it. */
-static const char *
+const char *
 lost_why(int error)
 {
 	if (error == ECONNRESET || error == EPIPE)
@@ -409,30 +407,34 @@ handle_packet(struct sconn *s, struct gm_packet *pkt)
 	}
 }
 
-/* Read from a server and handle every whole packet. */
-static void
-conn_input(struct sconn *s)
+/*
+ * Read from a server and give every whole packet to packet; gone(s, why)
+ * when the server is gone or sent garbage (it must clear s_up).
+ */
+void
+conn_input(struct sconn *s, void (*packet)(struct sconn *,
+    struct gm_packet *), void (*gone)(struct sconn *, const char *))
 {
 	struct gm_packet pkt;
 	int		 rv;
 
 	rv = client_read(&s->s_c);
 	if (rv == 0) {
-		conn_lost(s, "connection closed by the server");
+		gone(s, "connection closed by the server");
 		return;
 	}
 	if (rv == -1) {
 		if (errno != EAGAIN && errno != EWOULDBLOCK)
-			conn_lost(s, lost_why(errno));
+			gone(s, lost_why(errno));
 		return;
 	}
 	while ((rv = client_packet(&s->s_c, &pkt)) == PROTO_OK) {
-		handle_packet(s, &pkt);
+		packet(s, &pkt);
 		if (!s->s_up)
 			return;
 	}
 	if (rv != PROTO_NEED_MORE)
-		conn_lost(s, proto_strerror(rv));
+		gone(s, proto_strerror(rv));
 }
 
 /*
@@ -623,7 +625,7 @@ run(void)
 				continue;
 			}
 			if (pfd[n].revents & (POLLIN | POLLHUP | POLLERR))
-				conn_input(&conns[i]);
+				conn_input(&conns[i], handle_packet, conn_lost);
 			n++;
 		}
 		check_deadlines();
