@@ -165,3 +165,76 @@ gm-submit: up: 1 member: 1 done, 0 failed, 0 no answer"
 	run -2 gm-submit --all -b -f up hi
 	assert_output "gm-submit: background broadcast (-b, --at with --all or --to) is not supported"
 }
+
+# raw [GMRAW ARGS...]: tests/tools/gmraw against $PORT, script on stdin.
+raw() {
+	"$GM_BUILD/tests/tools/gmraw" -p "$PORT" "$@"
+}
+
+@test "wire: OPTION_REQ target=NAME, a job only that member grabs, a sleeping member woken" {
+	gm_only
+	run raw <<'EOF2'
+@2 REQ SET_CLIENT_ID other
+@2 REQ CAN_DO f
+@3 REQ SET_CLIENT_ID web1
+@3 REQ CAN_DO f
+@3 REQ PRE_SLEEP
+@3 SYNC
+@1 REQ OPTION_REQ target=web1
+@1 WAIT 1
+@1 REQ SUBMIT_JOB f "" hi
+@1 WAIT 1
+@3 WAIT 1
+@2 REQ GRAB_JOB
+@2 WAIT 1
+@3 REQ GRAB_JOB
+@3 WAIT 1
+@3 REQ WORK_COMPLETE %H done
+@1 WAIT 1
+@1 ADMIN members f
+EOF2
+	assert_success
+	assert_output --regexp '^OPTION_RES target=web1
+JOB_CREATED H:HOST:1
+@3 NOOP
+@2 NO_JOB
+@3 JOB_ASSIGN H:HOST:1 f hi
+WORK_COMPLETE H:HOST:1 done
+\| other\\t[0-9]+\\t127\.0\.0\.1
+\| web1\\t[0-9]+\\t127\.0\.0\.1
+\| \.$'
+}
+
+@test "wire: a member that leaves mid-job fails it; background with a target is refused" {
+	gm_only
+	run raw <<'EOF2'
+@2 REQ SET_CLIENT_ID web1
+@2 REQ CAN_DO f
+@3 REQ CAN_DO f
+@1 REQ OPTION_REQ target=web1
+@1 WAIT 1
+@1 REQ SUBMIT_JOB f "" hi
+@1 WAIT 1
+@2 REQ GRAB_JOB
+@2 WAIT 1
+@2 CLOSE
+@1 WAIT 1
+@3 REQ GRAB_JOB
+@3 WAIT 1
+@1 REQ SUBMIT_JOB_BG f "" x
+@1 WAIT 1
+@1 REQ OPTION_REQ target=
+@1 WAIT 1
+@1 REQ SUBMIT_JOB_BG f "" x
+@1 WAIT 1
+EOF2
+	assert_success
+	assert_output 'OPTION_RES target=web1
+JOB_CREATED H:HOST:1
+@2 JOB_ASSIGN H:HOST:1 f hi
+WORK_FAIL H:HOST:1
+@3 NO_JOB
+ERROR INVALID_TARGET "Broadcast jobs are foreground SUBMIT_JOB, _HIGH or _LOW only"
+OPTION_RES target=
+JOB_CREATED H:HOST:2'
+}
