@@ -116,11 +116,15 @@ list_members(const char *func)
 				s->s_up = 1;
 				break;
 			}
-			if (len >= 4 && memcmp(line, "ERR ", 4) == 0)
+			if (len >= 20 &&
+			    memcmp(line, "ERR UNKNOWN_COMMAND ", 20) == 0)
 				errx(ST_REFUSED, "%s: the server does not "
 				    "support broadcast (it has no \"members\" "
 				    "command: %.*s)", s->s_c.name, (int)len,
 				    line);
+			if (len >= 4 && memcmp(line, "ERR ", 4) == 0)
+				errx(ST_REFUSED, "%s: members of %s refused: "
+				    "%.*s", s->s_c.name, func, (int)len, line);
 			if ((tab = memchr(line, '\t', len)) != NULL)
 				len = (size_t)(tab - line);
 			add_member(line, len, s);
