@@ -111,6 +111,18 @@ bcast_best(struct conn *c, int prio)
 	return NULL;
 }
 
+/* When f's oldest targeted job was queued (monotonic us), or -1. */
+int64_t
+bcast_oldest_us(const struct func *f)
+{
+	struct job	*j;
+
+	TAILQ_FOREACH(j, &targeted, j_entry)
+		if (j->j_func == f)
+			return j->j_since;
+	return -1;
+}
+
 /*
  * Admin `members FUNC`: one line per member connection, "NAME<TAB>fd
  * <TAB>peer", then ".".  A connection that registered FUNC twice is one

@@ -540,6 +540,7 @@ int	bcast_option(struct conn *, const void *, size_t);
 void	bcast_enqueue(struct job *);
 void	bcast_remove(struct job *);
 struct job *bcast_best(struct conn *, int);
+int64_t	bcast_oldest_us(const struct func *);
 void	bcast_members(struct conn *, const char *);
 
 /* timer.c */

@@ -1158,13 +1158,14 @@ queue_foreach_job(void (*fn)(struct job *, void *), void *arg)
 
 /*
  * When the oldest queued job of f was queued (monotonic us), or -1: the
- * heads of the queues are their oldest, as jobs join at the tail.
+ * heads of the queues are their oldest, as jobs join at the tail; jobs
+ * targeted at a member wait on bcast.c's list.
  */
 int64_t
 queue_oldest_us(const struct func *f)
 {
 	struct job	*j;
-	int64_t		 t = -1;
+	int64_t		 t = bcast_oldest_us(f);
 	int		 i;
 
 	for (i = 0; i < PRIO_COUNT; i++)
