@@ -160,6 +160,33 @@ ok: fine"
 gm-submit: up: 1 member: 1 done, 0 failed, 0 no answer"
 }
 
+@test "a job held for a busy member is the function's oldest queued on the status page" {
+	gm_only
+	local http page row hold sub
+	http=$(free_port)
+	server_stop s1
+	server_start s1 --http-port "$http"
+	wait_until 20 port_open "$http"
+	work_start w2 --id web2 -f up -f hold -- sh -c "d=\$(cat); [ \"\$d\" != block ] ||
+	    while [ ! -e '$BATS_TEST_TMPDIR/go' ]; do sleep 0.05; done; echo two \$d"
+	gm-submit -f hold block >/dev/null &
+	hold=$!
+	wait_until 20 eval '[ "$(status_row hold | cut -f3)" = 1 ]'
+	gm-submit --to web2 -f up hi >"$BATS_TEST_TMPDIR/out" 2>&1 &
+	sub=$!
+	wait_until 20 eval '[ "$(status_row up | cut -f2,3)" = "1	0" ]'
+	# Only the targeted job is queued for up: its row shows its age.
+	page=$(curl -s --max-time 10 "http://127.0.0.1:$http/")
+	row=$(printf '%s\n' "$page" | grep '^<tr><td data-label="Function">up</td>')
+	[[ "$row" =~ data-label=\"Oldest\ queued\"\>[0-9]+s\</td\>\</tr\>$ ]]
+	touch "$BATS_TEST_TMPDIR/go"
+	wait "$hold"
+	wait "$sub"
+	page=$(curl -s --max-time 10 "http://127.0.0.1:$http/")
+	row=$(printf '%s\n' "$page" | grep '^<tr><td data-label="Function">up</td>')
+	[[ "$row" == *'data-label="Oldest queued">-</td></tr>' ]]
+}
+
 @test "background broadcast is refused on the command line" {
 	gm_only
 	run -2 gm-submit --all -b -f up hi
