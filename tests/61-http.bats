@@ -227,6 +227,8 @@ known_state() {
 	assert_line "Content-Type: application/json"$'\r'
 	assert_line "  {\"server\": \"127.0.0.1:$PORT\", \"function\": \"known\", \"submitted\": 4, \"completed\": 2, \"failed\": 1, \"exceptions\": 0, \"retried\": 0, \"cancelled\": 0},"
 	[ "$(code /api/nosuch)" = 404 ]
+	# members takes a function: gm-admin only, not served here
+	[ "$(code /api/members)" = 404 ]
 }
 
 @test "/metrics: exact lines for the known state, and promtool check metrics passes" {
