@@ -277,8 +277,8 @@ json_str(FILE *f, const char *s)
 	fputc('"', f);
 }
 
-/* Print n bytes as a JSON string. */
-static void
+/* Print n bytes as a JSON string (controls and quotes escaped). */
+void
 json_strn(FILE *f, const char *s, size_t n)
 {
 	const unsigned char	*p = (const unsigned char *)s;

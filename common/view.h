@@ -73,6 +73,7 @@ void	 table_free(struct table *);
 void	 table_sort(struct table *);
 void	 table_json(const struct table *, FILE *);
 void	 json_str(FILE *, const char *);
+void	 json_strn(FILE *, const char *, size_t);
 size_t	 unescape(const char *, char *);
 void	 json_escaped(FILE *, const char *);
 

@@ -25,6 +25,7 @@
 #include "net.h"
 #include "proto.h"
 #include "status.h"
+#include "view.h"
 #include "xmalloc.h"
 #include "gm-submit.h"
 
@@ -58,7 +59,6 @@ static void	 member_end(struct member *, enum mstate);
 static void	 member_fail(struct member *, const char *, size_t);
 static void	 label_stderr(const struct member *, const uint8_t *, size_t);
 static void	 member_json(const struct member *);
-static void	 json_string(FILE *, const void *, size_t);
 static void	 on_packet(struct sconn *, struct gm_packet *);
 static void	 conn_gone(struct sconn *, const char *);
 static struct member *by_handle(struct sconn *, const struct gm_arg *);
@@ -257,27 +257,6 @@ member_fail(struct member *m, const char *why, size_t len)
 	member_end(m, M_FAILED);
 }
 
-/* Write a JSON string of any bytes (controls and quotes escaped). */
-static void
-json_string(FILE *f, const void *buf, size_t len)
-{
-	const uint8_t	*p = buf;
-	size_t		 i;
-
-	fputc('"', f);
-	for (i = 0; i < len; i++) {
-		if (p[i] == '"' || p[i] == '\\')
-			fprintf(f, "\\%c", p[i]);
-		else if (p[i] == '\n')
-			fputs("\\n", f);
-		else if (p[i] < 0x20 || p[i] == 0x7f)
-			fprintf(f, "\\u%04x", p[i]);
-		else
-			fputc(p[i], f);
-	}
-	fputc('"', f);
-}
-
 /* --json: one object per member, one line each. */
 static void
 member_json(const struct member *m)
@@ -286,14 +265,14 @@ member_json(const struct member *m)
 	    "failed" };
 
 	fputs("{\"member\": ", stdout);
-	json_string(stdout, m->m_name, strlen(m->m_name));
+	json_str(stdout, m->m_name);
 	fputs(", \"server\": ", stdout);
-	json_string(stdout, m->m_conn->s_c.name, strlen(m->m_conn->s_c.name));
+	json_str(stdout, m->m_conn->s_c.name);
 	printf(", \"status\": \"%s\", \"result\": ", names[m->m_state]);
-	json_string(stdout, m->m_out, m->m_outlen);
+	json_strn(stdout, (const char *)m->m_out, m->m_outlen);
 	fputs(", \"error\": ", stdout);
 	if (m->m_state != M_DONE && m->m_error != NULL)
-		json_string(stdout, m->m_error, strlen(m->m_error));
+		json_str(stdout, m->m_error);
 	else
 		fputs("null", stdout);
 	fputs("}\n", stdout);
