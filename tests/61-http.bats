@@ -253,6 +253,55 @@ known_state() {
 	[ -z "$output" ]
 }
 
+@test "/metrics: the failed list's gauges and evictions, exact, for a known failed state" {
+	gm_only "gearmand has no failed list"
+	local hp
+	hp=$(free_port)
+	server_start fm --job-handle-prefix T --failed-max 2 --http "127.0.0.1:$hp"
+	wait_until 20 port_open "$hp"
+	[ "$(admin "$PORT_fm" 'retries g 1 60000')" = $'OK\r' ]
+	# f: three jobs of 20 bytes fail, the list keeps two (one evicted);
+	# g: one fails and waits 60 s for its retry.
+	raw -p "$PORT_fm" <<'EOF' >/dev/null
+REQ SUBMIT_JOB_BG f u1 01234567890123456789
+REQ SUBMIT_JOB_BG f u2 01234567890123456789
+REQ SUBMIT_JOB_BG f u3 01234567890123456789
+REQ SUBMIT_JOB_BG g u4 x
+WAIT 4
+@2 REQ CAN_DO f
+@2 REQ CAN_DO g
+@2 REQ GRAB_JOB
+@2 WAIT 1
+@2 REQ WORK_FAIL %H
+@2 REQ GRAB_JOB
+@2 WAIT 1
+@2 REQ WORK_FAIL %H
+@2 REQ GRAB_JOB
+@2 WAIT 1
+@2 REQ WORK_FAIL %H
+@2 REQ GRAB_JOB
+@2 WAIT 1
+@2 REQ WORK_FAIL %H
+@2 SYNC
+EOF
+	curl -s --max-time 10 "http://127.0.0.1:$hp/metrics" >"$BATS_TEST_TMPDIR/m"
+	run cat "$BATS_TEST_TMPDIR/m"
+	assert_line 'gm_failed_jobs 2'
+	assert_line 'gm_failed_jobs_bytes 64'
+	assert_line 'gm_failed_jobs_evicted_total 1'
+	assert_line 'gm_jobs_retrying 1'
+	assert_line '# TYPE gm_failed_jobs_evicted_total counter'
+	assert_line 'gm_jobs_failed_total{function="f"} 3'
+	run promtool check metrics <"$BATS_TEST_TMPDIR/m"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+	# The page says the same.
+	run curl -s --max-time 10 "http://127.0.0.1:$hp/"
+	assert_output --partial '<span data-x="count">2</span> in the list (<span data-x="bytes">64</span> bytes), <span data-x="retrying">1</span> waiting for a retry, <span data-x="evicted">1</span> evicted since start'
+	server_stop fm
+}
+
 @test "a real Prometheus scrapes gm-server and answers a gm metric" {
 	gm_only "gearmand has no metrics"
 	command -v prometheus >/dev/null || skip "prometheus is not installed"
@@ -339,10 +388,74 @@ page_agrees() {
 		# The running job and its worker are listed.
 		grep -q "<td data-label=\"Handle\">$h</td><td data-label=\"Function\">pg</td><td data-label=\"Worker\">" "$BATS_TEST_TMPDIR/dom-$name"
 		grep -q 'aria-valuenow="75".*</span> 3/4</td>' "$BATS_TEST_TMPDIR/dom-$name"
+		# The failed list: known's failed job with its buttons.
+		grep -q "<span data-x=\"count\">$(admin 'failed stats' | sed -n 's/^count\t//p')</span> in the list" "$BATS_TEST_TMPDIR/dom-$name"
+		fh=$(admin 'failed list known' | sed -n '1s/\t.*//p')
+		[ -n "$fh" ]
+		grep -q "<tr><td data-label=\"Function\">known</td><td data-label=\"Handle\">$fh</td><td class=\"n\" data-label=\"Tries\">1</td><td data-label=\"Last failure\">[0-9-]\{10\} [0-9:]\{8\}</td><td class=\"err\" data-label=\"Error\">gm-work: grep: exited with status 1</td><td class=\"act\" data-label=\"\"><form method=\"post\" action=\"/api/failed/retry/${fh//:/%3A}\"><button class=\"retry\">Retry</button></form><form method=\"post\" action=\"/api/failed/purge/${fh//:/%3A}\"><button class=\"purge\">Purge</button></form></td></tr>" "$BATS_TEST_TMPDIR/dom-$name"
 	done
 	# Self-contained: no external assets.
 	run grep -E '(src|href)="(https?:)?//' "$BATS_TEST_TMPDIR/dom-desktop"
 	[ "$status" -eq 1 ]
+}
+
+# failed_count FUNC [PORT]: how many jobs of FUNC the failed list holds.
+failed_count() {
+	admin "${2:-$PORT}" "failed list $1" | sed '$d' | wc -l
+}
+
+@test "the failed list over HTTP: Retry and Purge for trusted peers (a form gets a 303), GET changes nothing" {
+	gm_only "gearmand has no failed list"
+	local -a h
+	for p in one two; do
+		h+=("$(post /fz -H 'X-Gearman-Background: true' -d "$p" | sed -n 's/^X-Gearman-Job-Handle: //p')")
+	done
+	spawn gm-work -h "127.0.0.1:$PORT" -f fz -c 2 -- sh -c 'echo "<b>bad</b> & \"co\"" >&2; exit 1'
+	wait_until 20 eval '[ "$(failed_count fz)" = 2 ]'
+	# The error text, escaped, a line break for each of its lines.
+	run curl -s --max-time 10 "http://127.0.0.1:$HTTP/"
+	assert_output --partial "<td data-label=\"Handle\">${h[0]}</td><td class=\"n\" data-label=\"Tries\">1</td>"
+	assert_output --partial '<td class="err" data-label="Error">&lt;b&gt;bad&lt;/b&gt; &amp; &quot;co&quot;<br>gm-work: sh: exited with status 1</td>'
+	# GET changes nothing.
+	[ "$(code "/api/failed/retry/${h[0]}")" = 404 ]
+	[ "$(code "/api/failed/purge/${h[0]}")" = 404 ]
+	[ "$(failed_count fz)" = 2 ]
+	# Retry: back in its queue, out of the list.
+	run post "/api/failed/retry/${h[0]}"
+	[ "${lines[0]}" = "HTTP/1.1 200 OK" ]
+	[ "${lines[-1]}" = OK ]
+	[ "$(failed_count fz)" = 1 ]
+	[ "$(status_row fz | cut -f2)" = 1 ]
+	[ "$(admin 'failed list fz' | sed -n '1s/\t.*//p')" = "${h[1]}" ]
+	# Purge from the page's form (a browser asks for HTML): 303 to /.
+	run post "/api/failed/purge/${h[1]//:/%3A}" -H 'Accept: text/html,*/*'
+	[ "${lines[0]}" = "HTTP/1.1 303 See Other" ]
+	assert_line "Location: /"
+	[ "$(failed_count fz)" = 0 ]
+	[ "$(status_row fz | cut -f2)" = 1 ]
+	# Gone: a 404, as for a handle that never failed.
+	[ "$(code "/api/failed/purge/${h[1]}" -X POST)" = 404 ]
+	[ "$(code "/api/failed/retry/${h[1]}" -X POST)" = 404 ]
+	[ "$(code "/api/failed/retry/H:none:1" -X POST)" = 404 ]
+	[ "$(code "/api/failed/nosuch/${h[0]}" -X POST)" = 404 ]
+	[ "$(code "/api/failed/retry/" -X POST)" = 400 ]
+	# An untrusted peer gets a 403 and the job stays listed.
+	ip=$(hostname -I 2>/dev/null | tr ' ' '\n' | grep -m1 -E '^[0-9.]+$' || true)
+	[ -n "$ip" ] || skip "no non-loopback IPv4 address to test from"
+	hp=$(free_port)
+	server_start far --http "$ip:$hp"
+	fh=$(curl -s -i -X POST -H 'X-Gearman-Background: true' -d a "http://$ip:$hp/fy" |
+	    tr -d '\r' | sed -n 's/^X-Gearman-Job-Handle: //p')
+	[ -n "$fh" ]
+	spawn gm-work -h "127.0.0.1:$PORT_far" -f fy -c 1 -- false
+	wait_until 20 eval '[ "$(failed_count fy "$PORT_far")" = 1 ]'
+	for a in retry purge; do
+		run curl -s -o /dev/null -w '%{http_code}' -X POST "http://$ip:$hp/api/failed/$a/$fh"
+		[ "$output" = 403 ]
+		grep -q "http: $ip:[0-9]*: POST /api/failed/$a/.*: 403 $a needs a trusted peer" "$LOG_far"
+	done
+	[ "$(failed_count fy "$PORT_far")" = 1 ]
+	server_stop far
 }
 
 @test "GET never changes state; cancel needs an allowed peer" {

@@ -3,9 +3,10 @@
  * HTTP: the evhttp instance on the server's event base.  It serves the
  * status page (/), Prometheus metrics (/metrics) and the admin views as
  * JSON (/api/VIEW), takes gearmand-style job submissions (POST /FUNCTION)
- * and cancels jobs for trusted peers (POST /api/cancel/HANDLE).  The page
- * and the metrics read the server's state through accessors; the JSON,
- * the submissions and the cancels go through the server's own protocols
+ * and, for trusted peers, cancels jobs (POST /api/cancel/HANDLE) and
+ * retries or purges failed ones (POST /api/failed/retry|purge/HANDLE).
+ * The page and the metrics read the server's state through accessors; the
+ * JSON, the submissions and the actions go through the server's own protocols
  * over an internal socketpair (a "link"), so they get exactly what any
  * Gearman client or gm-admin gets.
  */
@@ -51,7 +52,7 @@
 
 enum link_kind {
 	LINK_VIEW,	/* one admin list command, answered as JSON */
-	LINK_CANCEL,	/* admin `cancel job` */
+	LINK_ACTION,	/* admin `cancel job`, `failed retry|purge job` */
 	LINK_SUBMIT	/* one SUBMIT_JOB*, answered with its result */
 };
 
@@ -69,6 +70,7 @@ struct link {
 	const struct view	*l_view;
 	struct table		 l_table;
 	int			 l_bg;
+	int			 l_back;	/* a page's form: 303 to / */
 	char			 l_handle[GM_HANDLE_SIZE];
 	struct evbuffer		*l_body;	/* WORK_DATA so far */
 	struct event		*l_timer;	/* X-Gearman-Timeout */
@@ -275,6 +277,62 @@ http_fail(struct evhttp_request *req, int code, const char *reason,
 	free(text);
 }
 
+/* The POST /api/ actions: the admin command each one runs on a handle. */
+struct action {
+	const char	*path;	/* under /api/, ends with '/' */
+	const char	*cmd;	/* admin command, the handle follows */
+	const char	*what;	/* for the log and the 403 */
+};
+static const struct action actions[] = {
+	{ "cancel/", "cancel job ", "cancel" },
+	{ "failed/retry/", "failed retry job ", "retry" },
+	{ "failed/purge/", "failed purge job ", "purge" },
+};
+
+static const struct action *
+action_find(const char *path)
+{
+	size_t	 i;
+
+	for (i = 0; i < nitems(actions); i++)
+		if (strncmp(path, actions[i].path, strlen(actions[i].path)) ==
+		    0)
+			return &actions[i];
+	return NULL;
+}
+
+/*
+ * POST /api/ACTION/HANDLE: a trusted peer only.  A browser's form (it
+ * asks for text/html) is sent back to the page with a 303.
+ */
+static void
+http_action(struct evhttp_request *req, const struct action *a,
+    const char *handle)
+{
+	const char	*accept = evhttp_find_header(
+			    evhttp_request_get_input_headers(req), "Accept");
+	struct link	*l;
+	char		*dec;
+	size_t		 len;
+
+	dec = evhttp_uridecode(handle, 0, &len);
+	if (!peer_trusted(req))
+		http_fail(req, 403, "Forbidden", "%s needs a trusted peer "
+		    "(loopback, --admin-allow)", a->what);
+	else if (dec == NULL || len == 0 || len >= GM_HANDLE_SIZE ||
+	    strcspn(dec, " \t\r\n") != len)
+		http_fail(req, 400, "Bad Request", "not a job handle");
+	else {
+		l = link_open(req, LINK_ACTION);
+		l->l_back = accept != NULL && strstr(accept, "text/html") !=
+		    NULL;
+		bufferevent_write(l->l_bev, a->cmd, strlen(a->cmd));
+		bufferevent_write(l->l_bev, dec, len);
+		bufferevent_write(l->l_bev, "\n", 1);
+	}
+	free(dec);
+}
+
 /* Route one request. */
 static void
 http_request(struct evhttp_request *req, void *arg __unused)
@@ -283,9 +341,8 @@ http_request(struct evhttp_request *req, void *arg __unused)
 	enum evhttp_cmd_type	 cmd = evhttp_request_get_command(req);
 	const char		*path = evhttp_uri_get_path(uri);
 	const struct view	*v;
+	const struct action	*a;
 	struct link		*l;
-	char			*dec;
-	size_t			 len;
 	int			 get = cmd == EVHTTP_REQ_GET ||
 				    cmd == EVHTTP_REQ_HEAD;
 
@@ -322,28 +379,15 @@ http_request(struct evhttp_request *req, void *arg __unused)
 			bufferevent_write(l->l_bev, "\n", 1);
 			return;
 		}
-		if (!get && strncmp(path + 5, "cancel/", 7) == 0) {
-			dec = evhttp_uridecode(path + 12, 0, &len);
-			if (!peer_trusted(req))
-				http_fail(req, 403, "Forbidden", "cancel needs "
-				    "a trusted peer (loopback, --admin-allow)");
-			else if (dec == NULL || len == 0 ||
-			    len >= GM_HANDLE_SIZE ||
-			    strcspn(dec, " \t\r\n") != len)
-				http_fail(req, 400, "Bad Request",
-				    "not a job handle");
-			else {
-				l = link_open(req, LINK_CANCEL);
-				bufferevent_write(l->l_bev, "cancel job ", 11);
-				bufferevent_write(l->l_bev, dec, len);
-				bufferevent_write(l->l_bev, "\n", 1);
-			}
-			free(dec);
+		if (!get && (a = action_find(path + 5)) != NULL) {
+			http_action(req, a, path + 5 + strlen(a->path));
 			return;
 		}
 		http_fail(req, 404, "Not Found", "no such %s", get ?
 		    "view (status, priority-status, workers, jobs, "
-		    "unique-jobs, journal, stats)" : "action (cancel/HANDLE)");
+		    "unique-jobs, journal, stats, failed, failed-stats)" :
+		    "action (cancel/HANDLE, failed/retry/HANDLE, "
+		    "failed/purge/HANDLE)");
 		return;
 	}
 	if (get) {
@@ -492,7 +536,7 @@ link_eventcb(struct bufferevent *bev __unused, short what, void *arg)
 		    NULL);
 }
 
-/* An admin list line or answer arrived on a view or cancel link. */
+/* An admin list line or answer arrived on a view or action link. */
 static int
 link_text(struct link *l, struct evbuffer *in)
 {
@@ -503,12 +547,19 @@ link_text(struct link *l, struct evbuffer *in)
 
 	while ((line = evbuffer_readln(in, &len, EVBUFFER_EOL_CRLF)) !=
 	    NULL) {
-		if (l->l_kind == LINK_CANCEL) {
-			if (strcmp(line, "OK") == 0)
-				link_done(l, 200, "OK", "OK\n", NULL);
-			else
+		if (l->l_kind == LINK_ACTION) {
+			/* cancel answers "OK", failed retry|purge "OK 1". */
+			if (strncmp(line, "OK", 2) != 0 || (line[2] != '\0' &&
+			    line[2] != ' '))
 				link_done(l, 404, "Not Found", "404 Not "
 				    "Found: no such job\n", NULL);
+			else if (l->l_back) {
+				evhttp_add_header(
+				    evhttp_request_get_output_headers(l->l_req),
+				    "Location", "/");
+				link_done(l, 303, "See Other", "OK\n", NULL);
+			} else
+				link_done(l, 200, "OK", "OK\n", NULL);
 			free(line);
 			return 1;
 		}
@@ -799,6 +850,14 @@ static const char page_head[] =
 "td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}\n"
 "td.bad{color:var(--bad);font-weight:600}\n"
 ".empty{color:var(--mut);margin:0}\n"
+".sum{margin:0 0 .5rem;color:var(--mut)}\n"
+"td.err{white-space:normal;overflow-wrap:anywhere;min-width:12rem;"
+"color:var(--bad)}\n"
+"td.act{white-space:nowrap}td.act form{display:inline;margin:0 .3rem 0 0}\n"
+"button{font:inherit;font-size:.85rem;padding:.2rem .7rem;border-radius:4px;"
+"border:1px solid var(--acc);background:var(--card);color:var(--acc);"
+"cursor:pointer}\n"
+"button.purge{border-color:var(--bad);color:var(--bad)}\n"
 ".bar{display:inline-block;width:8rem;height:.6rem;background:var(--line);"
 "border-radius:4px;overflow:hidden;vertical-align:middle}\n"
 ".bar i{display:block;height:100%%;background:var(--acc)}\n"
@@ -824,7 +883,8 @@ static const char page_tail[] =
 "<footer>JSON: <a href=\"/api/status\">/api/status</a> "
 "<a href=\"/api/priority-status\">priority-status</a> "
 "<a href=\"/api/workers\">workers</a> <a href=\"/api/jobs\">jobs</a> "
-"<a href=\"/api/stats\">stats</a> <a href=\"/api/journal\">journal</a>"
+"<a href=\"/api/stats\">stats</a> <a href=\"/api/journal\">journal</a> "
+"<a href=\"/api/failed\">failed</a>"
 " &middot; <a href=\"/metrics\">/metrics</a></footer>\n"
 "<script>\n"
 "(function(){\n"
@@ -955,6 +1015,91 @@ page_job(struct job *j, void *arg)
 	    "%s</td></tr>\n", age);
 }
 
+#define PAGE_FAILED_MAX	50	/* failed jobs listed; /api/failed has all */
+
+struct page_failed {
+	struct evbuffer	*b;
+	uint64_t	 n;
+};
+
+/* One failed job: a row with Retry and Purge forms for its handle. */
+static void
+page_failed(const struct failed_info *fi, void *arg)
+{
+	struct page_failed	*pf = arg;
+	struct evbuffer		*b = pf->b;
+	char			 h[GM_HANDLE_SIZE], when[32], *u;
+	const char		*e, *end, *nl;
+	time_t			 t = (time_t)(fi->last / 1000);
+	static const char *const act[] = { "retry", "Retry", "purge",
+	    "Purge" };
+	int			 i;
+
+	if (pf->n++ >= PAGE_FAILED_MAX)
+		return;
+	queue_handle_num(fi->num, h, sizeof(h));
+	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", localtime(&t));
+	evbuffer_add(b, "<tr><td data-label=\"Function\">", 30);
+	html_esc(b, fi->job.func, fi->job.func_len);
+	evbuffer_add(b, "</td><td data-label=\"Handle\">", 29);
+	html_esc(b, h, strlen(h));
+	evbuffer_add_printf(b, "</td><td class=\"n\" data-label=\"Tries\">%u"
+	    "</td><td data-label=\"Last failure\">%s</td>"
+	    "<td class=\"err\" data-label=\"Error\">", fi->tries, when);
+	/* The error's lines (a worker's stderr) as lines. */
+	for (e = fi->error, end = e + fi->error_len; e < end; e = nl + 1) {
+		if ((nl = memchr(e, '\n', end - e)) == NULL)
+			nl = end;
+		if (e > fi->error)
+			evbuffer_add(b, "<br>", 4);
+		html_esc(b, e, nl - e);
+	}
+	evbuffer_add_printf(b, "</td><td class=\"act\" data-label=\"\">");
+	if ((u = evhttp_uriencode(h, -1, 0)) == NULL)
+		fatalx("http: evhttp_uriencode");
+	for (i = 0; i < 4; i += 2) {
+		evbuffer_add_printf(b, "<form method=\"post\" "
+		    "action=\"/api/failed/%s/", act[i]);
+		html_esc(b, u, strlen(u));
+		evbuffer_add_printf(b, "\"><button class=\"%s\">%s</button>"
+		    "</form>", act[i], act[i + 1]);
+	}
+	free(u);
+	evbuffer_add(b, "</td></tr>\n", 11);
+}
+
+/* The failed list's section: its figures and its first rows. */
+static void
+page_failed_list(struct evbuffer *b)
+{
+	struct failed_stats	 fs;
+	struct page_failed	 pf;
+
+	failed_stats(&fs);
+	evbuffer_add_printf(b, "<section><h2>Failed jobs</h2>\n<p class=\"sum\">"
+	    "<span data-x=\"count\">%" PRIu64 "</span> in the list "
+	    "(<span data-x=\"bytes\">%" PRIu64 "</span> bytes), "
+	    "<span data-x=\"retrying\">%" PRIu64 "</span> waiting for a "
+	    "retry, <span data-x=\"evicted\">%" PRIu64 "</span> evicted "
+	    "since start</p>\n", fs.count, fs.bytes, fs.retrying, fs.evicted);
+	if (fs.count == 0) {
+		evbuffer_add_printf(b, "</section>\n");
+		return;
+	}
+	evbuffer_add_printf(b, "<table><thead><tr><th>Function</th>"
+	    "<th>Handle</th><th class=\"n\">Tries</th><th>Last failure</th>"
+	    "<th>Error</th><th></th></tr></thead><tbody>\n");
+	pf.b = b;
+	pf.n = 0;
+	failed_foreach(NULL, 0, page_failed, &pf);
+	evbuffer_add_printf(b, "</tbody></table>");
+	if (pf.n > PAGE_FAILED_MAX)
+		evbuffer_add_printf(b, "<p class=\"empty\">%" PRIu64 " more in "
+		    "<a href=\"/api/failed\">/api/failed</a></p>",
+		    pf.n - PAGE_FAILED_MAX);
+	evbuffer_add_printf(b, "</section>\n");
+}
+
 /* GET /: the status page, built from the accessors admin uses. */
 static void
 http_page(struct evhttp_request *req)
@@ -1001,6 +1146,8 @@ http_page(struct evhttp_request *req)
 	else
 		evbuffer_add_printf(b, "</tbody></table>");
 	evbuffer_add_printf(b, "</section>\n");
+
+	page_failed_list(b);
 
 	journal_stats(jnl, &js);
 	evbuffer_add_printf(b, "<section><h2>Journal</h2>\n<dl>");
@@ -1277,6 +1424,7 @@ http_metrics(struct evhttp_request *req)
 	};
 	struct evbuffer		*b = evbuffer_new();
 	struct journal_stats	 js;
+	struct failed_stats	 fs;
 	struct conn_kinds	 k;
 	struct prom		 pr;
 	size_t			 i;
@@ -1307,6 +1455,16 @@ http_metrics(struct evhttp_request *req)
 	    "gm_connections{kind=\"client\"} %" PRIu64 "\n"
 	    "gm_connections{kind=\"other\"} %" PRIu64 "\n", k.worker, k.client,
 	    k.other);
+	failed_stats(&fs);
+	prom_u64(b, "gm_failed_jobs", "gauge",
+	    "Jobs in the failed list.", fs.count);
+	prom_u64(b, "gm_failed_jobs_bytes", "gauge",
+	    "Payload and error bytes held by the failed list.", fs.bytes);
+	prom_u64(b, "gm_failed_jobs_evicted_total", "counter",
+	    "Failed jobs pushed out of the list by its bounds since start.",
+	    fs.evicted);
+	prom_u64(b, "gm_jobs_retrying", "gauge",
+	    "Failed background jobs waiting for their next try.", fs.retrying);
 	prom_u64(b, "gm_http_requests_total", "counter",
 	    "HTTP requests routed since start.", nrequests);
 	prom_u64(b, "gm_http_requests_rejected_total", "counter",
