@@ -392,7 +392,7 @@ page_agrees() {
 		grep -q "<span data-x=\"count\">$(admin 'failed stats' | sed -n 's/^count\t//p')</span> in the list" "$BATS_TEST_TMPDIR/dom-$name"
 		fh=$(admin 'failed list known' | sed -n '1s/\t.*//p')
 		[ -n "$fh" ]
-		grep -q "<tr><td data-label=\"Function\">known</td><td data-label=\"Handle\">$fh</td><td class=\"n\" data-label=\"Tries\">1</td><td data-label=\"Last failure\">[0-9-]\{10\} [0-9:]\{8\}</td><td class=\"err\" data-label=\"Error\">gm-work: grep: exited with status 1</td><td class=\"act\" data-label=\"\"><form method=\"post\" action=\"/api/failed/retry/${fh//:/%3A}\"><button class=\"retry\">Retry</button></form><form method=\"post\" action=\"/api/failed/purge/${fh//:/%3A}\"><button class=\"purge\">Purge</button></form></td></tr>" "$BATS_TEST_TMPDIR/dom-$name"
+		grep -q "<tr><td data-label=\"Function\">known</td><td data-label=\"Handle\">$fh</td><td class=\"n\" data-label=\"Tries\">1</td><td class=\"when\" data-label=\"Last failure\">[0-9-]\{10\} [0-9:]\{8\}</td><td class=\"err\" data-label=\"Error\">gm-work: grep: exited with status 1</td><td class=\"act\" data-label=\"\"><form method=\"post\" action=\"/api/failed/retry/${fh//:/%3A}\"><button class=\"retry\">Retry</button></form><form method=\"post\" action=\"/api/failed/purge/${fh//:/%3A}\"><button class=\"purge\">Purge</button></form></td></tr>" "$BATS_TEST_TMPDIR/dom-$name"
 	done
 	# Self-contained: no external assets.
 	run grep -E '(src|href)="(https?:)?//' "$BATS_TEST_TMPDIR/dom-desktop"

@@ -385,7 +385,8 @@ http_request(struct evhttp_request *req, void *arg __unused)
 		}
 		http_fail(req, 404, "Not Found", "no such %s", get ?
 		    "view (status, priority-status, workers, jobs, "
-		    "unique-jobs, journal, stats, failed, failed-stats)" :
+		    "unique-jobs, journal, stats, failed, retrying, retries, "
+		    "failed-stats)" :
 		    "action (cancel/HANDLE, failed/retry/HANDLE, "
 		    "failed/purge/HANDLE)");
 		return;
@@ -876,7 +877,10 @@ static const char page_head[] =
 "white-space:normal;min-width:0;overflow-wrap:anywhere}"
 "td:first-child{grid-column:1/-1;font-weight:600}"
 "td::before{content:attr(data-label);color:var(--mut);font-size:.8rem;"
-"margin-right:1rem}td.n{text-align:right}}\n"
+"margin-right:1rem;flex-shrink:0}td.n{text-align:right}"
+"td.when,td.err,td.act{grid-column:1/-1}td.err{display:block}"
+"td.err::before{display:block}td.act{padding-top:.3rem;"
+"justify-content:flex-start}}\n"
 "</style></head><body>\n";
 
 static const char page_tail[] =
@@ -1044,7 +1048,7 @@ page_failed(const struct failed_info *fi, void *arg)
 	evbuffer_add(b, "</td><td data-label=\"Handle\">", 29);
 	html_esc(b, h, strlen(h));
 	evbuffer_add_printf(b, "</td><td class=\"n\" data-label=\"Tries\">%u"
-	    "</td><td data-label=\"Last failure\">%s</td>"
+	    "</td><td class=\"when\" data-label=\"Last failure\">%s</td>"
 	    "<td class=\"err\" data-label=\"Error\">", fi->tries, when);
 	/* The error's lines (a worker's stderr) as lines. */
 	for (e = fi->error, end = e + fi->error_len; e < end; e = nl + 1) {
