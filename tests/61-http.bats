@@ -245,6 +245,7 @@ known_state() {
 	assert_line 'gm_job_run_seconds_bucket{function="known",le="+Inf"} 3'
 	assert_line 'gm_job_queue_wait_seconds_count{function="known"} 3'
 	assert_line 'gm_journal_enabled 0'
+	assert_line 'gm_journal_flush_seconds_count 0'
 	assert_line --regexp '^process_resident_memory_bytes [1-9][0-9]*$'
 	assert_line --regexp '^process_open_fds [1-9][0-9]*$'
 	run promtool check metrics <"$BATS_TEST_TMPDIR/m"
@@ -257,7 +258,8 @@ known_state() {
 	gm_only "gearmand has no failed list"
 	local hp
 	hp=$(free_port)
-	server_start fm --job-handle-prefix T --failed-max 2 --http "127.0.0.1:$hp"
+	JOURNAL_fm=$BATS_TEST_TMPDIR/journal server_start fm --job-handle-prefix T \
+	    --failed-max 2 --http "127.0.0.1:$hp"
 	wait_until 20 port_open "$hp"
 	[ "$(admin "$PORT_fm" 'retries g 1 60000')" = $'OK\r' ]
 	# f: three jobs of 20 bytes fail, the list keeps two (one evicted);
@@ -292,6 +294,14 @@ EOF
 	assert_line 'gm_jobs_retrying 1'
 	assert_line '# TYPE gm_failed_jobs_evicted_total counter'
 	assert_line 'gm_jobs_failed_total{function="f"} 3'
+	# Journal flushes, as a histogram: as many as the flush counter.
+	n=$(sed -n 's/^gm_journal_flushes_total //p' "$BATS_TEST_TMPDIR/m")
+	[ "$n" -gt 0 ]
+	assert_line '# TYPE gm_journal_flush_seconds histogram'
+	assert_line "gm_journal_flush_seconds_count $n"
+	assert_line "gm_journal_flush_seconds_bucket{le=\"+Inf\"} $n"
+	assert_line --regexp '^gm_journal_flush_seconds_bucket\{le="0\.0001"\} [0-9]+$'
+	assert_line --regexp '^gm_journal_flush_seconds_sum [0-9]+\.[0-9]{6}$'
 	run promtool check metrics <"$BATS_TEST_TMPDIR/m"
 	echo "$output"
 	[ "$status" -eq 0 ]

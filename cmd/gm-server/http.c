@@ -1296,34 +1296,56 @@ prom_one(struct func *f, void *arg)
 	}
 }
 
+/*
+ * One histogram's series from bucket counts (not cumulative; the last is
+ * +Inf) and their bounds in microseconds.  f labels them with its
+ * function, or NULL for none.
+ */
+static void
+prom_buckets(struct evbuffer *b, const char *name, const struct func *f,
+    const uint64_t *count, const uint64_t *bounds_us, int nb, uint64_t sum_us)
+{
+	uint64_t	 cum = 0;
+	int		 i;
+
+	for (i = 0; i < nb; i++) {
+		cum += count[i];
+		evbuffer_add_printf(b, "%s_bucket{", name);
+		if (f != NULL) {
+			prom_func(b, f);
+			evbuffer_add(b, ",", 1);
+		}
+		if (i < nb - 1)
+			evbuffer_add_printf(b, "le=\"%g\"} %" PRIu64 "\n",
+			    (double)bounds_us[i] / 1e6, cum);
+		else
+			evbuffer_add_printf(b, "le=\"+Inf\"} %" PRIu64 "\n",
+			    cum);
+	}
+	evbuffer_add_printf(b, "%s_sum", name);
+	if (f != NULL) {
+		evbuffer_add(b, "{", 1);
+		prom_func(b, f);
+		evbuffer_add(b, "}", 1);
+	}
+	evbuffer_add_printf(b, " %.6f\n%s_count", (double)sum_us / 1e6, name);
+	if (f != NULL) {
+		evbuffer_add(b, "{", 1);
+		prom_func(b, f);
+		evbuffer_add(b, "}", 1);
+	}
+	evbuffer_add_printf(b, " %" PRIu64 "\n", cum);
+}
+
 static void
 prom_hist(struct func *f, void *arg)
 {
 	struct prom		*pr = arg;
-	struct evbuffer		*b = pr->b;
 	const struct func_stats	*st = func_stats(f);
 	const struct hist	*h = pr->run ? &st->fs_run : &st->fs_wait;
-	const char		*name = pr->m->name;
-	uint64_t		 cum = 0;
-	int			 i;
 
-	for (i = 0; i < HIST_BUCKETS; i++) {
-		cum += h->h_count[i];
-		evbuffer_add_printf(b, "%s_bucket{", name);
-		prom_func(b, f);
-		if (i < HIST_BUCKETS - 1)
-			evbuffer_add_printf(b, ",le=\"%g\"} %" PRIu64 "\n",
-			    (double)hist_bounds_us[i] / 1e6, cum);
-		else
-			evbuffer_add_printf(b, ",le=\"+Inf\"} %" PRIu64 "\n",
-			    cum);
-	}
-	evbuffer_add_printf(b, "%s_sum{", name);
-	prom_func(b, f);
-	evbuffer_add_printf(b, "} %.6f\n%s_count{", (double)h->h_sum_us / 1e6,
-	    name);
-	prom_func(b, f);
-	evbuffer_add_printf(b, "} %" PRIu64 "\n", h->h_n);
+	prom_buckets(pr->b, pr->m->name, f, h->h_count, hist_bounds_us,
+	    HIST_BUCKETS, h->h_sum_us);
 }
 
 struct conn_kinds {
@@ -1491,6 +1513,10 @@ http_metrics(struct evhttp_request *req)
 	prom_secs(b, "gm_journal_peak_flush_seconds",
 	    "Duration of the slowest journal flush since start.",
 	    js.peak_flush_us);
+	prom_family(b, "gm_journal_flush_seconds", "histogram",
+	    "Duration of journal flushes (write, and sync per the mode).");
+	prom_buckets(b, "gm_journal_flush_seconds", NULL, js.flush_hist,
+	    journal_flush_bounds_us, JOURNAL_FLUSH_BUCKETS, js.flush_sum_us);
 	prom_u64(b, "gm_journal_compactions_total", "counter",
 	    "Journal compactions since start.", js.compactions);
 	prom_u64(b, "gm_journal_write_errors_total", "counter",

@@ -892,6 +892,8 @@ journal_stats(struct journal *j, struct journal_stats *st)
 	st->flushes = j->flushes;
 	st->last_flush_us = j->last_flush_us;
 	st->peak_flush_us = j->peak_flush_us;
+	memcpy(st->flush_hist, j->flush_hist, sizeof(st->flush_hist));
+	st->flush_sum_us = j->flush_sum_us;
 	st->compactions = j->compactions;
 	st->write_errors = j->write_errors;
 	pthread_mutex_unlock(&j->mtx);

@@ -110,6 +110,13 @@ struct journal_job {
 	size_t		 error_len;
 };
 
+/*
+ * Flush durations are counted in buckets: bucket i up to
+ * journal_flush_bounds_us[i], the last one +Inf.
+ */
+#define JOURNAL_FLUSH_BUCKETS	14
+extern const uint64_t	 journal_flush_bounds_us[JOURNAL_FLUSH_BUCKETS - 1];
+
 struct journal_stats {
 	int		 enabled;	/* 0 for --journal none */
 	const char	*dir;
@@ -120,6 +127,8 @@ struct journal_stats {
 	uint64_t	 flushes;	/* batches written (and synced per mode) */
 	uint64_t	 last_flush_us;
 	uint64_t	 peak_flush_us;
+	uint64_t	 flush_hist[JOURNAL_FLUSH_BUCKETS]; /* not cumulative */
+	uint64_t	 flush_sum_us;
 	uint64_t	 compactions;
 	uint64_t	 write_errors;
 };

@@ -148,6 +148,8 @@ struct journal {
 	uint64_t	 flushes;
 	uint64_t	 last_flush_us;
 	uint64_t	 peak_flush_us;
+	uint64_t	 flush_hist[JOURNAL_FLUSH_BUCKETS];
+	uint64_t	 flush_sum_us;
 	uint64_t	 compactions;
 	uint64_t	 write_errors;
 	uint64_t	 compact_min;

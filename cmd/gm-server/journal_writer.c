@@ -20,6 +20,12 @@
 
 static void	 ts_add_ms(struct timespec *, int64_t);
 
+/* Flush duration buckets: 100 us to 1 s, then +Inf. */
+const uint64_t journal_flush_bounds_us[JOURNAL_FLUSH_BUCKETS - 1] = {
+	100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000,
+	250000, 500000, 1000000
+};
+
 /* Milliseconds from a to b. */
 int64_t
 ts_ms(const struct timespec *a, const struct timespec *b)
@@ -247,7 +253,7 @@ writer_main(void *arg)
 	struct jcompact	*cp;
 	struct timespec	 now, dl, t0, t1;
 	uint64_t	 upto, nrec, us;
-	int		 e, fault, post, sync_due, stop;
+	int		 e, fault, post, sync_due, stop, i;
 
 	pthread_mutex_lock(&j->mtx);
 	for (;;) {
@@ -314,6 +320,11 @@ writer_main(void *arg)
 			j->last_flush_us = us;
 			if (us > j->peak_flush_us)
 				j->peak_flush_us = us;
+			for (i = 0; i < JOURNAL_FLUSH_BUCKETS - 1; i++)
+				if (us <= journal_flush_bounds_us[i])
+					break;
+			j->flush_hist[i]++;
+			j->flush_sum_us += us;
 			if (e == 0) {
 				j->records += nrec;
 				j->segs[j->nsegs - 1].size = j->good;
