@@ -241,23 +241,7 @@ EOF
 	server_start c --job-handle-prefix T --failed-max 2
 	server_start b --job-handle-prefix T --failed-max-bytes 64
 	for p in "$PORT_c" "$PORT_b"; do
-		raw -p "$p" <<'EOF' >/dev/null
-REQ SUBMIT_JOB_BG f u1 01234567890123456789
-REQ SUBMIT_JOB_BG f u2 01234567890123456789
-REQ SUBMIT_JOB_BG f u3 01234567890123456789
-WAIT 3
-@2 REQ CAN_DO f
-@2 REQ GRAB_JOB
-@2 WAIT 1
-@2 REQ WORK_FAIL %H
-@2 REQ GRAB_JOB
-@2 WAIT 1
-@2 REQ WORK_FAIL %H
-@2 REQ GRAB_JOB
-@2 WAIT 1
-@2 REQ WORK_FAIL %H
-@2 SYNC
-EOF
+		fail_bg "$p" f 01234567890123456789 u1 u2 u3
 		run admin "$p" 'failed list f'
 		assert_equal "$(cut -f1 <<<"$output" | tr '\n' ' ')" 'T:2 T:3 . '
 		run admin "$p" 'failed stats'

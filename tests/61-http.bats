@@ -264,28 +264,8 @@ known_state() {
 	[ "$(admin "$PORT_fm" 'retries g 1 60000')" = $'OK\r' ]
 	# f: three jobs of 20 bytes fail, the list keeps two (one evicted);
 	# g: one fails and waits 60 s for its retry.
-	raw -p "$PORT_fm" <<'EOF' >/dev/null
-REQ SUBMIT_JOB_BG f u1 01234567890123456789
-REQ SUBMIT_JOB_BG f u2 01234567890123456789
-REQ SUBMIT_JOB_BG f u3 01234567890123456789
-REQ SUBMIT_JOB_BG g u4 x
-WAIT 4
-@2 REQ CAN_DO f
-@2 REQ CAN_DO g
-@2 REQ GRAB_JOB
-@2 WAIT 1
-@2 REQ WORK_FAIL %H
-@2 REQ GRAB_JOB
-@2 WAIT 1
-@2 REQ WORK_FAIL %H
-@2 REQ GRAB_JOB
-@2 WAIT 1
-@2 REQ WORK_FAIL %H
-@2 REQ GRAB_JOB
-@2 WAIT 1
-@2 REQ WORK_FAIL %H
-@2 SYNC
-EOF
+	fail_bg "$PORT_fm" f 01234567890123456789 u1 u2 u3
+	fail_bg "$PORT_fm" g x u4
 	curl -s --max-time 10 "http://127.0.0.1:$hp/metrics" >"$BATS_TEST_TMPDIR/m"
 	run cat "$BATS_TEST_TMPDIR/m"
 	assert_line 'gm_failed_jobs 2'
@@ -409,6 +389,25 @@ page_agrees() {
 	[ "$status" -eq 1 ]
 }
 
+# far_start NAME [SERVER ARGS...]: a server whose HTTP listens on this
+# machine's own address that is not loopback (an untrusted peer); skips
+# without one.  Sets ip, and FAR to the base URL.
+far_start() {
+	local name=$1 hp
+	shift
+	ip=$(hostname -I 2>/dev/null | tr ' ' '\n' | grep -m1 -E '^[0-9.]+$' || true)
+	[ -n "$ip" ] || skip "no non-loopback IPv4 address to test from"
+	hp=$(free_port)
+	server_start "$name" --http "$ip:$hp" "$@"
+	FAR="http://$ip:$hp"
+}
+
+# far_bg FUNC: submit a background job to FUNC over $FAR; prints its handle.
+far_bg() {
+	curl -s -i -X POST -H 'X-Gearman-Background: true' -d a "$FAR/$1" |
+	    tr -d '\r' | sed -n 's/^X-Gearman-Job-Handle: //p'
+}
+
 # failed_count FUNC [PORT]: how many jobs of FUNC the failed list holds.
 failed_count() {
 	admin "${2:-$PORT}" "failed list $1" | sed '$d' | wc -l
@@ -450,17 +449,13 @@ failed_count() {
 	[ "$(code "/api/failed/nosuch/${h[0]}" -X POST)" = 404 ]
 	[ "$(code "/api/failed/retry/" -X POST)" = 400 ]
 	# An untrusted peer gets a 403 and the job stays listed.
-	ip=$(hostname -I 2>/dev/null | tr ' ' '\n' | grep -m1 -E '^[0-9.]+$' || true)
-	[ -n "$ip" ] || skip "no non-loopback IPv4 address to test from"
-	hp=$(free_port)
-	server_start far --http "$ip:$hp"
-	fh=$(curl -s -i -X POST -H 'X-Gearman-Background: true' -d a "http://$ip:$hp/fy" |
-	    tr -d '\r' | sed -n 's/^X-Gearman-Job-Handle: //p')
+	far_start far
+	fh=$(far_bg fy)
 	[ -n "$fh" ]
 	spawn gm-work -h "127.0.0.1:$PORT_far" -f fy -c 1 -- false
 	wait_until 20 eval '[ "$(failed_count fy "$PORT_far")" = 1 ]'
 	for a in retry purge; do
-		run curl -s -o /dev/null -w '%{http_code}' -X POST "http://$ip:$hp/api/failed/$a/$fh"
+		run curl -s -o /dev/null -w '%{http_code}' -X POST "$FAR/api/failed/$a/$fh"
 		[ "$output" = 403 ]
 		grep -q "http: $ip:[0-9]*: POST /api/failed/$a/.*: 403 $a needs a trusted peer" "$LOG_far"
 	done
@@ -474,22 +469,17 @@ failed_count() {
 	[ "$(code "/api/cancel/$h")" = 404 ]
 	[ "$(status_row cx | cut -f2)" = 1 ]
 	# A peer that is not loopback: this machine's own address, if any.
-	ip=$(hostname -I 2>/dev/null | tr ' ' '\n' | grep -m1 -E '^[0-9.]+$' || true)
-	[ -n "$ip" ] || skip "no non-loopback IPv4 address to test from"
-	hp=$(free_port)
-	server_start far --http "$ip:$hp"
-	h=$(curl -s -i -X POST -H 'X-Gearman-Background: true' -d a "http://$ip:$hp/cy" |
-	    tr -d '\r' | sed -n 's/^X-Gearman-Job-Handle: //p')
+	far_start far
+	h=$(far_bg cy)
 	[ -n "$h" ]
-	run curl -s -o /dev/null -w '%{http_code}' -X POST "http://$ip:$hp/api/cancel/$h"
+	run curl -s -o /dev/null -w '%{http_code}' -X POST "$FAR/api/cancel/$h"
 	[ "$output" = 403 ]
 	grep -q "http: $ip:[0-9]*: POST /api/cancel/.*: 403 cancel needs a trusted peer" "$LOG_far"
 	[ "$(status_row cy "$PORT_far" | cut -f2)" = 1 ]
 	server_stop far
-	server_start far2 --http "$ip:$hp" --admin-allow "$ip/32"
-	h=$(curl -s -i -X POST -H 'X-Gearman-Background: true' -d a "http://$ip:$hp/cy" |
-	    tr -d '\r' | sed -n 's/^X-Gearman-Job-Handle: //p')
-	run curl -s -X POST "http://$ip:$hp/api/cancel/$h"
+	far_start far2 --admin-allow "$ip/32"
+	h=$(far_bg cy)
+	run curl -s -X POST "$FAR/api/cancel/$h"
 	[ "$output" = OK ]
 	[ "$(status_row cy "$PORT_far2" | cut -f2)" = 0 ]
 	server_stop far2

@@ -189,6 +189,20 @@ admin() {
 	    print $out;' "$port" "$1"
 }
 
+# fail_bg PORT FUNC PAYLOAD UNIQUE...: submit a background job of FUNC for
+# each UNIQUE, then, as a worker, take each one and answer WORK_FAIL.
+fail_bg() {
+	local port=$1 f=$2 data=$3 u
+	shift 3
+	{
+		for u; do echo "REQ SUBMIT_JOB_BG $f $u $data"; done
+		echo "WAIT $#"
+		echo "@2 REQ CAN_DO $f"
+		for u; do printf '@2 REQ GRAB_JOB\n@2 WAIT 1\n@2 REQ WORK_FAIL %%H\n'; done
+		echo "@2 SYNC"
+	} | raw -p "$port" >/dev/null
+}
+
 # --- compatibility suites (tests/2x-*.bats) ---
 
 # raw [GMRAW ARGS...]: run tests/tools/gmraw against $PORT (or -p PORT),
