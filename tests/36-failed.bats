@@ -192,12 +192,15 @@ WAIT 1
 @2 REQ GRAB_JOB
 @2 WAIT 1
 @2 REQ WORK_EXCEPTION %H "E\x001"
-@2 SYNC
+@2 REQ SUBMIT_JOB_BG zz "" barrier
+@2 WAIT 1
 EOF
 	assert_success
+	# zz's JOB_CREATED comes once its record is on disk, and the journal
+	# writes in order: the failure records written before it are too.
 	server_stop k KILL
 	server_start k
-	grep -q 'journal: 2 jobs restored' "$LOG_k"
+	grep -q 'journal: 3 jobs restored' "$LOG_k"
 	h1="$(host_prefix):1"
 	run gm-admin failed payload "$h1"
 	assert_success
@@ -233,7 +236,7 @@ EOF
 	run admin failed
 	assert_output '.'
 	run admin status
-	assert_output $'fb\t1\t0\t0\n.'
+	assert_output $'fb\t1\t0\t0\nzz\t1\t0\t0\n.'
 }
 
 @test "the failed list is bounded by count and bytes: the oldest goes, logged and counted" {
