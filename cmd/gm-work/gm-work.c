@@ -49,8 +49,7 @@
 
 enum srv_state {
 	S_DOWN,		/* not connected; j_retry is pending */
-	S_READY,	/* connected, nothing asked */
-	S_GRABBING,	/* a GRAB_JOB_UNIQ is out */
+	S_READY,	/* connected, may ask (s_grabs asks are out) */
 	S_SLEEPING	/* PRE_SLEEP sent, waiting for NOOP */
 };
 
@@ -61,6 +60,10 @@ struct server {
 	struct bufferevent	*s_bev;
 	unsigned int		 s_gen;		/* bumped per connection */
 	enum srv_state		 s_state;
+	int			 s_grabs;	/* GRAB_JOB_UNIQ without reply */
+	int			 s_nojob;	/* NO_JOB since the last job: ask
+						   no more, sleep once all are
+						   answered */
 	struct event		*s_retry;
 	int			 s_backoff;	/* next retry delay (ms) */
 	int			 s_outage;	/* the outage was logged */
@@ -328,6 +331,8 @@ server_connect(struct server *s)
 	bufferevent_enable(s->s_bev, EV_READ | EV_WRITE);
 	s->s_gen++;
 	s->s_state = S_READY;
+	s->s_grabs = 0;
+	s->s_nojob = 0;
 	s->s_backoff = BACKOFF_MIN;
 
 	a[0] = gm_str(client_id);
@@ -372,8 +377,8 @@ server_down(struct server *s, const char *reason)
 			s->s_outage = 1;
 		}
 	}
-	if (s->s_state == S_GRABBING)
-		grabs--;
+	grabs -= s->s_grabs;
+	s->s_grabs = 0;
 	s->s_state = S_DOWN;
 	if (exiting != -1 || draining) {
 		check_done();
@@ -466,7 +471,13 @@ server_assign(struct server *s, const struct gm_header *hdr)
 		fatalx("evbuffer_new");
 	evbuffer_remove_buffer(in, payload, hdr->size - off);
 
-	s->s_state = S_READY;
+	/*
+	 * A job after a NO_JOB: the queue filled again, so ask on.  Were
+	 * s_nojob kept, the last answer being this job would leave the
+	 * server neither asked nor asleep, and never woken.
+	 */
+	s->s_grabs--;
+	s->s_nojob = 0;
 	grabs--;
 	taken++;
 	running++;
@@ -517,7 +528,7 @@ server_read(struct bufferevent *bev, void *arg)
 		case GM_JOB_ASSIGN:
 		case GM_JOB_ASSIGN_UNIQ:
 		case GM_JOB_ASSIGN_ALL:
-			if (s->s_state != S_GRABBING) {
+			if (s->s_grabs == 0) {
 				server_down(s, "job assigned without a grab");
 				return;
 			}
@@ -536,15 +547,26 @@ server_read(struct bufferevent *bev, void *arg)
 		}
 		switch (hdr.type) {
 		case GM_NO_JOB:
-			if (s->s_state == S_GRABBING) {
-				grabs--;
+			if (s->s_grabs == 0)
+				break;
+			/*
+			 * Once the asks still out are answered, sleep,
+			 * unless one of them brings a job (server_assign).
+			 */
+			s->s_grabs--;
+			grabs--;
+			s->s_nojob = 1;
+			if (s->s_grabs == 0) {
 				server_send0(s, GM_PRE_SLEEP);
 				s->s_state = S_SLEEPING;
+				s->s_nojob = 0;
 			}
 			break;
 		case GM_NOOP:
+			/* A wake-up: one NOOP re-arms every free slot. */
 			if (s->s_state == S_SLEEPING)
 				s->s_state = S_READY;
+			s->s_nojob = 0;
 			break;
 		case GM_ERROR:
 			server_error(s, &pkt);
@@ -575,11 +597,16 @@ free_slots(void)
 	return n;
 }
 
-/* Ask ready servers for jobs, in turn, while there are free slots. */
+/*
+ * Ask ready servers for jobs, in turn, while there are free slots: one
+ * GRAB_JOB_UNIQ per free slot, so that with -j N the next jobs are on
+ * their way while the running ones finish (the answers come in order).
+ */
 static void
 kick(void)
 {
 	struct server	*s, *start;
+	int		 asked = 0;
 
 	if (TAILQ_EMPTY(&servers))
 		return;
@@ -587,15 +614,20 @@ kick(void)
 		rr_next = TAILQ_FIRST(&servers);
 	s = start = rr_next;
 	while (free_slots() > 0) {
-		if (s->s_state == S_READY) {
+		if (s->s_state == S_READY && !s->s_nojob) {
 			server_send0(s, GM_GRAB_JOB_UNIQ);
-			s->s_state = S_GRABBING;
+			s->s_grabs++;
 			grabs++;
+			asked = 1;
 		}
 		if ((s = TAILQ_NEXT(s, s_entry)) == NULL)
 			s = TAILQ_FIRST(&servers);
-		if (s == start)
-			break;
+		/* Round after round, while a round asked somewhere. */
+		if (s == start) {
+			if (!asked)
+				break;
+			asked = 0;
+		}
 	}
 	rr_next = s;
 }
@@ -612,7 +644,7 @@ worker_job_done(struct server *s, unsigned int gen)
 	running--;
 	kick();
 	if (conf.timeout > 0 && s->s_gen == gen && s->s_state == S_READY &&
-	    !forced) {
+	    s->s_grabs == 0 && !forced) {
 		server_send0(s, GM_PRE_SLEEP);
 		s->s_state = S_SLEEPING;
 	}
