@@ -116,14 +116,17 @@ attempts() {
 	[ "$stderr" = "gm-work: /nonexistent/dir/pid: No such file or directory" ]
 }
 
-# fake_server PORTFILE LOG: a one-connection server that logs the packets
-# it gets, answers the first GRAB_JOB_UNIQ with NO_JOB, checks that nothing
-# comes after PRE_SLEEP for a while, wakes the worker with NOOP, hands out
-# one job, and logs the result and the next request.
+# fake_server PORTFILE LOG [split]: a one-connection server that logs the
+# packets it gets, answers the first GRAB_JOB_UNIQ with NO_JOB, checks that
+# nothing comes after PRE_SLEEP for a while, wakes the worker with NOOP,
+# hands out one job, and logs the result and the next request.  With
+# split, it waits for two GRAB_JOB_UNIQ, answers the first with NO_JOB and
+# the second with a job (a job that came in between), and ends at the
+# next request.
 fake_server() {
 	perl -e '
 	use strict; use IO::Socket::INET; use IO::Select;
-	my ($pf, $log) = @ARGV;
+	my ($pf, $log, $mode) = @ARGV;
 	my $l = IO::Socket::INET->new(Listen => 1, LocalAddr => "127.0.0.1",
 	    LocalPort => 0, ReuseAddr => 1) or die "listen: $!";
 	open(my $p, ">", "$pf.tmp") or die; print $p $l->sockport, "\n";
@@ -152,6 +155,13 @@ fake_server() {
 	my $grabs = 0;
 	while (1) {
 		my $t = pkt();
+		if ($mode eq "split") {
+			last if $t == 4 || ($t == 30 && $grabs == 2);
+			next unless $t == 30 && ++$grabs == 2;
+			send_(10, "");
+			send_(31, "H:fake:1\0f1\0u-1\0payload");
+			next;
+		}
 		if ($t == 30 && $grabs++ == 0) { send_(10, ""); }
 		elsif ($t == 30 && $grabs == 2) {
 			send_(31, "H:fake:1\0f1\0u-1\0payload");
@@ -161,7 +171,7 @@ fake_server() {
 			print $o "EARLY\n" if $sel->can_read(0.5);
 			send_(6, "");
 		}
-	}' "$1" "$2"
+	}' "$1" "$2" "${3:-}"
 }
 
 @test "wire: SET_CLIENT_ID, CAN_DO_TIMEOUT per function, GRAB_JOB_UNIQ, PRE_SLEEP, quiet until NOOP" {
@@ -182,6 +192,30 @@ fake_server() {
 	PRE_SLEEP
 	GRAB_JOB_UNIQ
 	WORK_COMPLETE H:fake:1 payload
+	GRAB_JOB_UNIQ
+	EOF
+}
+
+@test "wire: -j 2, a NO_JOB then a job: the worker asks again instead of neither asking nor sleeping" {
+	pf=$BATS_TEST_TMPDIR/fport
+	log=$BATS_TEST_TMPDIR/wire
+	fake_server "$pf" "$log" split 3>&- &
+	fake=$!
+	wait_until 20 test -s "$pf"
+	NOWAIT=1 work_start w --id wire-test -j 2 \
+	    -h "127.0.0.1:$(cat "$pf")" -f f1 -- cat
+	# Without the third ask, the fifth line is the job's WORK_COMPLETE
+	# and the server waits in vain: it is ended here (a zombie until
+	# waited for, its pid is still its own).
+	wait_until 20 test "$(wc -l <"$log")" -ge 5 || true
+	kill "$fake" 2>/dev/null || true
+	wait "$fake" || true
+	run sed -n 1,5p "$log"
+	assert_output - <<-'EOF'
+	SET_CLIENT_ID wire-test
+	CAN_DO f1
+	GRAB_JOB_UNIQ
+	GRAB_JOB_UNIQ
 	GRAB_JOB_UNIQ
 	EOF
 }

@@ -114,10 +114,13 @@ RPFX='while IFS= read -r l; do printf "r:%s\n" "$l"; done'
 }
 
 @test "a coprocess that does not answer within -t is killed with its children; a new one serves the next" {
+	# A sleep of this test's own length: the other target's run of
+	# this test may have its own sleep out at the same time.
+	n=$((100000 + $$))
 	work_start w -C -t 1 -f hang -- sh -c 'while IFS= read -r l; do
-		[ "$l" = hang ] && sleep $((1000 + 7))
+		[ "$l" = hang ] && sleep "$0"
 		echo "ok $l"
-	    done'
+	    done' "$n"
 	run pkts hang < <(printf hang)
 	assert_output - <<-'EOF2'
 	WORK_WARNING gm-work: sh: timed out after 1 s, killed\x0a
@@ -127,7 +130,7 @@ RPFX='while IFS= read -r l; do printf "r:%s\n" "$l"; done'
 	assert_output 'WORK_COMPLETE ok x'
 	grep -qx "gm-work: job H:.*(hang): no answer after 1 s, killing coprocess 1" \
 	    "$(work_err w)"
-	run pgrep -fx "sleep 1007"
+	run pgrep -fx "sleep $n"
 	assert_failure
 }
 
