@@ -452,6 +452,23 @@ failed_show(struct conn *c, const char *handle)
 	conn_printf(c, "\n.\n");
 }
 
+/* A key and its count, one line of a key TAB value list. */
+struct figure {
+	const char	*key;
+	uint64_t	 value;
+};
+
+/* Print key TAB value lines and the list's closing dot. */
+static void
+put_figures(struct conn *c, const struct figure *fg, size_t n)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++)
+		conn_printf(c, "%s\t%" PRIu64 "\n", fg[i].key, fg[i].value);
+	conn_printf(c, ".\n");
+}
+
 /* failed stats: the list's figures, key TAB value. */
 static void
 failed_figures(struct conn *c)
@@ -459,16 +476,14 @@ failed_figures(struct conn *c)
 	struct failed_stats	 st;
 
 	failed_stats(&st);
-	conn_printf(c, "count\t%" PRIu64 "\n", st.count);
-	conn_printf(c, "bytes\t%" PRIu64 "\n", st.bytes);
-	conn_printf(c, "max\t%" PRIu64 "\n", st.max);
-	conn_printf(c, "max_bytes\t%" PRIu64 "\n", st.max_bytes);
-	conn_printf(c, "added\t%" PRIu64 "\n", st.added);
-	conn_printf(c, "evicted\t%" PRIu64 "\n", st.evicted);
-	conn_printf(c, "retried\t%" PRIu64 "\n", st.retried);
-	conn_printf(c, "purged\t%" PRIu64 "\n", st.purged);
-	conn_printf(c, "retrying\t%" PRIu64 "\n", st.retrying);
-	conn_printf(c, ".\n");
+	const struct figure fg[] = {
+		{ "count", st.count }, { "bytes", st.bytes },
+		{ "max", st.max }, { "max_bytes", st.max_bytes },
+		{ "added", st.added }, { "evicted", st.evicted },
+		{ "retried", st.retried }, { "purged", st.purged },
+		{ "retrying", st.retrying },
+	};
+	put_figures(c, fg, nitems(fg));
 }
 
 /*
@@ -721,15 +736,15 @@ a_journal(struct conn *c, char **tok __unused, int n __unused)
 	conn_printf(c, "enabled\t%d\n", st.enabled);
 	conn_printf(c, "dir\t%s\n", st.dir != NULL ? st.dir : "-");
 	conn_printf(c, "sync\t%s\n", st.sync != NULL ? st.sync : "none");
-	conn_printf(c, "bytes\t%" PRIu64 "\n", st.bytes);
-	conn_printf(c, "live\t%" PRIu64 "\n", st.live);
-	conn_printf(c, "dead\t%" PRIu64 "\n", st.dead);
-	conn_printf(c, "flushes\t%" PRIu64 "\n", st.flushes);
-	conn_printf(c, "last_flush_us\t%" PRIu64 "\n", st.last_flush_us);
-	conn_printf(c, "peak_flush_us\t%" PRIu64 "\n", st.peak_flush_us);
-	conn_printf(c, "compactions\t%" PRIu64 "\n", st.compactions);
-	conn_printf(c, "write_errors\t%" PRIu64 "\n", st.write_errors);
-	conn_printf(c, ".\n");
+	const struct figure fg[] = {
+		{ "bytes", st.bytes }, { "live", st.live },
+		{ "dead", st.dead }, { "flushes", st.flushes },
+		{ "last_flush_us", st.last_flush_us },
+		{ "peak_flush_us", st.peak_flush_us },
+		{ "compactions", st.compactions },
+		{ "write_errors", st.write_errors },
+	};
+	put_figures(c, fg, nitems(fg));
 }
 
 /*
@@ -739,12 +754,14 @@ a_journal(struct conn *c, char **tok __unused, int n __unused)
 static void
 a_counters(struct conn *c, char **tok __unused, int n __unused)
 {
-	conn_printf(c, "args_refused\t%" PRIu64 "\n", counters.args_refused);
-	conn_printf(c, "input_paused\t%" PRIu64 "\n", counters.input_paused);
-	conn_printf(c, "request_timeouts\t%" PRIu64 "\n",
-	    counters.request_timeouts);
-	conn_printf(c, "held_capped\t%" PRIu64 "\n", counters.held_capped);
-	conn_printf(c, ".\n");
+	const struct figure fg[] = {
+		{ "args_refused", counters.args_refused },
+		{ "input_paused", counters.input_paused },
+		{ "request_timeouts", counters.request_timeouts },
+		{ "held_capped", counters.held_capped },
+	};
+
+	put_figures(c, fg, nitems(fg));
 }
 
 static void
