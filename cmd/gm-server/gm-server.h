@@ -408,19 +408,12 @@ struct submit {
 	const char	*target;	/* broadcast member, or NULL */
 };
 void		 queue_init(void);
-void		 queue_free_all(void);
-void		 queue_stop_running(void);
 void		 queue_submit(struct conn *, const struct submit *);
 struct journal_fate;
 struct failed_info;
 void		 queue_replay(const struct submit *, uint64_t, uint32_t,
 		    const struct journal_fate *);
 void		 queue_revive(const struct failed_info *);
-void		 queue_handle_floor(uint64_t);
-struct job	*queue_find_handle(const void *, size_t);
-struct job	*queue_find_unique(const void *, size_t);
-int		 queue_handle(const struct job *, char *, size_t);
-int		 queue_handle_num(uint64_t, char *, size_t);
 struct job	*queue_best(struct func *, int);
 void		 queue_assign(struct job *, struct conn *, int);
 void		 queue_requeue(struct job *, const char *);
@@ -428,11 +421,35 @@ void		 queue_work(struct conn *, uint32_t, const struct gm_packet *);
 void		 queue_status(struct conn *, const void *, size_t);
 void		 queue_status_unique(struct conn *, const void *, size_t);
 void		 queue_client_gone(struct conn *);
-int		 queue_cancel(const char *, size_t);
 void		 queue_timer_due(struct job *);
+int64_t		 queue_oldest_us(const struct func *);
+void		 release_created(struct ack *, int);
+
+/* job.c */
+extern uint64_t	 nrunning;	/* jobs running */
+extern uint64_t	 nretrying;	/* jobs waiting for a retry */
+void		 job_init(void);
+struct job	*job_new(const struct submit *, uint64_t);
+void		 job_link(struct job *, struct func *, const struct submit *,
+		    uint32_t);
+struct job	*job_restore(const struct submit *, uint64_t);
+uint32_t	 submit_uhash(const struct submit *);
+struct job	*unique_lookup(struct func *, const struct submit *, uint32_t);
+void		 job_attach(struct job *, struct conn *);
+void		 job_detach_all(struct job *);
+void		 job_send_clients(struct job *, uint32_t, const void *, size_t);
+void		 job_fail_clients(struct job *);
+void		 job_end(struct job *, int);
+void		 queue_free_all(void);
+void		 queue_stop_running(void);
+void		 queue_handle_floor(uint64_t);
+struct job	*queue_find_handle(const void *, size_t);
+struct job	*queue_find_unique(const void *, size_t);
+int		 queue_handle(const struct job *, char *, size_t);
+int		 queue_handle_num(uint64_t, char *, size_t);
+int		 queue_cancel(const char *, size_t);
 void		 queue_foreach_job(void (*)(struct job *, void *), void *);
 uint64_t	 queue_running(void);
-int64_t		 queue_oldest_us(const struct func *);
 int		 queue_handle_parse(const void *, size_t, uint64_t *);
 uint64_t	 queue_retrying(void);
 
