@@ -1,12 +1,13 @@
 /* Public domain. See README.md for the licence of this project. */
 /*
- * Connections: buffers, packet framing (binary or admin text, chosen per
+ * struct conn: buffers, packet framing (binary or admin text, chosen per
  * packet by its first byte; an HTTP request line gets an HTTP answer from
- * http.c), bounded input (arguments checked as they arrive, a budget on
- * the input held across all connections, a deadline on a partial
- * request), bounded output, ordered replies that wait for the journal, and
- * deferred freeing.  Bytes move through conn_io_read and conn_io_write,
- * plain or TLS (tlsconn.c), and nothing else touches the socket.
+ * http.c), arguments checked as they arrive, bounded output, and closing
+ * with deferred freeing.  The budget on the input held across all
+ * connections and the deadline on a partial request are budget.c's; the
+ * replies that wait for the journal (struct ack) are ack.c's.  Bytes move
+ * through conn_io_read and conn_io_write, plain or TLS (tlsconn.c), and
+ * nothing else touches the socket.
  *
  * Why plain evbuffers with our own read and write events, not
  * bufferevents: with one-job-at-a-time workers a job is a few small
@@ -26,7 +27,6 @@
 #include <netinet/tcp.h>
 
 #include <errno.h>
-#include <malloc.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,59 +46,27 @@
 
 /* gearmand's text limit: 8191 characters before the newline. */
 #define TEXT_MAX	8192
-/* Input is parsed in contiguous blocks of this size. */
-#define BLOCK		65536
 /* The most a TLS record holds. */
 #define TLS_RECORD	16384
-/* Give freed memory back to the system after this much input went. */
-#define TRIM_AFTER	(16 * 1024 * 1024)
-
-/* The longest reply an ack holds: an ERROR with a journal error text. */
-#define ACK_REPLY_MAX	256
-
-/*
- * A reply that may go out only once the journal answers: it holds its
- * place at stream position k_pos of its connection, and everything sent
- * after it waits behind it.  The caller chains the acks of one job
- * (k_next) and releases them together with conn_ack_done.
- */
-struct ack {
-	TAILQ_ENTRY(ack)	 k_centry;	/* the connection's FIFO */
-	struct ack		*k_next;	/* the caller's chain, or the pool */
-	struct conn		*k_conn;	/* NULL once it closed */
-	uint64_t		 k_pos;
-	int			 k_done;
-	size_t			 k_len;
-	uint8_t			 k_reply[ACK_REPLY_MAX];	/* encoded */
-};
 
 static ssize_t	conn_io_read(struct conn *, void *, size_t);
 static ssize_t	conn_io_write(struct conn *, size_t);
 static void	conn_handshake(struct conn *);
 static void	conn_readcb(evutil_socket_t, short, void *);
 static void	conn_writecb(evutil_socket_t, short, void *);
-static void	ack_encode(struct ack *, uint32_t, const struct gm_arg *, int);
 static int	conn_write(struct conn *);
 static void	conn_process(struct conn *);
 static size_t	conn_items(struct conn *, const uint8_t *, size_t);
 static int	conn_item(struct conn *, const uint8_t *, size_t, size_t *);
 static void	conn_emit(struct conn *, struct evbuffer *, uint32_t,
 		    const struct gm_arg *, int, const void *, size_t);
-static void	conn_check(struct conn *, size_t);
-static void	conn_finish(struct conn *);
-static void	conn_ack_flush(struct conn *);
 static void	conn_reap(evutil_socket_t, short, void *);
 static void	conn_flush(evutil_socket_t, short, void *);
-static void	conn_dirty(struct conn *);
 static void	conn_drained(struct conn *);
 static void	conn_vclose(struct conn *, int, const char *, va_list)
 		    __attribute__((__format__(printf, 3, 0)));
 static int	conn_early(struct conn *, const struct gm_header *,
 		    const uint8_t *, size_t, size_t *);
-static void	conn_account(struct conn *);
-static int	conn_budget(struct conn *);
-static void	conn_resume(void);
-static void	conn_sweep(evutil_socket_t, short, void *);
 
 static TAILQ_HEAD(, conn) conns = TAILQ_HEAD_INITIALIZER(conns);
 static TAILQ_HEAD(, conn) dead = TAILQ_HEAD_INITIALIZER(dead);
@@ -107,137 +75,15 @@ static struct event	*reap_ev;
 static struct event	*flush_ev;	/* writes the dirty outputs */
 static int		 flush_pending;
 static int		 nconns;
-static struct ack	*ack_pool;	/* free ack records (k_next) */
-static uint8_t		 rbuf[BLOCK];	/* what one read brings */
-static TAILQ_HEAD(, conn) paused = TAILQ_HEAD_INITIALIZER(paused);
-static struct conn	*in_owner;	/* may read while over budget */
-static size_t		 in_total;	/* input held by every connection */
-static size_t		 in_peak;	/* its highest since the last trim */
-static int		 in_over;	/* over budget (logged) */
-static struct event	*sweep_ev;	/* deadlines, log summaries */
+static uint8_t		 rbuf[CONN_BLOCK];	/* what one read brings */
 
 /* Set up conn.c's events. */
 void
 conn_init(void)
 {
-	struct timeval	 tv = { 1, 0 };
-
 	reap_ev = event_new(base, -1, 0, conn_reap, NULL);
 	flush_ev = event_new(base, -1, 0, conn_flush, NULL);
-	sweep_ev = event_new(base, -1, EV_PERSIST, conn_sweep, NULL);
-	event_add(sweep_ev, &tv);
-}
-
-/*
- * Once a second: close connections whose partial request is older than
- * --request-timeout (a peer that holds the server's memory by sending
- * slowly), and write the summaries of rate-limited log lines.
- */
-static void
-conn_sweep(evutil_socket_t fd __unused, short what __unused,
-    void *arg __unused)
-{
-	struct conn	*c, *next;
-	int64_t		 old;
-
-	log_rate_flush();
-	if (conf.request_timeout <= 0)
-		return;
-	old = timer_mono_ms() - (int64_t)conf.request_timeout * 1000;
-	TAILQ_FOREACH_SAFE(c, &conns, c_entry, next) {
-		if (c->c_partial == 0 || c->c_partial > old ||
-		    (c->c_flags & (CONN_SLOW | CONN_CLOSING)))
-			continue;
-		counters.request_timeouts++;
-		log_rate(&conf.request_timeout, "fd %d (%s): closing "
-		    "connection: request not complete within %d s "
-		    "(--request-timeout)", c->c_fd, c->c_peer,
-		    conf.request_timeout);
-		conn_close(c, "request timeout");
-	}
-}
-
-/*
- * Account for a change in c's held input: the budget across connections
- * (--max-input), who may read while over it, and giving memory back once
- * much input is gone.
- */
-static void
-conn_account(struct conn *c)
-{
-	size_t	 n = c->c_flags & CONN_DEAD ? 0 : evbuffer_get_length(c->c_in);
-
-	in_total = in_total - c->c_inheld + n;
-	c->c_inheld = n;
-	if (n == 0)
-		c->c_partial = 0;
-	else if (c->c_partial == 0)
-		c->c_partial = timer_mono_ms();
-	if (in_total > in_peak)
-		in_peak = in_total;
-	if (c == in_owner && n < BLOCK) {
-		in_owner = NULL;
-		conn_resume();
-	} else if (in_total <= conf.max_input) {
-		if (in_over) {
-			in_over = 0;
-			log_info("input held back under the %zu byte budget "
-			    "(--max-input)", conf.max_input);
-		}
-		conn_resume();
-	}
-	if (in_peak - in_total >= TRIM_AFTER && in_total < in_peak / 2) {
-		malloc_trim(0);
-		in_peak = in_total;
-	}
-}
-
-/*
- * Whether c may read now: over the input budget, only one connection
- * that holds a large partial packet (the owner, until that packet is
- * whole) goes on, so that one packet always completes; the others with a
- * large partial packet wait.  Memory held stays under the budget plus one
- * --max-packet plus a block per connection.
- */
-static int
-conn_budget(struct conn *c)
-{
-	if (c->c_flags & CONN_PAUSED) {
-		event_del(c->c_rev);
-		return 0;
-	}
-	if (in_total <= conf.max_input || c->c_inheld < BLOCK ||
-	    c == in_owner)
-		return 1;
-	if (in_owner == NULL) {
-		in_owner = c;
-		return 1;
-	}
-	if (!in_over) {
-		in_over = 1;
-		log_warnx("input held (%zu bytes) over the %zu byte budget "
-		    "(--max-input): reading paused for connections with a "
-		    "large partial packet", in_total, conf.max_input);
-	}
-	counters.input_paused++;
-	c->c_flags |= CONN_PAUSED;
-	TAILQ_INSERT_TAIL(&paused, c, c_pentry);
-	event_del(c->c_rev);
-	return 0;
-}
-
-/* Let the connections paused by the budget read again. */
-static void
-conn_resume(void)
-{
-	struct conn	*c;
-
-	while ((c = TAILQ_FIRST(&paused)) != NULL) {
-		TAILQ_REMOVE(&paused, c, c_pentry);
-		c->c_flags &= ~CONN_PAUSED;
-		if ((c->c_flags & (CONN_SLOW | CONN_EOF | CONN_CLOSING)) == 0)
-			event_add(c->c_rev, NULL);
-	}
+	budget_init();
 }
 
 /*
@@ -245,7 +91,7 @@ conn_resume(void)
  * together once the pass's input is handled, by conn_flush; only output
  * the socket does not take waits for a write event.
  */
-static void
+void
 conn_dirty(struct conn *c)
 {
 	if (c->c_flags & (CONN_DIRTY | CONN_DEAD))
@@ -441,7 +287,7 @@ conn_out(struct conn *c)
 }
 
 /* Bytes waiting to go to the peer, held ones included. */
-static size_t
+size_t
 conn_pending(struct conn *c)
 {
 	size_t	 n;
@@ -456,7 +302,7 @@ conn_pending(struct conn *c)
  * Bound the output: above the soft limit stop reading this peer and stop
  * handing it work; past max_output (once it was already behind) close it.
  */
-static void
+void
 conn_check(struct conn *c, size_t before)
 {
 	size_t	 n = conn_pending(c);
@@ -728,7 +574,7 @@ conn_process(struct conn *c)
 			evbuffer_drain(in, conn_skip(c, len));
 			continue;
 		}
-		want = len < BLOCK ? len : BLOCK;
+		want = len < CONN_BLOCK ? len : CONN_BLOCK;
 		if ((p = evbuffer_pullup(in, (ssize_t)want)) == NULL)
 			fatalx("evbuffer_pullup");
 		off = 0;
@@ -869,7 +715,7 @@ conn_writecb(evutil_socket_t fd __unused, short what __unused, void *arg)
 }
 
 /* Close once everything owed to the peer is written. */
-static void
+void
 conn_finish(struct conn *c)
 {
 	c->c_flags |= CONN_CLOSING;
@@ -883,7 +729,6 @@ conn_finish(struct conn *c)
 static void
 conn_vclose(struct conn *c, int warn, const char *fmt, va_list ap)
 {
-	struct ack	*k;
 	char		 why[256];
 
 	if (c->c_flags & CONN_DEAD)
@@ -901,19 +746,11 @@ conn_vclose(struct conn *c, int warn, const char *fmt, va_list ap)
 	c->c_flags |= CONN_DEAD;
 	event_del(c->c_rev);
 	event_del(c->c_wev);
-	if (c->c_flags & CONN_PAUSED) {
-		TAILQ_REMOVE(&paused, c, c_pentry);
-		c->c_flags &= ~CONN_PAUSED;
-	}
-	if (c == in_owner)
-		in_owner = NULL;
+	budget_forget(c);
 	conn_account(c);
 	worker_gone(c);
 	queue_client_gone(c);
-	while ((k = TAILQ_FIRST(&c->c_acks)) != NULL) {
-		TAILQ_REMOVE(&c->c_acks, k, k_centry);
-		k->k_conn = NULL;
-	}
+	ack_orphan(c);
 	TAILQ_REMOVE(&conns, c, c_entry);
 	nconns--;
 	TAILQ_INSERT_TAIL(&dead, c, c_entry);
@@ -965,117 +802,6 @@ conn_reap(evutil_socket_t fd __unused, short what __unused, void *arg __unused)
 	}
 }
 
-/*
- * Encode the reply of an ack: a packet of type with its nargs arguments,
- * the last one data.  An over-long last argument is cut to fit.
- */
-static void
-ack_encode(struct ack *k, uint32_t type, const struct gm_arg *args, int nargs)
-{
-	struct gm_arg	 a[GM_MAX_ARGS];
-	size_t		 head;
-	int		 i;
-
-	for (i = 0; i < nargs; i++)
-		a[i] = args[i];
-	head = GM_HEADER_SIZE;
-	for (i = 0; i < nargs - 1; i++)
-		head += a[i].len + 1;
-	if (nargs > 0 && head + a[nargs - 1].len > sizeof(k->k_reply))
-		a[nargs - 1].len = head < sizeof(k->k_reply) ?
-		    sizeof(k->k_reply) - head : 0;
-	if (proto_encode(k->k_reply, sizeof(k->k_reply), GM_RES, type, a,
-	    nargs, &k->k_len) != PROTO_OK) {
-		log_warnx("cannot encode a held %s", proto_type_name(type));
-		k->k_len = 0;
-	}
-}
-
-/*
- * Reserve the place of a reply (a packet of type, its last argument data)
- * that goes out once conn_ack_done releases it; later output waits behind
- * it.  The ack is put at the head of *chain when chain is not NULL.
- */
-struct ack *
-conn_ack_new(struct conn *c, struct ack **chain, uint32_t type,
-    const struct gm_arg *args, int nargs)
-{
-	struct ack	*k;
-
-	if ((k = ack_pool) != NULL)
-		ack_pool = k->k_next;
-	else
-		k = xmalloc(sizeof(*k));
-	k->k_done = 0;
-	ack_encode(k, type, args, nargs);
-	if (c->c_held == NULL)
-		c->c_held = evbuffer_new();
-	k->k_conn = c;
-	k->k_pos = c->c_held_base + evbuffer_get_length(c->c_held);
-	TAILQ_INSERT_TAIL(&c->c_acks, k, k_centry);
-	k->k_next = NULL;
-	if (chain != NULL) {
-		k->k_next = *chain;
-		*chain = k;
-	}
-	return k;
-}
-
-/*
- * The journal answered: release k and the acks chained after it, with
- * their replies (code NULL) or with ERROR code text instead.  Replies go
- * out in order, so only a prefix of a connection's acks leaves at once.
- */
-void
-conn_ack_done(struct ack *k, const char *code, const char *text)
-{
-	struct ack	*next;
-	struct gm_arg	 a[2];
-
-	for (; k != NULL; k = next) {
-		next = k->k_next;
-		k->k_done = 1;
-		if (code != NULL) {
-			a[0] = gm_str(code);
-			a[1] = gm_str(text);
-			ack_encode(k, GM_ERROR, a, 2);
-		}
-		if (k->k_conn == NULL) {
-			k->k_next = ack_pool;
-			ack_pool = k;
-		} else
-			conn_ack_flush(k->k_conn);
-	}
-}
-
-/* Release the held output up to the first ack still waiting. */
-static void
-conn_ack_flush(struct conn *c)
-{
-	struct evbuffer	*out = c->c_out;
-	struct ack	*k;
-	size_t		 before = conn_pending(c), n;
-
-	conn_dirty(c);
-	while ((k = TAILQ_FIRST(&c->c_acks)) != NULL && k->k_done) {
-		n = (size_t)(k->k_pos - c->c_held_base);
-		if (n > 0)
-			evbuffer_remove_buffer(c->c_held, out, n);
-		c->c_held_base += n;
-		evbuffer_add(out, k->k_reply, k->k_len);
-		TAILQ_REMOVE(&c->c_acks, k, k_centry);
-		k->k_next = ack_pool;
-		ack_pool = k;
-	}
-	if (TAILQ_EMPTY(&c->c_acks)) {
-		c->c_held_base += evbuffer_get_length(c->c_held);
-		evbuffer_add_buffer(out, c->c_held);
-	}
-	conn_check(c, before);
-	if ((c->c_flags & (CONN_CLOSING | CONN_DEAD)) == CONN_CLOSING)
-		conn_finish(c);
-}
-
 /* Set the SET_CLIENT_ID label (at most 127 bytes, as gearmand). */
 void
 conn_set_client_id(struct conn *c, const char *id, size_t len)
@@ -1102,9 +828,9 @@ conn_client_id(struct conn *c)
 void
 conn_foreach(void (*fn)(struct conn *, void *), void *arg)
 {
-	struct conn	*c;
+	struct conn	*c, *next;
 
-	TAILQ_FOREACH(c, &conns, c_entry)
+	TAILQ_FOREACH_SAFE(c, &conns, c_entry, next)
 		fn(c, arg);
 }
 
@@ -1128,19 +854,12 @@ conn_free_all(void)
 void
 conn_cleanup(void)
 {
-	struct ack	*k;
-
-	while ((k = ack_pool) != NULL) {
-		ack_pool = k->k_next;
-		free(k);
-	}
+	ack_cleanup();
 	if (reap_ev != NULL)
 		event_free(reap_ev);
 	reap_ev = NULL;
 	if (flush_ev != NULL)
 		event_free(flush_ev);
 	flush_ev = NULL;
-	if (sweep_ev != NULL)
-		event_free(sweep_ev);
-	sweep_ev = NULL;
+	budget_cleanup();
 }

@@ -367,15 +367,33 @@ void	 conn_send_raw(struct conn *, uint32_t, const void *, size_t);
 void	 conn_error(struct conn *, const char *, const char *);
 void	 conn_printf(struct conn *, const char *, ...)
 	    __attribute__((__format__(printf, 2, 3)));
-struct ack *conn_ack_new(struct conn *, struct ack **, uint32_t,
-	    const struct gm_arg *, int);
-void	 conn_ack_done(struct ack *, const char *, const char *);
 void	 conn_set_client_id(struct conn *, const char *, size_t);
 const char *conn_client_id(struct conn *);
 void	 conn_foreach(void (*)(struct conn *, void *), void *);
 void	 conn_free_all(void);
 void	 conn_cleanup(void);
 void	 conn_init(void);
+void	 conn_dirty(struct conn *);
+size_t	 conn_pending(struct conn *);
+void	 conn_check(struct conn *, size_t);
+void	 conn_finish(struct conn *);
+
+/* budget.c */
+/* Input is read and parsed in contiguous blocks of this size. */
+#define CONN_BLOCK	65536
+void	 budget_init(void);
+void	 budget_cleanup(void);
+void	 budget_forget(struct conn *);
+void	 conn_account(struct conn *);
+int	 conn_budget(struct conn *);
+
+/* ack.c */
+void	 ack_orphan(struct conn *);
+void	 ack_cleanup(void);
+void	 conn_ack_flush(struct conn *);
+struct ack *conn_ack_new(struct conn *, struct ack **, uint32_t,
+	    const struct gm_arg *, int);
+void	 conn_ack_done(struct ack *, const char *, const char *);
 
 /* dispatch.c */
 void	dispatch_packet(struct conn *, const struct gm_packet *);
