@@ -1,6 +1,7 @@
 /* Public domain. See README.md for the licence of this project. */
 /*
- * gm-work: a Gearman worker.  gm-work.c talks to the servers and task.c
+ * gm-work: a Gearman worker.  gm-work.c holds the options, the count of
+ * running jobs and stopping; server.c talks to the servers and task.c
  * sends the results.  A job is run by a command of its own (spawn.c), by
  * a coprocess that serves one job after another (coproc.c), or written to
  * our stdout (stream.c); job.c runs the commands and knows nothing of
@@ -20,6 +21,7 @@ struct gm_arg;
 struct gm_packet;
 struct job;
 struct server;
+struct ssl_ctx_st;
 
 /* Ways of sending the command's stdout. */
 enum out_mode {
@@ -79,13 +81,28 @@ extern struct event_base	*base;
 /* How much of the command's stderr a failure report carries. */
 #define JOB_TAIL_MAX	4096
 
-/* gm-work.c: the servers, and the worker's state. */
+/* server.c: the connections to the servers. */
+void		 servers_add(char **, size_t, const char *);
+void		 servers_start(const char *, struct ssl_ctx_st *);
+void		 servers_kick(void);
+long long	 servers_grabs(void);
+int		 servers_quiesce(void);
+void		 servers_free(void);
 int		 server_send(struct server *, unsigned int, uint32_t,
 		    const struct gm_arg *, int, struct evbuffer *);
 int		 server_alive(struct server *, unsigned int);
 const char	*server_name(struct server *);
+void		 server_idle(struct server *, unsigned int);
+
+/* gm-work.c: the worker's state. */
+long long	 worker_free_slots(void);
+void		 worker_run(struct task *, struct evbuffer *);
 void		 worker_job_done(struct server *, unsigned int);
 int		 worker_forced(void);
+int		 worker_stopping(void);
+int		 worker_leaving(void);
+void		 worker_flushed(void);
+void		 worker_check_done(void);
 
 /* task.c: a job from a server, and its results. */
 struct task	*task_new(struct server *, unsigned int,
