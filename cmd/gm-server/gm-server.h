@@ -406,6 +406,16 @@ void	http_stop(void);
 void	http_free(void);
 int	http_request_line(const char *);
 void	http_misdirected(struct conn *, const char *);
+struct evhttp_request;
+extern uint64_t	nrequests, nrejected;	/* HTTP requests routed, refused */
+void	http_reply(struct evhttp_request *, int, const char *, const char *,
+	    struct evbuffer *);
+
+/* http_page.c */
+void	http_page(struct evhttp_request *);
+
+/* http_metrics.c */
+void	http_metrics(struct evhttp_request *);
 
 /* admin.c */
 void	admin_line(struct conn *, char *, size_t);
