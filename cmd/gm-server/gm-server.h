@@ -355,6 +355,11 @@ int		 tlsconn_pending(struct ssl_st *);
 void		 tlsconn_free(struct ssl_st *);
 void		 tlsconn_cleanup(void);
 
+/* config.c */
+struct passwd;
+void	 config_parse(int, char *[], char **, struct passwd **);
+void	 config_free(void);
+
 /* conn.c */
 void	 conn_accept(int, const char *, int);
 void	 conn_close(struct conn *, const char *, ...)
