@@ -35,6 +35,7 @@ struct jscan_ctx {
 };
 
 static void	 journal_take_id(struct journal *, struct journal_job *);
+static struct jent *live_lock(struct journal *, uint64_t);
 
 /* Apply one record read back from a segment to the index. */
 static void
@@ -591,19 +592,32 @@ journal_add(struct journal *j, struct journal_job *job, journal_done_cb done,
 	return 1;
 }
 
+/*
+ * The index entry of job id if it is live, with the writer started and
+ * the journal locked for the record about it; NULL, unlocked, if the
+ * journal does not hold the job.
+ */
+static struct jent *
+live_lock(struct journal *j, uint64_t id)
+{
+	struct jent	*e;
+
+	e = idx_find(&j->idx, id);
+	if (e == NULL || e->seg == JENT_DEAD)
+		return NULL;
+	writer_start(j);
+	pthread_mutex_lock(&j->mtx);
+	return e;
+}
+
 /* Record that job id was handed out again; attempts is its new count. */
 void
 journal_attempt(struct journal *j, uint64_t id, uint32_t attempts)
 {
 	struct jent	*e;
 
-	if (!j->disk)
+	if (!j->disk || (e = live_lock(j, id)) == NULL)
 		return;
-	e = idx_find(&j->idx, id);
-	if (e == NULL || e->seg == JENT_DEAD)
-		return;
-	writer_start(j);
-	pthread_mutex_lock(&j->mtx);
 	e->attempts = attempts;
 	rec_attempt_put(pending_rec(j, ATTEMPT_LEN), id, attempts);
 	pthread_mutex_unlock(&j->mtx);
@@ -620,11 +634,8 @@ journal_end(struct journal *j, uint64_t id, enum journal_end how)
 			j->mem_live--;
 		return;
 	}
-	e = idx_find(&j->idx, id);
-	if (e == NULL || e->seg == JENT_DEAD)
+	if ((e = live_lock(j, id)) == NULL)
 		return;
-	writer_start(j);
-	pthread_mutex_lock(&j->mtx);
 	idx_kill(&j->idx, e);
 	fate_del(j, id);
 	rec_end_put(pending_rec(j, END_LEN), id, how);
@@ -636,13 +647,9 @@ journal_end(struct journal *j, uint64_t id, enum journal_end how)
 void
 journal_fate(struct journal *j, uint64_t id, const struct journal_fate *jf)
 {
-	struct jent	*e;
 	struct jrec	 r;
 
-	if (!j->disk)
-		return;
-	e = idx_find(&j->idx, id);
-	if (e == NULL || e->seg == JENT_DEAD)
+	if (!j->disk || live_lock(j, id) == NULL)
 		return;
 	memset(&r, 0, sizeof(r));
 	r.type = REC_FATE;
@@ -655,8 +662,6 @@ journal_fate(struct journal *j, uint64_t id, const struct journal_fate *jf)
 	r.error = (const uint8_t *)jf->error;
 	r.error_len = (uint32_t)(jf->error_len > JOURNAL_ERROR_MAX ?
 	    JOURNAL_ERROR_MAX : jf->error_len);
-	writer_start(j);
-	pthread_mutex_lock(&j->mtx);
 	rec_fate_put(pending_rec(j, FATE_FIXED + r.error_len), &r);
 	fate_set(j, &r);
 	pthread_mutex_unlock(&j->mtx);
