@@ -101,9 +101,10 @@ $(O)/tests/bench/%: $(O)/tests/bench/%.o $(LIB)
 
 # A fuzz harness links libgm.a and the objects of the .c files listed in
 # tests/fuzz/NAME.objs (one a line; a pattern such as cmd/gm-server/*.c
-# names every server file but gm-server.c, whose main the harness
-# replaces), all built with FUZZ_CFLAGS.
-fuzz_objs = $(patsubst %.c,$(O)/%.o,$(filter-out cmd/gm-server/gm-server.c,\
+# names every server file but gm-server.c and config.c, whose main and
+# options the harness replaces), all built with FUZZ_CFLAGS.
+fuzz_objs = $(patsubst %.c,$(O)/%.o,$(filter-out cmd/gm-server/gm-server.c \
+	    cmd/gm-server/config.c,\
 	    $(wildcard $(shell cat tests/fuzz/$(1).objs 2>/dev/null))))
 $(O)/tests/fuzz/%.o: CPPFLAGS += -Icmd/gm-server -Itests/fuzz
 $(O)/tests/fuzz/%: $(O)/tests/fuzz/%.o $(LIB) $$(call fuzz_objs,$$*)

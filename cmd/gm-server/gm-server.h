@@ -5,25 +5,42 @@
  * allocates, changes or frees a structure.
  *
  * The files, and what each owns:
- *   gm-server.c  options (struct config), logging, privileges, signals,
- *                start-up (journal replay) and the event loop
- *   listen.c     the listening sockets: bind, accept, pause on EMFILE
- *   conn.c       struct conn and struct ack: buffers, packet framing,
- *                bounded output, replies held for the journal, closing
- *   dispatch.c   binary requests: packet type to handler, validation
- *   admin.c      the admin text protocol; reads state, changes nothing
- *                itself
- *   queue.c      struct job and struct attach: the handle and unique
- *                indexes, the queues, submit, results, status, cancel,
- *                requeue
- *   func.c       struct func: the table of functions and their per-
- *                function policy (maxqueue limits)
- *   worker.c     struct reg: CAN_DO, sleep and wake-up, grabbing jobs
- *   bcast.c      broadcast: members of a function, jobs targeted at one
- *   timer.c      the timer heaps: epoch jobs and CAN_DO_TIMEOUT deadlines
- *   htable.c     the intrusive hash table queue.c and func.c index with
- *   journal*.c   the journal of background jobs (journal.h): its file
- *                format, the writer thread and group commit, compaction
+ *   gm-server.c     start-up (privileges, pid file, detaching, journal
+ *                   replay), signals, the event loop and shutdown
+ *   config.c        the options: struct config (conf), usage, checks
+ *   listen.c        the listening sockets: bind, accept, pause on EMFILE
+ *   acl.c           the admin allow-list (--admin-allow networks)
+ *   tlsconn.c       TLS: the context and each connection's handshake
+ *   conn.c          struct conn: buffers, packet framing, bounded output,
+ *                   closing and deferred freeing
+ *   budget.c        the input budget across connections (--max-input)
+ *                   and the partial request deadline (--request-timeout)
+ *   ack.c           struct ack: replies held until the journal answers
+ *   dispatch.c      binary requests: packet type to handler, validation
+ *   admin.c         the admin text protocol; reads state, changes nothing
+ *                   itself
+ *   job.c           struct job and struct attach: allocation, the handle
+ *                   and unique indexes, attached clients, a job's end
+ *                   and cancel
+ *   queue.c         the queues, submit (with the journal), assigning,
+ *                   results, status, requeue and retries
+ *   func.c          struct func: the table of functions, their policy
+ *                   (max queue, retries) and counters
+ *   worker.c        struct reg: CAN_DO, sleep and wake-up, grabbing jobs
+ *   bcast.c         broadcast: members of a function, jobs targeted at one
+ *   failed.c        the failed list (dead letters) and the failure notes
+ *                   of live jobs
+ *   ended.c         the ring of recent job ends, for `fate`
+ *   timer.c         the timer heaps: epoch jobs and CAN_DO_TIMEOUT deadlines
+ *   htable.c        the intrusive hash table job.c and func.c index with
+ *   http.c          HTTP: the listener, routing, trust, the JSON API, POST
+ *                   submissions and actions over internal links
+ *   http_page.c     the HTML status page (GET /)
+ *   http_metrics.c  the Prometheus metrics (GET /metrics)
+ *   journal*.c      the journal of background jobs (journal.h; its own
+ *                   map is in journal_int.h): file format, directory and
+ *                   segments, index and fates, writer thread and group
+ *                   commit, compaction
  */
 #ifndef GM_SERVER_H
 #define GM_SERVER_H
@@ -355,6 +372,11 @@ int		 tlsconn_pending(struct ssl_st *);
 void		 tlsconn_free(struct ssl_st *);
 void		 tlsconn_cleanup(void);
 
+/* config.c */
+struct passwd;
+void	 config_parse(int, char *[], char **, struct passwd **);
+void	 config_free(void);
+
 /* conn.c */
 void	 conn_accept(int, const char *, int);
 void	 conn_close(struct conn *, const char *, ...)
@@ -406,6 +428,16 @@ void	http_stop(void);
 void	http_free(void);
 int	http_request_line(const char *);
 void	http_misdirected(struct conn *, const char *);
+struct evhttp_request;
+extern uint64_t	nrequests, nrejected;	/* HTTP requests routed, refused */
+void	http_reply(struct evhttp_request *, int, const char *, const char *,
+	    struct evbuffer *);
+
+/* http_page.c */
+void	http_page(struct evhttp_request *);
+
+/* http_metrics.c */
+void	http_metrics(struct evhttp_request *);
 
 /* admin.c */
 void	admin_line(struct conn *, char *, size_t);

@@ -1,7 +1,8 @@
 /* Public domain. See README.md for the licence of this project. */
 /*
  * The journal of background jobs: open and replay, the calls the server
- * makes, the index of jobs and the ring of adds awaiting their done call.
+ * makes, and the ring of adds awaiting their done call.  The index of
+ * jobs and the table of fates are journal_index.c's.
  * Map of the journal's files in journal_int.h.
  */
 
@@ -34,181 +35,7 @@ struct jscan_ctx {
 };
 
 static void	 journal_take_id(struct journal *, struct journal_job *);
-
-/* Find id in the index; NULL if it is not there. */
-static struct jent *
-idx_find(struct jindex *x, uint64_t id)
-{
-	size_t	 lo = 0, hi = x->n, mid;
-
-	while (lo < hi) {
-		mid = lo + (hi - lo) / 2;
-		if (x->e[mid].id < id)
-			lo = mid + 1;
-		else if (x->e[mid].id > id)
-			hi = mid;
-		else
-			return &x->e[mid];
-	}
-	return NULL;
-}
-
-/* Append a job (ids increase) to the index. */
-static void
-idx_push(struct jindex *x, uint64_t id, uint32_t attempts, uint32_t seg,
-    uint64_t off)
-{
-	struct jent	*e;
-
-	if (x->n == x->cap) {
-		x->cap = x->cap ? x->cap * 2 : 1024;
-		x->e = xreallocarray(x->e, x->cap, sizeof(*x->e));
-	}
-	e = &x->e[x->n++];
-	e->id = id;
-	e->attempts = attempts;
-	e->seg = seg;
-	e->off = off;
-}
-
-/* Drop dead entries from the index once they are the majority. */
-static void
-idx_tidy(struct jindex *x, int force)
-{
-	size_t	 i, k;
-
-	if (!force && (x->ndead < 4096 || x->ndead * 2 < x->n))
-		return;
-	for (i = k = 0; i < x->n; i++)
-		if (x->e[i].seg != JENT_DEAD)
-			x->e[k++] = x->e[i];
-	x->n = k;
-	x->ndead = 0;
-}
-
-
-/* Mark a live entry dead. */
-static void
-idx_kill(struct jindex *x, struct jent *e)
-{
-	e->seg = JENT_DEAD;
-	x->ndead++;
-}
-
-uint64_t
-idx_live(const struct jindex *x)
-{
-	return x->n - x->ndead;
-}
-
-static int
-jfate_cmp(const struct jfate *a, const struct jfate *b)
-{
-	return a->f_id < b->f_id ? -1 : a->f_id > b->f_id;
-}
-RB_GENERATE_STATIC(jfates, jfate, f_entry, jfate_cmp)
-
-/* The FATE record kept for job id, or NULL. */
-struct jfate *
-fate_find(struct journal *j, uint64_t id)
-{
-	struct jfate	 key;
-
-	if (j->nfates == 0)
-		return NULL;
-	key.f_id = id;
-	return RB_FIND(jfates, &j->fates, &key);
-}
-
-/* Forget job id's FATE record. */
-static void
-fate_del(struct journal *j, uint64_t id)
-{
-	struct jfate	*f;
-
-	if ((f = fate_find(j, id)) == NULL)
-		return;
-	RB_REMOVE(jfates, &j->fates, f);
-	j->nfates--;
-	free(f->f_rec);
-	free(f);
-}
-
-/*
- * Keep r (a FATE) as its job's last one, as a whole sealed record; state
- * 0 (queued again) forgets it instead.
- */
-static void
-fate_set(struct journal *j, const struct jrec *r)
-{
-	struct jfate	*f;
-	size_t		 body = FATE_FIXED + (size_t)r->error_len;
-
-	if (r->state == JOURNAL_FATE_QUEUED) {
-		fate_del(j, r->id);
-		return;
-	}
-	if ((f = fate_find(j, r->id)) == NULL) {
-		f = xcalloc(1, sizeof(*f));
-		f->f_id = r->id;
-		RB_INSERT(jfates, &j->fates, f);
-		j->nfates++;
-	} else
-		free(f->f_rec);
-	f->f_len = REC_HDR + body;
-	f->f_rec = xmalloc(f->f_len);
-	rec_fate_put(f->f_rec + REC_HDR, r);
-	rec_seal(f->f_rec, (uint32_t)body);
-}
-
-/* Copy job id's FATE record, if it has one, into out; 1 if it did. */
-int
-fate_copy(struct journal *j, uint64_t id, struct jbuf *out)
-{
-	struct jfate	*f;
-
-	if ((f = fate_find(j, id)) == NULL)
-		return 0;
-	memcpy(jbuf_grow(out, f->f_len), f->f_rec, f->f_len);
-	return 1;
-}
-
-/* Every FATE record kept, in id order, into out (under mtx). */
-void
-fates_snapshot(struct journal *j, struct jbuf *out)
-{
-	struct jfate	*f;
-
-	RB_FOREACH(f, jfates, &j->fates)
-		memcpy(jbuf_grow(out, f->f_len), f->f_rec, f->f_len);
-}
-
-/*
- * Copy the FATE record of job id from fates (records in id order, read
- * from *off on) into out; return how many were copied (0 or 1).
- */
-int
-fate_next(const struct jbuf *fates, size_t *off, uint64_t id,
-    struct jbuf *out)
-{
-	const uint8_t	*p;
-	uint64_t	 fid;
-	size_t		 n;
-
-	while (*off < fates->len) {
-		p = fates->b + *off;
-		n = REC_HDR + (size_t)le_get32(p);
-		fid = le_get64(p + REC_HDR + 1);
-		if (fid > id)
-			return 0;
-		*off += n;
-		if (fid == id) {
-			memcpy(jbuf_grow(out, n), p, n);
-			return 1;
-		}
-	}
-	return 0;
-}
+static struct jent *live_lock(struct journal *, uint64_t);
 
 /* Apply one record read back from a segment to the index. */
 static void
@@ -765,19 +592,32 @@ journal_add(struct journal *j, struct journal_job *job, journal_done_cb done,
 	return 1;
 }
 
+/*
+ * The index entry of job id if it is live, with the writer started and
+ * the journal locked for the record about it; NULL, unlocked, if the
+ * journal does not hold the job.
+ */
+static struct jent *
+live_lock(struct journal *j, uint64_t id)
+{
+	struct jent	*e;
+
+	e = idx_find(&j->idx, id);
+	if (e == NULL || e->seg == JENT_DEAD)
+		return NULL;
+	writer_start(j);
+	pthread_mutex_lock(&j->mtx);
+	return e;
+}
+
 /* Record that job id was handed out again; attempts is its new count. */
 void
 journal_attempt(struct journal *j, uint64_t id, uint32_t attempts)
 {
 	struct jent	*e;
 
-	if (!j->disk)
+	if (!j->disk || (e = live_lock(j, id)) == NULL)
 		return;
-	e = idx_find(&j->idx, id);
-	if (e == NULL || e->seg == JENT_DEAD)
-		return;
-	writer_start(j);
-	pthread_mutex_lock(&j->mtx);
 	e->attempts = attempts;
 	rec_attempt_put(pending_rec(j, ATTEMPT_LEN), id, attempts);
 	pthread_mutex_unlock(&j->mtx);
@@ -794,11 +634,8 @@ journal_end(struct journal *j, uint64_t id, enum journal_end how)
 			j->mem_live--;
 		return;
 	}
-	e = idx_find(&j->idx, id);
-	if (e == NULL || e->seg == JENT_DEAD)
+	if ((e = live_lock(j, id)) == NULL)
 		return;
-	writer_start(j);
-	pthread_mutex_lock(&j->mtx);
 	idx_kill(&j->idx, e);
 	fate_del(j, id);
 	rec_end_put(pending_rec(j, END_LEN), id, how);
@@ -810,13 +647,9 @@ journal_end(struct journal *j, uint64_t id, enum journal_end how)
 void
 journal_fate(struct journal *j, uint64_t id, const struct journal_fate *jf)
 {
-	struct jent	*e;
 	struct jrec	 r;
 
-	if (!j->disk)
-		return;
-	e = idx_find(&j->idx, id);
-	if (e == NULL || e->seg == JENT_DEAD)
+	if (!j->disk || live_lock(j, id) == NULL)
 		return;
 	memset(&r, 0, sizeof(r));
 	r.type = REC_FATE;
@@ -829,8 +662,6 @@ journal_fate(struct journal *j, uint64_t id, const struct journal_fate *jf)
 	r.error = (const uint8_t *)jf->error;
 	r.error_len = (uint32_t)(jf->error_len > JOURNAL_ERROR_MAX ?
 	    JOURNAL_ERROR_MAX : jf->error_len);
-	writer_start(j);
-	pthread_mutex_lock(&j->mtx);
 	rec_fate_put(pending_rec(j, FATE_FIXED + r.error_len), &r);
 	fate_set(j, &r);
 	pthread_mutex_unlock(&j->mtx);
@@ -943,8 +774,7 @@ journal_close(struct journal *j)
 	free(j->compl);
 	free(j->compl_spare);
 	free(j->segs);
-	while (j->nfates > 0)
-		fate_del(j, RB_MIN(jfates, &j->fates)->f_id);
+	fates_free(j);
 	free(j->idx.e);
 	free(j->pending.b);
 	free(j->batch.b);

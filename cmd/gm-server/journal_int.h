@@ -5,8 +5,9 @@
  *
  *	journal_format.c  bytes on disk: CRC32C, records, headers, the scan
  *	journal_disk.c	  the directory: lock, segment files, maps, repair
- *	journal.c	  the API: open, replay, add/attempt/end, the index
- *			  of jobs, the ring of adds awaiting their done call
+ *	journal.c	  the API: open, replay, add/attempt/end, the ring
+ *			  of adds awaiting their done call
+ *	journal_index.c	  the index of jobs and the table of fates
  *	journal_writer.c  the writer thread: group commit, sync, errors
  *	journal_compact.c compaction into a base segment, in its own thread
  */
@@ -176,12 +177,22 @@ struct journal {
 
 /* journal.c */
 uint64_t	 journal_bytes(struct journal *);
+
+/* journal_index.c */
+struct jent	*idx_find(struct jindex *, uint64_t);
+void		 idx_push(struct jindex *, uint64_t, uint32_t, uint32_t,
+		    uint64_t);
+void		 idx_tidy(struct jindex *, int);
+void		 idx_kill(struct jindex *, struct jent *);
 uint64_t	 idx_live(const struct jindex *);
 struct jfate	*fate_find(struct journal *, uint64_t);
+void		 fate_del(struct journal *, uint64_t);
+void		 fate_set(struct journal *, const struct jrec *);
 int		 fate_copy(struct journal *, uint64_t, struct jbuf *);
 void		 fates_snapshot(struct journal *, struct jbuf *);
 int		 fate_next(const struct jbuf *, size_t *, uint64_t,
 		    struct jbuf *);
+void		 fates_free(struct journal *);
 
 /* journal_disk.c */
 char		*seg_path(struct journal *, uint64_t);
