@@ -824,7 +824,7 @@ conn_client_id(struct conn *c)
 	    c->c_client_id : "-";
 }
 
-/* Call fn for every live connection. */
+/* Call fn for every live connection; fn may close the one it is given. */
 void
 conn_foreach(void (*fn)(struct conn *, void *), void *arg)
 {

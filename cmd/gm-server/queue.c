@@ -262,6 +262,12 @@ queue_submit(struct conn *c, const struct submit *s)
 	j = job_new(s, 0);
 	job_link(j, f, s, uh);
 	func_count(f, FE_SUBMITTED);
+	/*
+	 * Only background jobs are journaled: a foreground job's result
+	 * goes to the clients connected now, and none of them is left to
+	 * take it after a restart, so recording it would only slow the
+	 * JOB_CREATED down.
+	 */
 	if (!s->bg) {
 		job_attach(j, c);
 		send_created(c, j);
