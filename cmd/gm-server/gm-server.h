@@ -33,8 +33,9 @@
  *   ended.c         the ring of recent job ends, for `fate`
  *   timer.c         the timer heaps: epoch jobs and CAN_DO_TIMEOUT deadlines
  *   htable.c        the intrusive hash table job.c and func.c index with
- *   http.c          HTTP: the listener, routing, trust, the JSON API, POST
- *                   submissions and actions over internal links
+ *   http.c          HTTP: the listener, routing, trust, the answers
+ *   http_link.c     the JSON API, POST actions and submissions, served
+ *                   over internal connections to ourselves (links)
  *   http_page.c     the HTML status page (GET /)
  *   http_metrics.c  the Prometheus metrics (GET /metrics)
  *   journal*.c      the journal of background jobs (journal.h; its own
@@ -432,6 +433,15 @@ struct evhttp_request;
 extern uint64_t	nrequests, nrejected;	/* HTTP requests routed, refused */
 void	http_reply(struct evhttp_request *, int, const char *, const char *,
 	    struct evbuffer *);
+void	http_fail(struct evhttp_request *, int, const char *, const char *,
+	    ...) __attribute__((__format__(printf, 4, 5)));
+int	peer_trusted(struct evhttp_request *);
+const char *peer_name(struct evhttp_request *, char *, size_t);
+
+/* http_link.c */
+void	http_api(struct evhttp_request *, const char *, int);
+void	http_submit(struct evhttp_request *, const char *);
+void	http_links_free(void);
 
 /* http_page.c */
 void	http_page(struct evhttp_request *);
