@@ -4,7 +4,10 @@
  * every function one file offers the others.  Only the owning file
  * allocates, changes or frees a structure.
  *
- * The files, and what each owns:
+ * The files, and what each owns.  This map is the authority on the
+ * server's layout: the file table in the design notes (STYLE.md)
+ * predates the split of queue.c, conn.c, http.c and gm-server.c, and
+ * conn.c writes from plain buffers, not bufferevents (see conn.c).
  *   gm-server.c     start-up (privileges, pid file, detaching, journal
  *                   replay), signals, the event loop and shutdown
  *   config.c        the options: struct config (conf), usage, checks
