@@ -17,6 +17,7 @@
 
 #include "client.h"
 #include "tls.h"
+#include "tool.h"
 #include "xmalloc.h"
 
 #define READ_CHUNK	(64 * 1024)
@@ -56,13 +57,16 @@ client_remaining(int64_t deadline)
 }
 
 /*
- * Speak TLS to every TCP server from now on (a unix socket stays plain:
- * the file's permissions guard it).
+ * The servers a tool's options name (tool_servers): *list holds *n of
+ * them, caller frees.  With TLS asked for, every client speaks it to a TCP
+ * server from now on (a unix socket stays plain: the file's permissions
+ * guard it).
  */
 void
-client_set_tls(SSL_CTX *ctx)
+client_tool_servers(struct tool_opts *t, struct gm_server **list, size_t *n)
 {
-	client_tls = ctx;
+	tool_servers(t, list, n);
+	client_tls = tool_tls(t);
 }
 
 /* Why client_connect failed with errno e, for a message. */
@@ -82,16 +86,19 @@ client_init(struct client *c, const struct gm_server *srv)
 {
 	memset(c, 0, sizeof(*c));
 	c->fd = -1;
+	c->srv = *srv;
 	net_server_name(srv, c->name, sizeof(c->name));
 }
 
 /*
- * Connect to a server, waiting at most timeout ms.  Returns 0, or -1 with
- * errno set.  Buffers from an earlier connection are emptied.
+ * Connect to the client's server, waiting at most timeout ms.  Returns 0,
+ * or -1 with errno set.  Buffers from an earlier connection are emptied.
  */
 int
-client_connect(struct client *c, const struct gm_server *srv, int timeout)
+client_connect(struct client *c, int timeout)
 {
+	const struct gm_server	*srv = &c->srv;
+
 	if (c->fd != -1)
 		client_close(c);
 	c->roff = c->rlen = c->woff = c->wlen = 0;

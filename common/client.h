@@ -16,11 +16,13 @@
 
 struct ssl_ctx_st;
 struct ssl_st;
+struct tool_opts;
 
 struct client {
 	int		 fd;		/* -1 when closed */
 	struct ssl_st	*ssl;		/* TLS session, or NULL */
 	char		 tls_error[160]; /* why the handshake failed, or "" */
+	struct gm_server srv;		/* the server it connects to */
 	char		 name[300];	/* "host:port", for messages */
 	uint8_t		*rbuf;		/* received bytes; client frees */
 	size_t		 roff;		/* first unread byte */
@@ -32,10 +34,11 @@ struct client {
 	size_t		 wcap;
 };
 
-void	client_set_tls(struct ssl_ctx_st *);
+void	client_tool_servers(struct tool_opts *, struct gm_server **,
+	    size_t *);
 void	client_init(struct client *, const struct gm_server *);
 const char *client_strerror(const struct client *, int);
-int	client_connect(struct client *, const struct gm_server *, int);
+int	client_connect(struct client *, int);
 void	client_close(struct client *);
 void	client_free(struct client *);
 

@@ -37,9 +37,5 @@ int	net_parse_server(const char *, const char *, struct gm_server *,
 void	net_server_name(const struct gm_server *, char *, size_t);
 int	net_parse_servers(const char *, const char *, struct gm_server **,
 	    size_t *, const char **);
-void	net_tool_host(char ***, size_t *, char *);
-const char *net_tool_port(const char *, int);
-void	net_tool_servers(char **, size_t, const char *, int,
-	    struct gm_server **, size_t *);
 
 #endif /* GM_NET_H */

@@ -26,7 +26,7 @@
 #include "log.h"
 #include "net.h"
 #include "status.h"
-#include "tls.h"
+#include "tool.h"
 #include "xmalloc.h"
 #include "gm-admin.h"
 
@@ -119,7 +119,7 @@ ask(struct server *s, const char *cmd, enum kind kind, struct reply *r)
 		r->st = ST_NOSERVER;
 		return;
 	}
-	if (s->c.fd == -1 && client_connect(&s->c, &s->srv, timeout_ms) ==
+	if (s->c.fd == -1 && client_connect(&s->c, timeout_ms) ==
 	    -1) {
 		warnx("%s: %s", s->c.name, client_strerror(&s->c, errno));
 		s->dead = 1;
@@ -593,13 +593,10 @@ enum {
 static const struct option longopts[] = {
 	{ "count",		required_argument,	NULL,	'c' },
 	{ "help",		no_argument,		NULL,	'H' },
-	{ "host",		required_argument,	NULL,	'h' },
 	{ "json",		no_argument,		NULL,	OPT_JSON },
-	{ "port",		required_argument,	NULL,	'p' },
 	{ "raw",		no_argument,		NULL,	OPT_RAW },
 	{ "subcommands",	no_argument,		NULL,	OPT_SUBCOMMANDS },
 	{ "timeout",		required_argument,	NULL,	't' },
-	{ "version",		no_argument,		NULL,	'V' },
 	/* gearadmin's options. */
 	{ "status",		no_argument,		NULL,	OPT_G_STATUS },
 	{ "workers",		no_argument,		NULL,	OPT_G_WORKERS },
@@ -612,7 +609,7 @@ static const struct option longopts[] = {
 	{ "create-function",	required_argument,	NULL,	OPT_G_CREATE },
 	{ "drop-function",	required_argument,	NULL,	OPT_G_DROP },
 	{ "cancel-job",		required_argument,	NULL,	OPT_G_CANCEL },
-	TLS_TOOL_LONGOPTS,
+	TOOL_LONGOPTS,
 	{ NULL,			0,			NULL,	0 }
 };
 
@@ -675,21 +672,21 @@ main(int argc, char *argv[])
 	struct parse_result	 res;
 	struct gop		*gops = NULL;
 	struct gm_server	*srvs = NULL;
-	const char		*port = NULL, *errstr, *cause;
-	char			**hosts = NULL, *cmd;
-	size_t			 nhosts = 0, ngops = 0, i;
-	struct tls_tool		 tls;
+	const char		*errstr, *cause;
+	char			*cmd;
+	size_t			 ngops = 0, i;
+	struct tool_opts	 tool;
 	long long		 count = 0;
 	int			 ch;
 
-	memset(&tls, 0, sizeof(tls));
+	tool_init(&tool, ST_USAGE);
 	/* Running out of memory is a local error, not a server's answer. */
 	log_set_fatal_status(ST_LOCAL);
 
 	if (argc == 2 && strcmp(argv[1], "-h") == 0)
 		usage(0);
-	while ((ch = getopt_long(argc, argv, "c:Hh:p:St:V", longopts,
-	    NULL)) != -1) {
+	while ((ch = tool_getopt(&tool, argc, argv, "c:Hh:p:St:V",
+	    longopts)) != -1) {
 		switch (ch) {
 		case 'c':
 			count = strtonum(optarg, 1, 1000000000, &errstr);
@@ -698,20 +695,11 @@ main(int argc, char *argv[])
 			break;
 		case 'H':
 			usage(0);
-		case 'h':
-			net_tool_host(&hosts, &nhosts, optarg);
-			break;
-		case 'p':
-			port = net_tool_port(optarg, ST_USAGE);
-			break;
 		case 't':
 			timeout_ms = strtonum(optarg, 1, 86400000, &errstr);
 			if (errstr != NULL)
 				errx(ST_USAGE, "-t %s: %s", optarg, errstr);
 			break;
-		case 'V':
-			printf("gm-admin %s\n", GM_VERSION);
-			exit(0);
 		case OPT_SUBCOMMANDS:
 			for (i = 0; parse_subcommand(i) != NULL; i++)
 				printf("%s\n", parse_subcommand(i));
@@ -742,8 +730,7 @@ main(int argc, char *argv[])
 			gops[ngops++].arg = optarg;
 			break;
 		default:
-			if (!tls_tool_option(&tls, ch, optarg))
-				usage(ST_USAGE);
+			usage(ST_USAGE);
 		}
 	}
 	argc -= optind;
@@ -770,12 +757,9 @@ main(int argc, char *argv[])
 	}
 
 	/* Servers: -h, else GEARMAN_SERVER, else localhost. */
-	net_tool_servers(hosts, nhosts, port, ST_USAGE, &srvs, &nservers);
-	free(hosts);
-	client_set_tls(tls_tool_ctx(&tls, ST_USAGE));
+	client_tool_servers(&tool, &srvs, &nservers);
 	servers = xcalloc(nservers, sizeof(*servers));
 	for (i = 0; i < nservers; i++) {
-		servers[i].srv = srvs[i];
 		client_init(&servers[i].c, &srvs[i]);
 	}
 	free(srvs);

@@ -60,7 +60,6 @@ enum kind {
 };
 
 struct server {
-	struct gm_server	 srv;
 	struct client		 c;
 	int			 dead;
 };

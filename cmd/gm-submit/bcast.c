@@ -91,7 +91,7 @@ list_members(const char *func)
 		s = &conns[i];
 		deadline = client_now() + (opt.timeout > 0 &&
 		    opt.timeout < CONNECT_MS ? opt.timeout : CONNECT_MS);
-		if (client_connect(&s->s_c, &s->s_srv, CONNECT_MS) == -1) {
+		if (client_connect(&s->s_c, CONNECT_MS) == -1) {
 			say("%s: %s", s->s_c.name,
 			    client_strerror(&s->s_c, errno));
 			status_set(ST_NOSERVER);

@@ -31,7 +31,7 @@
 #include "net.h"
 #include "proto.h"
 #include "status.h"
-#include "tls.h"
+#include "tool.h"
 #include "xmalloc.h"
 #include "gm-submit.h"
 
@@ -192,7 +192,7 @@ query_status(const char *handle)
 
 	for (i = 0; i < nconns; i++) {
 		s = &conns[i];
-		if (client_connect(&s->s_c, &s->s_srv, ms) == -1) {
+		if (client_connect(&s->s_c, ms) == -1) {
 			say("%s: %s", s->s_c.name,
 			    client_strerror(&s->s_c, errno));
 			continue;
@@ -311,13 +311,11 @@ static const struct option longopts[] = {
 	{ "function",	required_argument,	NULL,	'f' },
 	{ "help",	no_argument,		NULL,	'H' },
 	{ "high",	no_argument,		NULL,	'I' },
-	{ "host",	required_argument,	NULL,	'h' },
 	{ "jobs",	required_argument,	NULL,	'j' },
 	{ "json",	no_argument,		NULL,	OPT_JSON },
 	{ "low",	no_argument,		NULL,	'L' },
 	{ "no-label",	no_argument,		NULL,	OPT_NO_LABEL },
 	{ "pidfile",	required_argument,	NULL,	'i' },
-	{ "port",	required_argument,	NULL,	'p' },
 	{ "prefix",	no_argument,		NULL,	'P' },
 	{ "status",	required_argument,	NULL,	OPT_STATUS },
 	{ "timeout",	required_argument,	NULL,	't' },
@@ -325,8 +323,7 @@ static const struct option longopts[] = {
 	{ "unique",	required_argument,	NULL,	'u' },
 	{ "unordered",	no_argument,		NULL,	OPT_UNORDERED },
 	{ "verbose",	no_argument,		NULL,	'v' },
-	{ "version",	no_argument,		NULL,	'V' },
-	TLS_TOOL_LONGOPTS,
+	TOOL_LONGOPTS,
 	{ NULL,		0,			NULL,	0 }
 };
 
@@ -334,23 +331,23 @@ static const struct option longopts[] = {
 int
 main(int argc, char *argv[])
 {
-	char		**hosts = NULL, *status_handle = NULL;
-	const char	 *port = NULL, *errstr;
-	size_t		  nhosts = 0, i, maxu;
+	char		 *status_handle = NULL;
+	const char	 *errstr;
+	size_t		  i, maxu;
 	int		  ch, rv;
 	FILE		 *f;
 	struct gm_server *srvs = NULL;
 	struct job	 *j;
-	struct tls_tool	  tls;
+	struct tool_opts  tool;
 
-	memset(&tls, 0, sizeof(tls));
+	tool_init(&tool, ST_USAGE);
 	/* Running out of memory is a local error, not a failed job. */
 	log_set_fatal_status(ST_LOCAL);
 	if (argc == 2 && strcmp(argv[1], "-h") == 0)
 		usage(0);
 	opt.window = DEFAULT_WINDOW;
-	while ((ch = getopt_long(argc, argv, "bf:Hh:Ii:j:LNnPp:Sst:u:Vv",
-	    longopts, NULL)) != -1) {
+	while ((ch = tool_getopt(&tool, argc, argv,
+	    "bf:Hh:Ii:j:LNnPp:Sst:u:Vv", longopts)) != -1) {
 		switch (ch) {
 		case 'b':
 			opt.background = 1;
@@ -362,9 +359,6 @@ main(int argc, char *argv[])
 			break;
 		case 'H':
 			usage(0);
-		case 'h':
-			net_tool_host(&hosts, &nhosts, optarg);
-			break;
 		case 'I':
 			opt.prio = 1;
 			break;
@@ -388,9 +382,6 @@ main(int argc, char *argv[])
 		case 'P':
 			opt.prefix = 1;
 			break;
-		case 'p':
-			port = net_tool_port(optarg, ST_USAGE);
-			break;
 		case 's':
 			opt.empty = 1;
 			break;
@@ -403,9 +394,6 @@ main(int argc, char *argv[])
 		case 'u':
 			opt.unique = optarg;
 			break;
-		case 'V':
-			printf("gm-submit %s\n", GM_VERSION);
-			exit(0);
 		case 'v':
 			opt.verbose = 1;
 			break;
@@ -434,8 +422,7 @@ main(int argc, char *argv[])
 			opt.unordered = 1;
 			break;
 		default:
-			if (!tls_tool_option(&tls, ch, optarg))
-				usage(ST_USAGE);
+			usage(ST_USAGE);
 		}
 	}
 	argc -= optind;
@@ -481,12 +468,9 @@ main(int argc, char *argv[])
 		errx(ST_USAGE, "--no-label and --json go with --all or --to");
 
 	/* Servers: -h, else GEARMAN_SERVER, else localhost. */
-	net_tool_servers(hosts, nhosts, port, ST_USAGE, &srvs, &nconns);
-	free(hosts);
-	client_set_tls(tls_tool_ctx(&tls, ST_USAGE));
+	client_tool_servers(&tool, &srvs, &nconns);
 	conns = xcalloc(nconns, sizeof(*conns));
 	for (i = 0; i < nconns; i++) {
-		conns[i].s_srv = srvs[i];
 		client_init(&conns[i].s_c, &srvs[i]);
 		TAILQ_INIT(&conns[i].s_sent);
 		TAILQ_INIT(&conns[i].s_running);

@@ -61,7 +61,6 @@ TAILQ_HEAD(jobq, job);
 
 struct sconn {
 	struct client		 s_c;
-	struct gm_server	 s_srv;
 	int			 s_up;
 	int			 s_opt;		/* OPTION_RES still due */
 	int64_t			 s_tried;	/* last connect attempt, ms */

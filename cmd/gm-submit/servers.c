@@ -149,7 +149,7 @@ conn_open(struct sconn *s)
 	if (opt.timeout > 0 && opt.timeout < ms)
 		ms = opt.timeout;
 	s->s_tried = client_now();
-	if (client_connect(&s->s_c, &s->s_srv, ms) == -1) {
+	if (client_connect(&s->s_c, ms) == -1) {
 		/* A TLS failure is no outage: always say why. */
 		if (opt.verbose || s->s_c.tls_error[0] != '\0')
 			say("%s: %s", s->s_c.name,

@@ -28,7 +28,7 @@
 #include "compat.h"
 #include "log.h"
 #include "net.h"
-#include "tls.h"
+#include "tool.h"
 #include "xmalloc.h"
 #include "gm-work.h"
 
@@ -70,18 +70,15 @@ static const struct option longopts[] = {
 	{ "framing",	required_argument,	NULL,	'F' },
 	{ "function",	required_argument,	NULL,	'f' },
 	{ "help",	no_argument,		NULL,	'H' },
-	{ "host",	required_argument,	NULL,	'h' },
 	{ "id",		required_argument,	NULL,	'I' },
 	{ "jobs",	required_argument,	NULL,	'j' },
 	{ "lines",	no_argument,		NULL,	'n' },
 	{ "pidfile",	required_argument,	NULL,	'i' },
 	{ "null",	no_argument,		NULL,	'0' },
-	{ "port",	required_argument,	NULL,	'p' },
 	{ "stream",	no_argument,		NULL,	OPT_STREAM },
 	{ "timeout",	required_argument,	NULL,	't' },
 	{ "verbose",	no_argument,		NULL,	'v' },
-	{ "version",	no_argument,		NULL,	'V' },
-	TLS_TOOL_LONGOPTS,
+	TOOL_LONGOPTS,
 	{ NULL,		0,			NULL,	0 }
 };
 
@@ -413,20 +410,18 @@ main(int argc, char *argv[])
 {
 	struct event	*ev_term, *ev_int, *ev_chld;
 	SSL_CTX		*tls_ctx;
-	const char	*port = "4730", *id = NULL;
-	char		**hosts = NULL;
-	size_t		 nhosts = 0;
+	const char	*id = NULL;
 	char		 host[200];
 	FILE		*f;
-	struct tls_tool	 tls;
+	struct tool_opts tool;
 	int		 ch, i, framed = 0;
 
-	memset(&tls, 0, sizeof(tls));
+	tool_init(&tool, EXIT_USAGE);
 	conf.maxjobs = 1;
 	opterr = 0;
 	/* "+": the command's own options are never taken for ours. */
-	while ((ch = getopt_long(argc, argv, "+:0Cc:F:f:Hh:i:j:Nnp:St:Vvx",
-	    longopts, NULL)) != -1) {
+	while ((ch = tool_getopt(&tool, argc, argv,
+	    "+:0Cc:F:f:Hh:i:j:Nnp:St:Vvx", longopts)) != -1) {
 		switch (ch) {
 		case '0':
 			conf.framing = FRAME_NUL;
@@ -460,9 +455,6 @@ main(int argc, char *argv[])
 			break;
 		case 'H':
 			usage(0);
-		case 'h':
-			net_tool_host(&hosts, &nhosts, optarg);
-			break;
 		case 'I':
 			id = optarg;
 			break;
@@ -478,16 +470,9 @@ main(int argc, char *argv[])
 		case 'n':
 			conf.out = OUT_LINES;
 			break;
-		case 'p':
-			number(ch, optarg, 1, 65535);
-			port = optarg;
-			break;
 		case 't':
 			conf.timeout = number(ch, optarg, 1, 31536000);
 			break;
-		case 'V':
-			printf("gm-work %s\n", GM_VERSION);
-			exit(0);
 		case 'v':
 			conf.verbose = 1;
 			break;
@@ -506,8 +491,6 @@ main(int argc, char *argv[])
 				    argv[optind - 1]);
 			usage(EXIT_USAGE);
 		default:
-			if (tls_tool_option(&tls, ch, optarg))
-				break;
 			if (optopt != 0)
 				warnx("unknown option -- '%c'", optopt);
 			else
@@ -536,14 +519,13 @@ main(int argc, char *argv[])
 		usage(EXIT_USAGE);
 	}
 
-	tls_ctx = tls_tool_ctx(&tls, EXIT_USAGE);
+	tls_ctx = tool_tls(&tool);
 	reserve_fds();
 	signal(SIGPIPE, SIG_IGN);
 	if ((base = event_base_new()) == NULL)
 		errx(EXIT_ERROR, "event_base_new failed");
 	/* -h wins over GEARMAN_SERVER (gearman lets the variable win). */
-	servers_add(hosts, nhosts, port);
-	free(hosts);
+	servers_add(&tool);
 
 	if (pidfile != NULL) {
 		if ((f = fopen(pidfile, "w")) == NULL)

@@ -21,6 +21,7 @@ struct gm_arg;
 struct gm_packet;
 struct job;
 struct server;
+struct tool_opts;
 struct ssl_ctx_st;
 
 /* Ways of sending the command's stdout. */
@@ -82,7 +83,7 @@ extern struct event_base	*base;
 #define JOB_TAIL_MAX	4096
 
 /* server.c: the connections to the servers. */
-void		 servers_add(char **, size_t, const char *);
+void		 servers_add(struct tool_opts *);
 void		 servers_start(const char *, struct ssl_ctx_st *);
 void		 servers_kick(void);
 long long	 servers_grabs(void);

@@ -28,6 +28,7 @@
 #include "net.h"
 #include "proto.h"
 #include "tls.h"
+#include "tool.h"
 #include "xmalloc.h"
 #include "gm-work.h"
 
@@ -84,18 +85,15 @@ server_name(struct server *s)
 	return s->s_name;
 }
 
-/*
- * Make the list of servers from -h (hosts), else GEARMAN_SERVER, else
- * localhost, with port for the hosts named without one.
- */
+/* Make the list of servers from the options (tool_servers). */
 void
-servers_add(char **hosts, size_t nhosts, const char *port)
+servers_add(struct tool_opts *tool)
 {
 	struct gm_server	*list = NULL;
 	struct server		*s;
 	size_t			 n = 0, i;
 
-	net_tool_servers(hosts, nhosts, port, EXIT_USAGE, &list, &n);
+	tool_servers(tool, &list, &n);
 	for (i = 0; i < n; i++) {
 		s = xcalloc(1, sizeof(*s));
 		s->s_addr = list[i];
