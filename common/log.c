@@ -120,76 +120,77 @@ done:
 	errno = saved;
 }
 
+/* The body of a printf-like function that logs at pri: fmt and its args. */
+#define LOG_ARGS(pri, fmt) do {						\
+	va_list	 ap;							\
+									\
+	va_start(ap, fmt);						\
+	log_vwrite(pri, fmt, ap);					\
+	va_end(ap);							\
+} while (0)
+
+/* A warning of fmt and ap after prefix, and errno's message if err. */
+static void
+log_vfail(const char *prefix, int err, const char *fmt, va_list ap)
+{
+	char		 buf[1024];
+
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	if (err != 0)
+		log_warnx("%s%s: %s", prefix, buf, strerror(err));
+	else
+		log_warnx("%s%s", prefix, buf);
+}
+
+/* The same, as the body of a printf-like function. */
+#define LOG_FAIL(prefix, err, fmt) do {					\
+	va_list	 ap;							\
+									\
+	va_start(ap, fmt);						\
+	log_vfail(prefix, err, fmt, ap);				\
+	va_end(ap);							\
+} while (0)
+
 void
 log_warn(const char *fmt, ...)
 {
-	char		 buf[1024];
-	va_list		 ap;
-	int		 saved = errno;
+	int	 saved = errno;
 
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	log_warnx("%s: %s", buf, strerror(saved));
+	LOG_FAIL("", saved, fmt);
 	errno = saved;
 }
 
 void
 log_warnx(const char *fmt, ...)
 {
-	va_list	 ap;
-
-	va_start(ap, fmt);
-	log_vwrite(LOG_WARNING, fmt, ap);
-	va_end(ap);
+	LOG_ARGS(LOG_WARNING, fmt);
 }
 
 void
 log_info(const char *fmt, ...)
 {
-	va_list	 ap;
-
-	va_start(ap, fmt);
-	log_vwrite(LOG_INFO, fmt, ap);
-	va_end(ap);
+	LOG_ARGS(LOG_INFO, fmt);
 }
 
 void
 log_debug(const char *fmt, ...)
 {
-	va_list	 ap;
-
 	if (log_verbose < 1)
 		return;
-	va_start(ap, fmt);
-	log_vwrite(LOG_DEBUG, fmt, ap);
-	va_end(ap);
+	LOG_ARGS(LOG_DEBUG, fmt);
 }
 
 void
 fatal(const char *fmt, ...)
 {
-	char		 buf[1024];
-	va_list		 ap;
-	int		 saved = errno;
-
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	log_warnx("fatal: %s: %s", buf, strerror(saved));
+	LOG_FAIL("fatal: ", errno, fmt);
 	exit(log_fatal_code);
 }
 
 void
 fatalx(const char *fmt, ...)
 {
-	char		 buf[1024];
-	va_list		 ap;
-
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	log_warnx("fatal: %s", buf);
+	LOG_FAIL("fatal: ", 0, fmt);
 	exit(log_fatal_code);
 }
 
