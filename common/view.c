@@ -297,7 +297,7 @@ json_strn(FILE *f, const char *s, size_t n)
 }
 
 /* The value of a hex digit, or -1. */
-static int
+int
 hexval(int c)
 {
 	if (c >= '0' && c <= '9')

@@ -74,6 +74,7 @@ void	 table_sort(struct table *);
 void	 table_json(const struct table *, FILE *);
 void	 json_str(FILE *, const char *);
 void	 json_strn(FILE *, const char *, size_t);
+int	 hexval(int);
 size_t	 unescape(const char *, char *);
 void	 json_escaped(FILE *, const char *);
 

@@ -55,6 +55,7 @@
 #include "compat.h"
 #include "net.h"
 #include "proto.h"
+#include "view.h"
 
 #define MAXCONN		16
 #define MAXTOK		64
@@ -93,7 +94,7 @@ static unsigned		 syncs;
 
 static void	usage(void) __dead;
 static void	buf_add(struct buf *, const void *, size_t);
-static void	unescape(const char *, size_t, struct buf *);
+static void	unescape_arg(const char *, size_t, struct buf *);
 static int	tokenize(char *, char **, int);
 static void	subst(const char *, struct buf *, int);
 static void	print_bytes(const uint8_t *, size_t, int);
@@ -146,22 +147,9 @@ buf_add(struct buf *b, const void *p, size_t len)
 	b->p[b->len] = '\0';
 }
 
-/* The value of a hex digit, or -1. */
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Decode the escapes of s (len bytes) and append the bytes to out. */
 static void
-unescape(const char *s, size_t len, struct buf *out)
+unescape_arg(const char *s, size_t len, struct buf *out)
 {
 	const char	*errstr;
 	char		 num[32];
@@ -222,7 +210,7 @@ unescape(const char *s, size_t len, struct buf *out)
 
 /*
  * Split line into at most max tokens in place.  A token in double quotes
- * keeps its spaces; escapes stay for unescape().  Returns the count.
+ * keeps its spaces; escapes stay for unescape_arg().  Returns the count.
  */
 static int
 tokenize(char *line, char **tok, int max)
@@ -292,7 +280,7 @@ subst(const char *s, struct buf *out, int cid)
 		} else
 			buf_add(&t, s++, 1);
 	}
-	unescape((char *)t.p, t.len, out);
+	unescape_arg((char *)t.p, t.len, out);
 	free(t.p);
 }
 
