@@ -63,6 +63,8 @@ BENCH_BINS := $(patsubst tests/bench/%.c,$(O)/tests/bench/%,\
 	     $(wildcard tests/bench/*.c))
 CLIENT_BINS := $(patsubst tests/clients/%.c,$(O)/tests/clients/%,\
 	     $(wildcard tests/clients/*.c))
+# The scripts of contrib/ that the pages run from $(LIBEXECDIR).
+LIBEXEC_SCRIPTS := $(wildcard contrib/cron/* contrib/websync/*)
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(O)/tests/fuzz/%,\
 	     $(wildcard tests/fuzz/fuzz_*.c))
 
@@ -190,13 +192,13 @@ install: all
 	    install -m 755 $(O)/bin/$$p $(DESTDIR)$$d/$$p; done
 	for m in $(wildcard man/*.1); do install -m 644 $$m $(DESTDIR)$(MANDIR)/man1/; done
 	for m in $(wildcard man/*.8); do install -m 644 $$m $(DESTDIR)$(MANDIR)/man8/; done
-	for c in $(wildcard contrib/cron/*); do install -m 755 $$c $(DESTDIR)$(LIBEXECDIR)/; done
+	for c in $(LIBEXEC_SCRIPTS); do install -m 755 $$c $(DESTDIR)$(LIBEXECDIR)/; done
 
 uninstall:
 	for p in $(PROGS); do rm -f $(DESTDIR)$(BINDIR)/$$p $(DESTDIR)$(SBINDIR)/$$p; done
 	for m in $(notdir $(wildcard man/*.1)); do rm -f $(DESTDIR)$(MANDIR)/man1/$$m; done
 	for m in $(notdir $(wildcard man/*.8)); do rm -f $(DESTDIR)$(MANDIR)/man8/$$m; done
-	for c in $(notdir $(wildcard contrib/cron/*)); do rm -f $(DESTDIR)$(LIBEXECDIR)/$$c; done
+	for c in $(notdir $(LIBEXEC_SCRIPTS)); do rm -f $(DESTDIR)$(LIBEXECDIR)/$$c; done
 
 clean:
 	rm -rf build build-san build-fuzz

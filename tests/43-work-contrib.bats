@@ -121,3 +121,25 @@ web1:access.log.2|GET /4 200'
 	work_stop w
 	[ "$WORK_STATUS" -eq 0 ]
 }
+
+@test "make install puts every script the pages and READMEs run from /usr/local/libexec/gm there; make uninstall takes them away" {
+	[ "$TARGET" = gm ] || skip "no server involved: once is enough"
+	local top=$BATS_TEST_DIRNAME/.. dest=$BATS_TEST_TMPDIR/dest p n=0
+	run make -s -C "$top" O="$GM_BUILD" DESTDIR="$dest" PREFIX=/usr/local \
+	    install
+	[ "$status" -eq 0 ]
+	for p in $(grep -ho '/usr/local/libexec/gm/[A-Za-z0-9_-]*' \
+	    "$top"/man/*.[18] "$top"/README.md "$top"/contrib/README |
+	    sort -u); do
+		[ -f "$dest$p" ] && [ -x "$dest$p" ] ||
+		    { echo "not installed: $p"; return 1; }
+		n=$((n + 1))
+	done
+	# rotate-and-ship, load-lines, load-into-db and fetch-url.
+	[ "$n" -eq 4 ]
+	run make -s -C "$top" O="$GM_BUILD" DESTDIR="$dest" PREFIX=/usr/local \
+	    uninstall
+	[ "$status" -eq 0 ]
+	run find "$dest" -type f
+	assert_output ''
+}
