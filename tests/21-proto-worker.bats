@@ -13,6 +13,36 @@ teardown() {
 	kill_started
 }
 
+# Script lines: connections 2, 3 and 4 can do f and go to sleep.
+three_sleepers() {
+	local c
+	for c in 2 3 4; do
+		printf '@%s REQ CAN_DO f\n@%s REQ PRE_SLEEP\n@%s SYNC\n' \
+		    "$c" "$c" "$c"
+	done
+}
+
+# Script lines: a background job of f with payload $1, then every
+# connection's replies up to then (the sleepers' NOOPs among them).
+submit_synced() {
+	bg_jobs "$1"
+	printf '%s\n' SYNC '@2 SYNC' '@3 SYNC' '@4 SYNC'
+}
+
+# Script lines: a background job of f for each payload, in order.
+bg_jobs() {
+	printf 'REQ SUBMIT_JOB_BG f "" %s\nWAIT 1\n' "$@"
+}
+
+# Script lines: connection $1 can do f and grabs $2 jobs, one at a time.
+grab_n() {
+	local i
+	printf '@%s REQ CAN_DO f\n' "$1"
+	for ((i = 0; i < $2; i++)); do
+		printf '@%s REQ GRAB_JOB\n@%s WAIT 1\n' "$1" "$1"
+	done
+}
+
 # Nine background jobs of fa and fb at every priority, then one worker
 # that can do both grabs ten times.  Prints the payloads in the order it
 # got them (NO_JOB last).  Arguments go to raw (-p PORT).
@@ -179,23 +209,7 @@ EOF
 }
 
 @test "sleeping workers are woken: gm as many as jobs, gearmand all of them" {
-	run raw <<'EOF'
-@2 REQ CAN_DO f
-@2 REQ PRE_SLEEP
-@2 SYNC
-@3 REQ CAN_DO f
-@3 REQ PRE_SLEEP
-@3 SYNC
-@4 REQ CAN_DO f
-@4 REQ PRE_SLEEP
-@4 SYNC
-REQ SUBMIT_JOB_BG f "" a
-WAIT 1
-SYNC
-@2 SYNC
-@3 SYNC
-@4 SYNC
-EOF
+	run raw < <(three_sleepers; submit_synced a)
 	assert_success
 	local noops
 	noops=$(grep -c NOOP <<<"$output")
@@ -313,25 +327,10 @@ WORK_COMPLETE H:HOST:1 good'
 }
 
 @test "a worker that disconnects requeues its job at the tail" {
-	run raw <<'EOF'
-REQ SUBMIT_JOB_BG f "" A
-WAIT 1
-REQ SUBMIT_JOB_BG f "" B
-WAIT 1
-@2 REQ CAN_DO f
-@2 REQ GRAB_JOB
-@2 WAIT 1
-@2 CLOSE
-EOF
+	run raw < <(bg_jobs A B; grab_n 2 1; echo '@2 CLOSE')
 	assert_success
 	wait_status f '2 0 0'
-	run raw <<'EOF'
-@3 REQ CAN_DO f
-@3 REQ GRAB_JOB
-@3 WAIT 1
-@3 REQ GRAB_JOB
-@3 WAIT 1
-EOF
+	run raw < <(grab_n 3 2)
 	assert_success
 	assert_output '@3 JOB_ASSIGN H:HOST:2 f B
 @3 JOB_ASSIGN H:HOST:1 f A'
@@ -362,31 +361,10 @@ EOF
 }
 
 @test "jobs held by one worker are requeued most recently grabbed first" {
-	run raw <<'EOF'
-REQ SUBMIT_JOB_BG f "" A
-WAIT 1
-REQ SUBMIT_JOB_BG f "" B
-WAIT 1
-REQ SUBMIT_JOB_BG f "" C
-WAIT 1
-@2 REQ CAN_DO f
-@2 REQ GRAB_JOB
-@2 WAIT 1
-@2 REQ GRAB_JOB
-@2 WAIT 1
-@2 CLOSE
-EOF
+	run raw < <(bg_jobs A B C; grab_n 2 2; echo '@2 CLOSE')
 	assert_success
 	wait_status f '3 0 0'
-	run raw <<'EOF'
-@3 REQ CAN_DO f
-@3 REQ GRAB_JOB
-@3 WAIT 1
-@3 REQ GRAB_JOB
-@3 WAIT 1
-@3 REQ GRAB_JOB
-@3 WAIT 1
-EOF
+	run raw < <(grab_n 3 3)
 	assert_success
 	assert_output '@3 JOB_ASSIGN H:HOST:3 f C
 @3 JOB_ASSIGN H:HOST:2 f B
@@ -585,30 +563,8 @@ JOB_CREATED H:HOST:2
 
 @test "-w 1: one NOOP per queued job among three sleepers" {
 	server_start w -w 1
-	run raw -p "$PORT_w" <<'EOF'
-@2 REQ CAN_DO f
-@2 REQ PRE_SLEEP
-@2 SYNC
-@3 REQ CAN_DO f
-@3 REQ PRE_SLEEP
-@3 SYNC
-@4 REQ CAN_DO f
-@4 REQ PRE_SLEEP
-@4 SYNC
-REQ SUBMIT_JOB_BG f "" a
-WAIT 1
-SYNC
-@2 SYNC
-@3 SYNC
-@4 SYNC
-ECHO --
-REQ SUBMIT_JOB_BG f "" b
-WAIT 1
-SYNC
-@2 SYNC
-@3 SYNC
-@4 SYNC
-EOF
+	run raw -p "$PORT_w" < <(three_sleepers; submit_synced a
+	    echo 'ECHO --'; submit_synced b)
 	assert_success
 	# Each job wakes exactly one sleeper, and not the same one twice.
 	local first second

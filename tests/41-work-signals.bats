@@ -48,9 +48,15 @@ waiter() {
 	assert_line --regexp "^slow	1	0	0$"
 }
 
-@test "a second SIGTERM kills the command's process group and exits 3; the job is handed out again" {
+# hang_start: worker w for hang, whose command starts a sleep that it
+# waits for; the sleep's pid goes to the file $gc.
+hang_start() {
 	gc=$BATS_TEST_TMPDIR/gc
 	work_start w -f hang -- sh -c 'sleep 300 & echo $! >"$0"; wait' "$gc"
+}
+
+@test "a second SIGTERM kills the command's process group and exits 3; the job is handed out again" {
+	hang_start
 	submit_bg hang x >/dev/null
 	wait_until 20 test -s "$gc"
 	kill -TERM "$(work_pid w)"
@@ -66,8 +72,7 @@ waiter() {
 }
 
 @test "SIGINT kills the running command at once and exits 3; a waiting client gets the rerun's result" {
-	gc=$BATS_TEST_TMPDIR/gc
-	work_start w -f hang -- sh -c 'sleep 300 & echo $! >"$0"; wait' "$gc"
+	hang_start
 	gm_client -f hang x >"$BATS_TEST_TMPDIR/out" 3>&- &
 	client=$!
 	wait_until 20 test -s "$gc"

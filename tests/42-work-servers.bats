@@ -174,36 +174,41 @@ fake_server() {
 	}' "$1" "$2" "${3:-}"
 }
 
-@test "wire: SET_CLIENT_ID, CAN_DO_TIMEOUT per function, GRAB_JOB_UNIQ, PRE_SLEEP, quiet until NOOP" {
-	pf=$BATS_TEST_TMPDIR/fport
+# fake_start [MODE]: fake_server in the background, logging to $log; its
+# pid in $fake, its host:port in $fake_addr.
+fake_start() {
+	local pf=$BATS_TEST_TMPDIR/fport
 	log=$BATS_TEST_TMPDIR/wire
-	fake_server "$pf" "$log" 3>&- &
+	fake_server "$pf" "$log" "${1:-}" 3>&- &
 	fake=$!
 	wait_until 20 test -s "$pf"
-	NOWAIT=1 work_start w --id wire-test -t 5 -h "127.0.0.1:$(cat "$pf")" \
+	fake_addr=127.0.0.1:$(cat "$pf")
+}
+
+# What a worker sends after registering, to fake_server without a MODE:
+# it asks, sleeps on NO_JOB, asks on NOOP, completes the job, asks again.
+WIRE_TAIL='GRAB_JOB_UNIQ
+PRE_SLEEP
+GRAB_JOB_UNIQ
+WORK_COMPLETE H:fake:1 payload
+GRAB_JOB_UNIQ'
+
+@test "wire: SET_CLIENT_ID, CAN_DO_TIMEOUT per function, GRAB_JOB_UNIQ, PRE_SLEEP, quiet until NOOP" {
+	fake_start
+	NOWAIT=1 work_start w --id wire-test -t 5 -h "$fake_addr" \
 	    -f f1 -f f2 -- cat
 	wait "$fake"
 	run cat "$log"
-	assert_output - <<-'EOF'
-	SET_CLIENT_ID wire-test
-	CAN_DO_TIMEOUT f1 7000
-	CAN_DO_TIMEOUT f2 7000
-	GRAB_JOB_UNIQ
-	PRE_SLEEP
-	GRAB_JOB_UNIQ
-	WORK_COMPLETE H:fake:1 payload
-	GRAB_JOB_UNIQ
-	EOF
+	assert_output "SET_CLIENT_ID wire-test
+CAN_DO_TIMEOUT f1 7000
+CAN_DO_TIMEOUT f2 7000
+$WIRE_TAIL"
 }
 
 @test "wire: -j 2, a NO_JOB then a job: the worker asks again instead of neither asking nor sleeping" {
-	pf=$BATS_TEST_TMPDIR/fport
-	log=$BATS_TEST_TMPDIR/wire
-	fake_server "$pf" "$log" split 3>&- &
-	fake=$!
-	wait_until 20 test -s "$pf"
+	fake_start split
 	NOWAIT=1 work_start w --id wire-test -j 2 \
-	    -h "127.0.0.1:$(cat "$pf")" -f f1 -- cat
+	    -h "$fake_addr" -f f1 -- cat
 	# Without the third ask, the fifth line is the job's WORK_COMPLETE
 	# and the server waits in vain: it is ended here (a zombie until
 	# waited for, its pid is still its own).
@@ -221,24 +226,14 @@ fake_server() {
 }
 
 @test "wire: without -t the functions are registered with CAN_DO" {
-	pf=$BATS_TEST_TMPDIR/fport
-	log=$BATS_TEST_TMPDIR/wire
-	fake_server "$pf" "$log" 3>&- &
-	fake=$!
-	wait_until 20 test -s "$pf"
-	NOWAIT=1 work_start w --id wire-test -h "127.0.0.1:$(cat "$pf")" \
+	fake_start
+	NOWAIT=1 work_start w --id wire-test -h "$fake_addr" \
 	    -f f1 -- cat
 	wait "$fake"
 	run cat "$log"
-	assert_output - <<-'EOF'
-	SET_CLIENT_ID wire-test
-	CAN_DO f1
-	GRAB_JOB_UNIQ
-	PRE_SLEEP
-	GRAB_JOB_UNIQ
-	WORK_COMPLETE H:fake:1 payload
-	GRAB_JOB_UNIQ
-	EOF
+	assert_output "SET_CLIENT_ID wire-test
+CAN_DO f1
+$WIRE_TAIL"
 }
 
 @test "a server that goes away mid-job: the job finishes, its result is dropped with one line, work goes on after the restart" {

@@ -152,17 +152,23 @@ server_stop() {
 	printf -v "PID_$1" %s ""
 }
 
-# kill_started: kill every server this file started (for teardown_file).
-kill_started() {
+# kill_listed FILE SECONDS: TERM every pid listed in FILE, KILL those still
+# alive after SECONDS, and remove the list.
+kill_listed() {
 	local pid
-	[ -f "$BATS_FILE_TMPDIR/pids" ] || return 0
+	[ -f "$1" ] || return 0
 	while read -r pid; do
 		pid_alive "$pid" && kill -TERM "$pid" 2>/dev/null
-	done <"$BATS_FILE_TMPDIR/pids"
+	done <"$1"
 	while read -r pid; do
-		wait_until 10 eval "! pid_alive $pid" || kill -9 "$pid" 2>/dev/null
-	done <"$BATS_FILE_TMPDIR/pids"
-	rm -f "$BATS_FILE_TMPDIR/pids"
+		wait_until "$2" eval "! pid_alive $pid" || kill -9 "$pid" 2>/dev/null
+	done <"$1"
+	rm -f "$1"
+}
+
+# kill_started: kill every server this file started (for teardown_file).
+kill_started() {
+	kill_listed "$BATS_FILE_TMPDIR/pids" 10
 }
 
 # admin [PORT] LINE: send one admin text command and print the reply up to
@@ -233,15 +239,7 @@ spawn() {
 
 # spawn_kill: stop everything spawn started (TERM, then KILL after 5 s).
 spawn_kill() {
-	local pid
-	[ -f "$BATS_FILE_TMPDIR/spawned" ] || return 0
-	while read -r pid; do
-		kill -TERM "$pid" 2>/dev/null
-	done <"$BATS_FILE_TMPDIR/spawned"
-	while read -r pid; do
-		wait_until 5 eval "! pid_alive $pid" || kill -9 "$pid" 2>/dev/null
-	done <"$BATS_FILE_TMPDIR/spawned"
-	rm -f "$BATS_FILE_TMPDIR/spawned"
+	kill_listed "$BATS_FILE_TMPDIR/spawned" 5
 }
 
 # status_row FUNC [PORT]: the admin `status` row of FUNC (tabs as given).
