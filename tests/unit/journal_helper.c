@@ -148,6 +148,65 @@ jopen(const char *dir, enum journal_sync sync, int repair, char **cause)
 	return journal_open(base, dir, &o, cause);
 }
 
+/*
+ * Open dir (repair: as --journal-repair), replay it and close it: how many
+ * jobs it holds, or -1 when it does not open (the cause is printed as a
+ * TAP comment).
+ */
+int
+replay_count(const char *dir, int repair)
+{
+	struct journal	*j;
+	struct got	*g;
+	char		*cause;
+	int		 n;
+
+	if ((j = jopen(dir, JOURNAL_SYNC_ALWAYS, repair, &cause)) == NULL) {
+		printf("# %s\n", cause != NULL ? cause : "no cause");
+		free(cause);
+		return -1;
+	}
+	if ((g = calloc(1, sizeof(*g))) == NULL)
+		abort();
+	n = journal_replay(j, on_replay, g);
+	journal_close(j);
+	got_free(g);
+	free(g);
+	return n;
+}
+
+/*
+ * Does opening dir (repair: as --journal-repair) fail with a cause that
+ * holds want, and also (unless NULL)?  The cause is printed as a TAP
+ * comment.
+ */
+int
+open_refused(const char *dir, int repair, const char *want, const char *also)
+{
+	struct journal	*j;
+	char		*cause;
+	int		 refused;
+
+	j = jopen(dir, JOURNAL_SYNC_ALWAYS, repair, &cause);
+	refused = j == NULL && cause != NULL && strstr(cause, want) != NULL &&
+	    (also == NULL || strstr(cause, also) != NULL);
+	printf("# %s\n", cause != NULL ? cause : "started");
+	journal_close(j);
+	free(cause);
+	return refused;
+}
+
+/* Make t a new job of func with dlen bytes of data, no unique id. */
+void
+tjob_init(struct tjob *t, char *func, char *data, size_t dlen)
+{
+	memset(t, 0, sizeof(*t));
+	t->func = func;
+	t->func_len = strlen(func);
+	t->data = data;
+	t->data_len = dlen;
+}
+
 /* Add t to j with payload in an evbuffer (or data_ptr when ptr is set). */
 int
 add_job(struct journal *j, struct tjob *t, int ptr, struct donearg *d)
@@ -288,14 +347,10 @@ fill(const char *dir, int n, uint64_t *ids, enum journal_sync sync)
 	d = calloc(n, sizeof(*d));
 	s = calloc(1, sizeof(*s));
 	for (i = 0; i < n; i++) {
-		memset(&t, 0, sizeof(t));
 		snprintf(buf, sizeof(buf), "job-%d", i);
-		t.func = "f";
-		t.func_len = 1;
+		tjob_init(&t, "f", buf, strlen(buf));
 		t.unique = buf;
 		t.unique_len = strlen(buf);
-		t.data = buf;
-		t.data_len = strlen(buf);
 		d[i].s = s;
 		d[i].k = i;
 		if (add_job(j, &t, 1, &d[i]) != 1)

@@ -67,6 +67,10 @@ void		 got_free(struct got *);
 int		 run_until(int *, int);
 char		*newdir(const char *);
 struct journal	*jopen(const char *, enum journal_sync, int, char **);
+int		 replay_count(const char *, int);
+int		 open_refused(const char *, int, const char *,
+		    const char *);
+void		 tjob_init(struct tjob *, char *, char *, size_t);
 int		 add_job(struct journal *, struct tjob *, int, struct donearg *);
 int		 same_job(const struct tjob *, const struct tjob *);
 const char	*last_seg(const char *);

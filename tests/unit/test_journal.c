@@ -60,11 +60,7 @@ test_memory(void)
 
 	j = jopen("none", JOURNAL_SYNC_ALWAYS, 0, &cause);
 	ok(j != NULL, "--journal none opens");
-	memset(&t, 0, sizeof(t));
-	t.func = "f";
-	t.func_len = 1;
-	t.data = "x";
-	t.data_len = 1;
+	tjob_init(&t, "f", "x", 1);
 	d.s = &s;
 	d.k = 1;
 	is_int(add_job(j, &t, 0, &d), 0, "memory-only add returns 0");
@@ -184,10 +180,7 @@ test_round_trip(void)
 	    "a missing reducer stays missing, an empty one empty");
 	journal_stats(j, &st);
 	is_int(st.live, njobs - 1, "stats after replay: live");
-	memset(&t, 0, sizeof(t));
-	t.func = "new";
-	t.func_len = 3;
-	t.data = "";
+	tjob_init(&t, "new", "", 0);
 	d[0].s = &s;
 	s.n = 0;
 	add_job(j, &t, 1, &d[0]);
@@ -289,11 +282,7 @@ test_write_error(void)
 	if (j == NULL)
 		return;
 	for (i = 0; i < 8; i++) {
-		memset(&t[i], 0, sizeof(t[i]));
-		t[i].func = "f";
-		t[i].func_len = 1;
-		t[i].data = "payload";
-		t[i].data_len = 7;
+		tjob_init(&t[i], "f", "payload", 7);
 		d[i].s = &s;
 		d[i].k = i;
 	}
@@ -366,11 +355,7 @@ test_full_disk(void)
 		if (write(fd, payload, sizeof(payload)) == -1)
 			break;
 	close(fd);
-	memset(&t, 0, sizeof(t));
-	t.func = "f";
-	t.func_len = 1;
-	t.data = payload;
-	t.data_len = sizeof(payload);
+	tjob_init(&t, "f", payload, sizeof(payload));
 	for (i = 0; i < 8; i++) {
 		d[i].s = &s;
 		d[i].k = i;
@@ -514,11 +499,7 @@ test_latency(void)
 	}
 	s = calloc(1, sizeof(*s));
 	us = calloc(n, sizeof(*us));
-	memset(&t, 0, sizeof(t));
-	t.func = "f";
-	t.func_len = 1;
-	t.data = "0123456789012345678901234567890123456789";
-	t.data_len = 40;
+	tjob_init(&t, "f", "0123456789012345678901234567890123456789", 40);
 	d.s = s;
 	d.k = 0;
 	for (i = 0; i < n; i++) {

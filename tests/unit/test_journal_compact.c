@@ -89,11 +89,7 @@ test_compaction(void)
 		else if (i % 50 == 0)
 			set_fate(j, ids[i], JOURNAL_FATE_QUEUED, 0);
 	}
-	memset(&t, 0, sizeof(t));
-	t.func = "after";
-	t.func_len = 5;
-	t.data = "z";
-	t.data_len = 1;
+	tjob_init(&t, "after", "z", 1);
 	d.s = &s;
 	d.k = 0;
 	/*
