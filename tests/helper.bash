@@ -25,6 +25,38 @@ wait_until() {
 	done
 }
 
+# port_hold [PORT]: keep a TCP port (PORT, or a new one of the kernel's
+# choosing) bound on every IPv4 address, but not listening, until the test
+# file ends; sets HELD_PORT.  While it is held the kernel gives the port to
+# no other program (neither to a bind to port 0 nor to an outgoing
+# connection), a connection to it is refused, and a server told to listen
+# on it still can (gm-server, gearmand, Python's and Go's servers all set
+# SO_REUSEADDR, which allows that).  Use it for a port that must stay dead,
+# for a port a server is started on later, and for the port of a server
+# that is stopped and started again.  A port merely found free and let go
+# can be taken by anyone before the server binds it.
+port_hold() {
+	local f pid
+	f=$(mktemp "$BATS_FILE_TMPDIR/held.XXXXXX") || return 1
+	perl -MSocket -e '
+	    my ($port, $f) = @ARGV;
+	    socket(my $s, PF_INET, SOCK_STREAM, 0) or die "socket: $!\n";
+	    setsockopt($s, SOL_SOCKET, SO_REUSEADDR, 1) or die "reuse: $!\n";
+	    bind($s, pack_sockaddr_in($port, INADDR_ANY)) or
+	        die "port_hold: bind port $port: $!\n";
+	    ($port) = unpack_sockaddr_in(getsockname($s));
+	    open(my $o, ">", "$f.tmp") or die "$f.tmp: $!\n";
+	    print $o "$port\n";
+	    close $o or die "$f.tmp: $!\n";
+	    rename("$f.tmp", $f) or die "$f: $!\n";
+	    sleep 3600;' "${1:-0}" "$f" 3>&- </dev/null >/dev/null &
+	pid=$!
+	echo "$pid" >>"$BATS_FILE_TMPDIR/pids"
+	wait_until 20 eval "test -s '$f' || ! pid_alive $pid"
+	[ -s "$f" ] || return 1
+	HELD_PORT=$(cat "$f")
+}
+
 # A free TCP port on 127.0.0.1 (for servers that cannot report their own).
 free_port() {
 	perl -MIO::Socket::INET -e \
@@ -43,6 +75,16 @@ listen_port() {
 	ss -Htlnp | awk -v p="pid=$1," -v x="${2:-}" 'index($0, p) {
 	    n = split($4, a, ":"); if (a[n] == x) next
 	    print a[n]; found = 1; exit } END { exit !found }'
+}
+
+# line_ends FILE TEXT: a line of FILE ends with TEXT, a fixed string (a
+# log line names an address or a port exactly: no dot matching any byte,
+# no port 1234 found in 12345).
+line_ends() {
+	T=$2 awk 'BEGIN { t = ENVIRON["T"] }
+	    length($0) >= length(t) &&
+	    substr($0, length($0) - length(t) + 1) == t { f = 1; exit }
+	    END { exit !f }' "$1"
 }
 
 # pid_alive PID

@@ -31,6 +31,9 @@
  * replaced with the server's handle prefix and %H with the last handle this
  * connection received in JOB_CREATED or JOB_ASSIGN*.
  *
+ * Each wait (WAIT, UNTIL, SYNC, ADMIN, POLL, CLOSED) gives up after -t
+ * milliseconds (30000): generous, since a reply that comes ends it early.
+ *
  * A reply is printed as "[@N ]TYPE ARG..." with the same quoting; an
  * argument longer than MAX (-m, 256) is printed as <LEN bytes fnv1a=X>; an
  * admin text line is printed as "[@N ]| LINE".  Unless -n is given, the
@@ -85,7 +88,7 @@ struct reply {
 static struct conn	 conns[MAXCONN + 1];
 static const char	*host = "127.0.0.1";
 static const char	*port;
-static int		 timeout_ms = 5000;
+static int		 timeout_ms = 30000;	/* -t: a loaded machine is slow */
 static size_t		 maxprint = 256;
 static int		 normalise = 1;
 static char		 prefix[256];	/* handle prefix, no colon */
