@@ -55,10 +55,11 @@ teardown() {
 @test "-d on a port that is taken: non-zero, reason on stderr (gearmand: exit 0, silence)" {
 	if is_gearmand; then
 		local port
-		port=$(free_port)
+		port_hold
+		port=$HELD_PORT
 		spawn perl -MIO::Socket::INET -e '
 		    my $s = IO::Socket::INET->new(Listen => 1,
-		        LocalAddr => "127.0.0.1",
+		        LocalAddr => "127.0.0.1", ReuseAddr => 1,
 		        LocalPort => $ARGV[0]) or die; sleep 60' "$port"
 		wait_until 10 port_open "$port"
 		run --separate-stderr "$GEARMAND" -d -L 127.0.0.1 -p "$port" \
@@ -92,7 +93,7 @@ teardown() {
 	    -l "$D/flog"
 	assert_failure 1
 	assert_equal "$stderr" "gm-server: listen on 127.0.0.1 port $PORT_f: Address already in use"
-	grep -q "listen on 127.0.0.1 port $PORT_f: Address already in use" "$D/flog"
+	line_ends "$D/flog" ": listen on 127.0.0.1 port $PORT_f: Address already in use"
 }
 
 @test "a function name and a client id with a newline and escapes are logged escaped" {
