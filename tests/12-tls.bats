@@ -162,11 +162,13 @@ twait() {
 	local stalled=$SPAWNED
 	run admin "$PORT_g" status
 	assert_output ""
-	# A TLS record header announcing a ClientHello, then junk.
-	perl -MIO::Socket::INET -e '
+	# A TLS record header announcing a ClientHello, then junk; read
+	# until the server closes (it has logged why by then).
+	timeout 60 perl -MIO::Socket::INET -e '
 	    my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1",
 	        PeerPort => $ARGV[0]) or die;
-	    print $s "\x16\x03\x01\x00\x30" . ("\xff" x 48); sleep 1;' "$PORT_g"
+	    print $s "\x16\x03\x01\x00\x30" . ("\xff" x 48); $s->flush;
+	    1 while sysread($s, my $b, 512);' "$PORT_g"
 	run --separate-stderr gm-submit -S --ssl-ca-file "$PKI/ca.pem" \
 	    -h "127.0.0.1:$PORT_g" -f up still
 	assert_output STILL
@@ -177,25 +179,26 @@ twait() {
 
 @test "a stalled handshake is closed by --request-timeout; an idle TLS client stays" {
 	gm_only "gearmand 1.1.20 has no deadline on a partial request"
-	server_start g $(ssl_opts) --request-timeout 1
+	# A server of its own (and a log of its own): not the one above.
+	server_start gt $(ssl_opts) --request-timeout 1
 	# One peer connects and never starts its handshake.
 	spawn perl -MIO::Socket::INET -e '
 	    my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1",
 	        PeerPort => $ARGV[0]) or die; my $b;
-	    sysread($s, $b, 1); exit(defined $b && length $b ? 1 : 3)' "$PORT_g"
+	    sysread($s, $b, 1); exit(defined $b && length $b ? 1 : 3)' "$PORT_gt"
 	local stalled=$SPAWNED
 	# A TLS worker that finished its handshake and then waits idle.
-	spawn gm-work -S --ssl-ca-file "$PKI/ca.pem" -h "127.0.0.1:$PORT_g" \
+	spawn gm-work -S --ssl-ca-file "$PKI/ca.pem" -h "127.0.0.1:$PORT_gt" \
 	    -f up -- tr a-z A-Z
-	twait "$PORT_g" up 1
+	twait "$PORT_gt" up 1
 	wait_until 20 eval "! kill -0 $stalled 2>/dev/null"
 	run grep -c "closing connection: request not complete within 1 s" \
-	    "$LOG_g"
+	    "$LOG_gt"
 	assert_output 1
 	# Well past the deadline, the idle worker still serves.
-	wait_until 20 eval "[ \$(grep -c 'request not complete' '$LOG_g') = 1 ] &&
+	wait_until 20 eval "[ \$(grep -c 'request not complete' '$LOG_gt') = 1 ] &&
 	    [ \$(( \$(date +%s) - $(date +%s) )) -ge 3 ]"
-	run gm-submit -S --ssl-ca-file "$PKI/ca.pem" -h "127.0.0.1:$PORT_g" \
+	run gm-submit -S --ssl-ca-file "$PKI/ca.pem" -h "127.0.0.1:$PORT_gt" \
 	    -f up idle
 	assert_output IDLE
 }
@@ -212,7 +215,7 @@ twait() {
 	plain=$(sed -n 1p "$d/port")
 	tls=$(sed -n 2p "$d/port")
 	[ "$plain" != "$tls" ]
-	grep -q "listening on 127.0.0.1:$tls (TLS)" "$d/log"
+	line_ends "$d/log" ": listening on 127.0.0.1:$tls (TLS)"
 	spawn gm-work -h "127.0.0.1:$plain" -f up -- tr a-z A-Z
 	wait_workers up 1 "$plain"
 	run gm-submit -S --ssl-ca-file "$PKI/ca.pem" -h "127.0.0.1:$tls" \
