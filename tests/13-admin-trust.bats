@@ -37,20 +37,21 @@ peer() {
 # start NAME [ARGS...]: the target server, also on $HOST_IP (gearmand, which
 # takes one -L, on $HOST_IP only).
 start() {
-	local name=$1 port
+	local name=$1 port pid
 	shift
 	if is_gm; then
 		server_start "$name" -L "$HOST_IP" "$@"
 		return
 	fi
-	port=$(free_port)
-	"$GEARMAND" -L "$HOST_IP" -p "$port" -l "$BATS_TEST_TMPDIR/$name.log" \
+	# A port of the kernel's choosing, read back from the socket table.
+	"$GEARMAND" -L "$HOST_IP" -p 0 -l "$BATS_TEST_TMPDIR/$name.log" \
 	    "$@" 3>&- </dev/null &
-	echo $! >>"$BATS_FILE_TMPDIR/pids"
-	printf -v "PID_$name" %s "$!"
-	printf -v "PORT_$name" %s "$port"
+	pid=$!
+	echo "$pid" >>"$BATS_FILE_TMPDIR/pids"
+	printf -v "PID_$name" %s "$pid"
 	printf -v "LOG_$name" %s "$BATS_TEST_TMPDIR/$name.log"
-	wait_until 20 eval "(exec 9<>/dev/tcp/$HOST_IP/$port) 2>/dev/null"
+	wait_until 20 eval 'port=$(listen_port "$pid")' || return 1
+	printf -v "PORT_$name" %s "$port"
 }
 
 # The commands that change state, then reading ones, as a gmraw script.
