@@ -45,7 +45,7 @@ usock() {
 	assert_output "$(printf 'up\t0\t0\t1\nlater\t1\t0\t0\n.')"
 	run gm-admin -h "unix:$SOCK" --raw workers
 	assert_line --regexp '^[0-9]+ unix [^ ]+ : up$'
-	grep -q "listening on unix:$SOCK (mode 660)" "$LOG_u"
+	line_ends "$LOG_u" ": listening on unix:$SOCK (mode 660)"
 }
 
 @test "--unix-mode sets the socket's permissions; the file goes at exit" {
@@ -56,7 +56,7 @@ usock() {
 	[ -S "$SOCK" ]
 	server_stop u
 	[ ! -e "$SOCK" ]
-	run --separate-stderr gm-server -L unix:/tmp/x --unix-mode 0999 \
+	run --separate-stderr gm-server -L "unix:$BATS_TEST_TMPDIR/bad.sock" --unix-mode 0999 \
 	    --journal none
 	[ "$status" -eq 1 ]
 	[ "$stderr" = "gm-server: unix socket mode 0999: want an octal mode such as 0660" ]
