@@ -212,8 +212,10 @@ JOB_CREATED H:HOST:2
 }
 
 @test "EPOCH in the future waits for its time" {
-	local at=$(($(date +%s) + 2))
-	run raw -t 8000 <<EOF
+	# Due 5 s from now (4 s at least, as date +%s rounds down): the
+	# script's first grab comes before it even on a loaded machine.
+	local at=$(($(date +%s) + 5))
+	run raw <<EOF
 REQ SUBMIT_JOB_EPOCH f u1 $at later
 WAIT 1
 ADMIN status
@@ -232,11 +234,12 @@ EOF
 }
 
 @test "a due EPOCH job wakes a sleeping worker (gm) / needs a poll (gearmand)" {
-	local at=$(($(date +%s) + 2))
+	# Due 5 s from now (4 s at least): not yet due when submitted.
+	local at=$(($(date +%s) + 5))
 	if is_gm; then
 		# gm fixes protocol.md §11: a timer wakes the sleeper when the
 		# job is due, so NOOP, GRAB_JOB, JOB_ASSIGN with no polling.
-		run raw -t 8000 <<EOF
+		run raw <<EOF
 @2 REQ CAN_DO f
 @2 REQ PRE_SLEEP
 @2 SYNC
@@ -252,7 +255,7 @@ EOF
 @2 JOB_ASSIGN H:HOST:1 f later'
 	else
 		# gearmand: one NOOP at submission, none when the job is due.
-		run raw -t 8000 <<EOF
+		run raw <<EOF
 @2 REQ CAN_DO f
 @2 REQ PRE_SLEEP
 @2 SYNC
