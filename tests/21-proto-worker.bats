@@ -430,9 +430,13 @@ WORK_FAIL H:HOST:1
 \| g\\t0\\t0\\t1
 \| \.$'
 	if is_gm; then
-		# gm logs each job that runs out of attempts.
-		wait_until 5 grep -q "$(host_prefix "$PORT_j"):1" "$LOG_j"
-		grep "$(host_prefix "$PORT_j"):2" "$LOG_j" | grep -q g
+		# gm logs each job that runs out of attempts: the foreground
+		# one is dropped, the background one kept in the failed list
+		# (both logged before the replies above).
+		grep -qF "job $(host_prefix "$PORT_j"):1 (function f) dropped after 2 attempts (last: " \
+		    "$LOG_j"
+		grep -qF "job $(host_prefix "$PORT_j"):2 (function g) failed 2 times, kept in the failed list: retries exhausted after 2 attempts (last: " \
+		    "$LOG_j"
 	fi
 }
 
