@@ -11,7 +11,8 @@ setup_file() {
 	server_start b
 	test_worker "$PORT_a" echo echo
 	test_worker "$PORT_b" echo echo
-	DEAD=$(free_port)
+	port_hold
+	DEAD=$HELD_PORT
 	export PORT PORT_a PORT_b DEAD
 }
 
@@ -41,8 +42,9 @@ teardown_file() {
 }
 
 @test "every server dead: exit 3" {
+	port_hold
 	run --separate-stderr gm-submit -f echo \
-	    -h "127.0.0.1:$DEAD,127.0.0.1:$(free_port)" x
+	    -h "127.0.0.1:$DEAD,127.0.0.1:$HELD_PORT" x
 	[ "$status" -eq 3 ]
 	[ "$stderr" = "gm-submit: no server reachable" ]
 }
@@ -95,7 +97,7 @@ teardown_file() {
 	wait "$pid" || st=$?
 	[ "$st" -eq 0 ]
 	[ "$(cat "$BATS_TEST_TMPDIR/out")" = "payload" ]
-	grep -q "^gm-submit: 127.0.0.1:$PORT_c: connection closed by the server; resubmitting 1 job\$" \
+	grep -qxF "gm-submit: 127.0.0.1:$PORT_c: connection closed by the server; resubmitting 1 job" \
 	    "$BATS_TEST_TMPDIR/err"
 	server_stop d
 }
@@ -132,6 +134,8 @@ teardown_file() {
 	wait_until 15 eval '[ "$(admin "$PORT_f" status |
 	    awk -F "\t" "\$1 == \"rc\" { print \$3 }")" = 1 ]'
 	server_stop f KILL
+	# Held while it is down, so that it comes back on the same port.
+	port_hold "$PORT_f"
 	wait_until 15 eval '[ "$(admin "$PORT_g" status |
 	    awk -F "\t" "\$1 == \"rc\" { print \$3 }")" = 1 ]'
 	server_start f
@@ -141,7 +145,7 @@ teardown_file() {
 	wait "$pid" || st=$?
 	[ "$st" -eq 0 ]
 	[ "$(cat "$BATS_TEST_TMPDIR/out")" = "payload" ]
-	grep -q "^gm-submit: 127.0.0.1:$PORT_f: connected again\$" \
+	grep -qxF "gm-submit: 127.0.0.1:$PORT_f: connected again" \
 	    "$BATS_TEST_TMPDIR/err"
 	server_stop f
 }
