@@ -163,8 +163,11 @@ gm-submit: up: 1 member: 1 done, 0 failed, 0 no answer"
 @test "a job held for a busy member is the function's oldest queued on the status page" {
 	gm_only
 	local http page row hold sub
-	http=$(free_port)
+	port_hold
+	http=$HELD_PORT
+	# Restarted on its port (held meanwhile), with HTTP.
 	server_stop s1
+	port_hold "$PORT_s1"
 	server_start s1 --http-port "$http"
 	wait_until 20 port_open "$http"
 	work_start w2 --id web2 -f up -f hold -- sh -c "d=\$(cat); [ \"\$d\" != block ] ||
