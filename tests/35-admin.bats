@@ -345,7 +345,8 @@ total       $sp     fb            0       0        0        0" ]
 
 @test "a server that cannot be reached: exit 3, the others still shown" {
 	local p
-	p=$(free_port)
+	port_hold
+	p=$HELD_PORT
 	run --separate-stderr gm-admin -h "127.0.0.1:$PORT_a" -h "127.0.0.1:$p" \
 	    priority-status
 	[ "$status" -eq 3 ]
