@@ -61,7 +61,7 @@ WORK_FAIL H:HOST:1
 		assert_equal "$(field 1 "$row")" "$(host_prefix):2"
 		assert_equal "$(field 5 "$row")" 1
 		assert_equal "$(field 9 "$row")" WORK_FAIL
-		grep -q "job $(host_prefix):2 (function bg) failed 1 time, kept in the failed list: WORK_FAIL" "$LOG_s"
+		grep -qF "job $(host_prefix):2 (function bg) failed 1 time, kept in the failed list: WORK_FAIL" "$LOG_s"
 	fi
 }
 
@@ -253,8 +253,8 @@ EOF
 		assert_line "$(printf 'added\t3')"
 		assert_line "$(printf 'evicted\t1')"
 	done
-	grep -q 'failed list full (3 jobs, 96 bytes): job T:1 (function f, 20 bytes) evicted' "$LOG_c"
-	grep -q 'failed list full (3 jobs, 96 bytes): job T:1 (function f, 20 bytes) evicted' "$LOG_b"
+	grep -qF 'failed list full (3 jobs, 96 bytes): job T:1 (function f, 20 bytes) evicted' "$LOG_c"
+	grep -qF 'failed list full (3 jobs, 96 bytes): job T:1 (function f, 20 bytes) evicted' "$LOG_b"
 }
 
 @test "gm-admin failed, retry and purge: table, --json, --raw" {
