@@ -61,7 +61,8 @@ failed_rows() {
 	mkdir "$d/www" "$d/dest"
 	head -c 300000 /dev/urandom >"$d/www/big.bin"
 	echo small >"$d/www/small.txt"
-	hp=$(free_port)
+	port_hold
+	hp=$HELD_PORT
 	python3 -m http.server "$hp" --bind 127.0.0.1 --directory "$d/www" \
 	    >"$d/http.log" 2>&1 3>&- &
 	HTTP_PID=$!
