@@ -137,8 +137,8 @@ load 40-work-helper
 	WORK_FAIL
 	EOF
 	# The command's stderr is on gm-work's own stderr, with a log line.
-	wait_until 10 grep -qx "to stderr" "$(work_err w)"
-	grep -qx "gm-work: job H:.*(fails): sh: exited with status 3" \
+	wait_until 20 grep -qx "to stderr" "$(work_err w)"
+	wait_until 20 grep -qx "gm-work: job H:.*(fails): sh: exited with status 3" \
 	    "$(work_err w)"
 }
 
@@ -202,7 +202,7 @@ load 40-work-helper
 	WORK_WARNING gm-work: cannot run /nonexistent/cmd: No such file or directory\x0a
 	WORK_FAIL
 	EOF
-	grep -qx "gm-work: cannot run /nonexistent/cmd: No such file or directory" \
+	wait_until 20 grep -qxF "gm-work: cannot run /nonexistent/cmd: No such file or directory" \
 	    "$(work_err w)"
 	work_stop w
 	gearman_w g -f nope -- /nonexistent/cmd arg
@@ -318,7 +318,7 @@ load 40-work-helper
 	WORK_STATUS 3 4
 	WORK_COMPLETE done\x0a
 	EOF
-	grep -qx "gm-work: job H:.*: bad progress line on fd 3" "$(work_err w)"
+	wait_until 20 grep -qx "gm-work: job H:.*: bad progress line on fd 3" "$(work_err w)"
 }
 
 @test "progress on fd 3 shows in GET_STATUS of a running job" {
@@ -346,21 +346,22 @@ load 40-work-helper
 
 @test "-t kills the whole process group of an overrunning job and fails it" {
 	gc="$BATS_TEST_TMPDIR/grandchild"
-	work_start w -t 1 -f slow -- sh -c 'sleep 300 & echo $! >"$0"; wait' "$gc"
+	# -t 3, not less: the command must write down its child's pid first.
+	work_start w -t 3 -f slow -- sh -c 'sleep 300 & echo $! >"$0"; wait' "$gc"
 	run pkts slow <<<"x"
 	assert_success
 	assert_output - <<-'EOF'
-	WORK_WARNING gm-work: sh: timed out after 1 s, killed\x0a
+	WORK_WARNING gm-work: sh: timed out after 3 s, killed\x0a
 	WORK_FAIL
 	EOF
 	[ -s "$gc" ]
 	wait_until 10 eval '! kill -0 "$(cat "$gc")" 2>/dev/null'
-	grep -qx "gm-work: job H:.*(slow): timed out after 1 s, killing it" \
+	wait_until 20 grep -qx "gm-work: job H:.*(slow): timed out after 3 s, killing it" \
 	    "$(work_err w)"
 	# The worker goes on taking jobs.
 	run pkts slow < /dev/null
 	assert_output - <<-'EOF'
-	WORK_WARNING gm-work: sh: timed out after 1 s, killed\x0a
+	WORK_WARNING gm-work: sh: timed out after 3 s, killed\x0a
 	WORK_FAIL
 	EOF
 }
@@ -406,7 +407,8 @@ load 40-work-helper
 }
 
 @test "-c counts jobs, not attempts (gearman -w -c counts failed connects)" {
-	port=$(free_port)
+	port_hold
+	port=$HELD_PORT
 	run env -u GEARMAN_SERVER timeout 20 gearman -w -c 2 -h 127.0.0.1 \
 	    -p "$port" -f cnt
 	assert_success
@@ -414,7 +416,7 @@ load 40-work-helper
 	wait_until 20 grep -q "cannot connect" "$(work_err w)"
 	pid_alive "$(work_pid w)"
 	PORT_late=$port server_start late
-	wait_until 20 grep -q "connected to 127.0.0.1:$port" "$(work_err w)"
+	wait_until 20 grep -qxF "gm-work: connected to 127.0.0.1:$port" "$(work_err w)"
 	run env GEARMAN_SERVER="127.0.0.1:$port" timeout 20 gearman -f cnt hi
 	assert_output "hi"
 	work_wait w
