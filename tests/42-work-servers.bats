@@ -16,6 +16,8 @@ attempts() {
 	# A -v twin logs every attempt, to see that several were made.
 	work_start v -v -f rc2 -- cat
 	server_stop s1
+	# Held while it is down, so that it comes back on the same port.
+	port_hold "$PORT"
 	wait_until 20 grep -q "lost connection" "$(work_err w)"
 	wait_until 30 eval '[ "$(attempts "$(work_err v)")" -ge 4 ]'
 	server_start s1
@@ -31,7 +33,8 @@ attempts() {
 }
 
 @test "server down: gm-work logs one line, gearman -w a line per attempt in a tight loop" {
-	dead=$(free_port)
+	port_hold
+	dead=$HELD_PORT
 	NOWAIT=1 work_start w -h "127.0.0.1:$dead" -f down -- cat
 	NOWAIT=1 WPORT=$dead gearman_w g -f down -- cat
 	wait_until 30 eval '[ "$(wc -l <"$(work_err g)")" -ge 1000 ]'
@@ -40,7 +43,8 @@ attempts() {
 }
 
 @test "a worker started before its server logs one line, then connects" {
-	port=$(free_port)
+	port_hold
+	port=$HELD_PORT
 	NOWAIT=1 work_start w -h "127.0.0.1:$port" -f late -- cat
 	NOWAIT=1 work_start v -v -h "127.0.0.1:$port" -f late2 -- cat
 	wait_until 30 eval '[ "$(attempts "$(work_err v)")" -ge 4 ]'
@@ -80,11 +84,12 @@ attempts() {
 }
 
 @test "a dead server in the list does not stop work from the live one" {
-	dead=$(free_port)
+	port_hold
+	dead=$HELD_PORT
 	work_start w -h "127.0.0.1:$dead,127.0.0.1:$PORT" -f live -- rev
 	run gm_client -f live abc
 	assert_output "cba"
-	grep -qx "gm-work: cannot connect to 127.0.0.1:$dead, will keep trying: Connection refused" \
+	grep -qxF "gm-work: cannot connect to 127.0.0.1:$dead, will keep trying: Connection refused" \
 	    "$(work_err w)"
 }
 
@@ -95,7 +100,8 @@ attempts() {
 }
 
 @test "GEARMAN_SERVER is used without -h, and -h wins over it (gearman lets the variable win)" {
-	dead=$(free_port)
+	port_hold
+	dead=$HELD_PORT
 	GEARMAN_SERVER="127.0.0.1:$PORT" work_start w -f envsrv -- rev
 	work_stop w
 	GEARMAN_SERVER="127.0.0.1:$dead" work_start w2 -h "127.0.0.1:$PORT" \
@@ -244,6 +250,8 @@ $WIRE_TAIL"
 	submit_bg mid x >/dev/null
 	wait_until 20 test -e "$go.started"
 	server_stop s1
+	# Held while it is down, so that it comes back on the same port.
+	port_hold "$PORT"
 	wait_until 20 grep -q "lost connection" "$(work_err w)"
 	touch "$go"
 	wait_until 20 grep -q "result dropped" "$(work_err w)"
