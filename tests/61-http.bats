@@ -13,7 +13,8 @@ load helper
 OUT_DIR=${GM_TEST_OUT:-$BATS_TEST_DIRNAME/output}/61-http
 
 setup_file() {
-	HTTP=$(free_port)
+	port_hold
+	HTTP=$HELD_PORT
 	# gearmand's own options: gm-server takes them too (loopback only).
 	server_start a -r http --http-port "$HTTP"
 	wait_until 20 port_open "$HTTP"
@@ -257,7 +258,8 @@ known_state() {
 @test "/metrics: the failed list's gauges and evictions, exact, for a known failed state" {
 	gm_only "gearmand has no failed list"
 	local hp
-	hp=$(free_port)
+	port_hold
+	hp=$HELD_PORT
 	JOURNAL_fm=$BATS_TEST_TMPDIR/journal server_start fm --job-handle-prefix T \
 	    --failed-max 2 --http "127.0.0.1:$hp"
 	wait_until 20 port_open "$hp"
@@ -298,7 +300,8 @@ known_state() {
 	known_state
 	local dir=$BATS_TEST_TMPDIR/prom pp
 	mkdir -p "$dir/data"
-	pp=$(free_port)
+	port_hold
+	pp=$HELD_PORT
 	cat >"$dir/prometheus.yml" <<-EOF
 	global:
 	  scrape_interval: 1s
@@ -397,7 +400,8 @@ far_start() {
 	shift
 	ip=$(hostname -I 2>/dev/null | tr ' ' '\n' | grep -m1 -E '^[0-9.]+$' || true)
 	[ -n "$ip" ] || skip "no non-loopback IPv4 address to test from"
-	hp=$(free_port)
+	port_hold
+	hp=$HELD_PORT
 	server_start "$name" --http "$ip:$hp" "$@"
 	FAR="http://$ip:$hp"
 }
