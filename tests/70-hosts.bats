@@ -62,7 +62,7 @@ figures() {
 	netns_cut s1
 	wait_until 90 eval '! pid_alive $cpid'
 	t1=$SECONDS
-	wait_until 90 grep -q "lost connection to $(ip_of s1)" \
+	wait_until 90 grep -qF "lost connection to $(ip_of s1):" \
 	    "$BATS_TEST_TMPDIR/work.err"
 	tw=$SECONDS
 	wait "$cpid"
@@ -75,7 +75,7 @@ figures() {
 	    "duplicated $(($(wc -l <"$out") - $(sort -u "$out" | wc -l)))"
 	figures "link cut, gm-work: lost connection logged after $((tw - t0)) s"
 	netns_restore s1
-	wait_until 90 grep -q "reconnected to $(ip_of s1)" \
+	wait_until 90 grep -qF "reconnected to $(ip_of s1):" \
 	    "$BATS_TEST_TMPDIR/work.err"
 	pid_alive "$wpid"
 }
