@@ -57,13 +57,6 @@ port_hold() {
 	HELD_PORT=$(cat "$f")
 }
 
-# A free TCP port on 127.0.0.1 (for servers that cannot report their own).
-free_port() {
-	perl -MIO::Socket::INET -e \
-	    'print IO::Socket::INET->new(Listen => 1, LocalAddr =>
-	    "127.0.0.1", LocalPort => 0, ReuseAddr => 1)->sockport, "\n"'
-}
-
 # port_open PORT: something accepts connections on 127.0.0.1:PORT.
 port_open() {
 	(exec 9<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
