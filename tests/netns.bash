@@ -29,7 +29,7 @@
 
 # netns_setup: make the switch namespace and its bridge.
 netns_setup() {
-	local n reason=
+	local reason=
 	# Outside the test's folders: teardown still reads it after bats has
 	# removed them.
 	NETNS_DIR=$(mktemp -d "${TMPDIR:-/tmp}/$NETNS_TAG.XXXXXX")
@@ -57,8 +57,12 @@ netns_setup() {
 	ip -n "$NETNS_TAG-sw" link set br0 up
 	ip -n "$NETNS_TAG-sw" link set lo up
 	# One /24 per bed, so that two beds attached to this namespace differ.
-	n=$(($$ % 250 + 1))
-	NETNS_NET="198.18.$n"
+	if ! netns_claim_net; then
+		echo "no free /24 in 198.18.0.0/16 for a test bed" \
+		    >"$NETNS_DIR/reason"
+		ip netns del "$NETNS_TAG-sw"
+		return 0
+	fi
 	echo 0 >"$NETNS_DIR/count"
 	: >"$NETNS_DIR/hosts"
 	echo "$NETNS_TAG" >"$NETNS_DIR/tag"
@@ -67,6 +71,32 @@ netns_setup() {
 	netns_trap
 	netns_watch
 	export NETNS_DIR NETNS_NET NETNS_TAG NETNS_VETH
+}
+
+# netns_claim_net: claim a /24 of 198.18.0.0/16 that no other live bed on
+# this machine holds (another suite, or another run of the tests, may make
+# one at the same time): a folder per /24 made with mkdir, which only one
+# can make, holding the maker's pid; one whose maker is gone is taken over.
+# Sets NETNS_NET; netns_teardown gives it back.
+netns_claim_net() {
+	local i n dir pid
+	for ((i = 0; i < 250; i++)); do
+		n=$((($$ + i) % 250 + 1))
+		dir=${TMPDIR:-/tmp}/gm-netns-198.18.$n
+		if ! mkdir "$dir" 2>/dev/null; then
+			pid=$(cat "$dir/pid" 2>/dev/null)
+			# Still being made, or its maker is alive: next.
+			[ -n "$pid" ] && [ ! -d "/proc/$pid" ] || continue
+			mv "$dir" "$dir.stale.$$" 2>/dev/null || continue
+			rm -rf "$dir.stale.$$"
+			mkdir "$dir" 2>/dev/null || continue
+		fi
+		echo "$$" >"$dir/pid"
+		echo "$dir" >"$NETNS_DIR/claim"
+		NETNS_NET="198.18.$n"
+		return 0
+	done
+	return 1
 }
 
 # netns_bed NAME...: netns_setup, then a host per NAME; a NAME of the form
@@ -247,6 +277,7 @@ netns_teardown() {
 		fi
 	done <"$NETNS_DIR/hosts"
 	ip netns del "$NETNS_TAG-sw" 2>/dev/null
+	[ ! -s "$NETNS_DIR/claim" ] || rm -rf "$(cat "$NETNS_DIR/claim")"
 	rm -rf "$NETNS_DIR"
 	true
 }
