@@ -68,7 +68,9 @@ setup() {
 	    3>&- </dev/null | { while [ ! -e "$d/go" ]; do sleep 0.02; done; } &
 	wait_status half '1 1 1'
 	touch "$d/go"
-	wait_until 20 grep -q . "$d/err"
-	assert_equal "$(cat "$d/err")" "gm-work: stdout: Broken pipe (the reader has gone); stopping, 1 job not written go back to the server"
+	# The whole line: warnx writes it in pieces.
+	msg="gm-work: stdout: Broken pipe (the reader has gone); stopping, 1 job not written go back to the server"
+	wait_until 20 grep -qxF "$msg" "$d/err"
+	assert_equal "$(cat "$d/err")" "$msg"
 	wait_status half '1 0 0'
 }
