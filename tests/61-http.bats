@@ -352,8 +352,11 @@ page_agrees() {
 	gm_only "gearmand has no status page"
 	command -v chromium >/dev/null || skip "chromium is not installed"
 	known_state
-	# A running job that reported 3 of 4 steps (WORK_STATUS).
-	worker pg 1 sh -c 'echo "3 4" >&3; sleep 60'
+	# A running job that reported 3 of 4 steps (WORK_STATUS), running
+	# until the end of the test however long four Chromium runs take on
+	# a loaded machine (SIGINT to its worker ends it).
+	worker pg 1 sh -c 'echo "3 4" >&3; sleep 600'
+	local pgw=$SPAWNED
 	h=$(post /pg -H 'X-Gearman-Background: true' -d x | sed -n 's/^X-Gearman-Job-Handle: //p')
 	wait_until 10 eval '[ "$(status_row pg | cut -f3)" = 1 ]'
 	wait_until 10 eval 'gm-submit -h "127.0.0.1:$PORT" --status "$h" 2>&1 | grep -q 3/4'
@@ -390,6 +393,8 @@ page_agrees() {
 	# Self-contained: no external assets.
 	run grep -E '(src|href)="(https?:)?//' "$BATS_TEST_TMPDIR/dom-desktop"
 	[ "$status" -eq 1 ]
+	kill -INT "$pgw"
+	wait_until 20 eval "! pid_alive $pgw"
 }
 
 # far_start NAME [SERVER ARGS...]: a server whose HTTP listens on this
