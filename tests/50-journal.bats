@@ -98,10 +98,14 @@ hex() {
 	EOF
 	assert_success
 	assert_equal "${#lines[@]}" 13
-	# One attempt of r1 before the crash: its worker vanishes.
+	# One attempt of r1 before the crash: its worker vanishes.  The
+	# journal writes the attempt after the job is requeued, in its own
+	# thread: the crash comes once the journal has grown by it.
+	bytes=$(jstat "$PORT_a" bytes)
 	run gmjob drop "$PORT_a" jretry
 	assert_output r1
 	wait_until 10 eval '[ "$(status_of $PORT_a jretry | cut -f3)" = 0 ]'
+	wait_until 20 eval '[ "$(jstat "$PORT_a" bytes)" -gt "$bytes" ]'
 	server_stop a KILL
 
 	server_start a -j 2
