@@ -26,8 +26,9 @@ wait_until() {
 }
 
 # port_hold [PORT]: keep a TCP port (PORT, or a new one of the kernel's
-# choosing) bound on every IPv4 address, but not listening, until the test
-# file ends; sets HELD_PORT.  While it is held the kernel gives the port to
+# choosing) bound on every IPv4 address, but not listening, until
+# kill_started (the holder's pid is listed with the servers'); sets
+# HELD_PORT.  While it is held the kernel gives the port to
 # no other program (neither to a bind to port 0 nor to an outgoing
 # connection), a connection to it is refused, and a server told to listen
 # on it still can (gm-server, gearmand, Python's and Go's servers all set
