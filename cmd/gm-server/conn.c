@@ -62,6 +62,7 @@ static void	conn_emit(struct conn *, struct evbuffer *, uint32_t,
 		    const struct gm_arg *, int, const void *, size_t);
 static void	conn_reap(evutil_socket_t, short, void *);
 static void	conn_flush(evutil_socket_t, short, void *);
+static void	conn_first(struct conn *);
 static void	conn_drained(struct conn *);
 static void	conn_vclose(struct conn *, int, const char *, va_list)
 		    __attribute__((__format__(printf, 3, 0)));
@@ -671,6 +672,27 @@ conn_readcb(evutil_socket_t fd __unused, short what __unused, void *arg)
 	if (off < (size_t)n)
 		evbuffer_add(c->c_in, rbuf + off, (size_t)n - off);
 	conn_process(c);
+	conn_first(c);
+}
+
+/*
+ * The replies to what c sent go out before the rest of the pass's output,
+ * as gearmand does.  A worker's WORK_COMPLETE and next GRAB_JOB, with no
+ * job queued, make a WORK_COMPLETE for the client and a NO_JOB for the
+ * worker: written in that order, the client (on a shared CPU) often runs
+ * and submits its next job before the worker has answered NO_JOB with
+ * PRE_SLEEP, so that job finds no sleeper to wake and waits a further
+ * round trip for the PRE_SLEEP (the slow mode of a bimodal latency,
+ * tests/bench/RESULTS.md); NO_JOB first lets the worker go to sleep first.
+ */
+static void
+conn_first(struct conn *c)
+{
+	if ((c->c_flags & (CONN_DIRTY | CONN_DEAD)) == CONN_DIRTY &&
+	    TAILQ_FIRST(&dirty) != c) {
+		TAILQ_REMOVE(&dirty, c, c_dentry);
+		TAILQ_INSERT_HEAD(&dirty, c, c_dentry);
+	}
 }
 
 /* The output drained: resume reading, or finish a close. */
