@@ -83,7 +83,11 @@ void
 conn_init(void)
 {
 	reap_ev = event_new(base, -1, 0, conn_reap, NULL);
-	flush_ev = event_new(base, -1, 0, conn_flush, NULL);
+	/*
+	 * Never added, only made active once a pass: EV_PERSIST spares the
+	 * event_del libevent runs before a one-shot event's callback.
+	 */
+	flush_ev = event_new(base, -1, EV_PERSIST, conn_flush, NULL);
 	budget_init();
 }
 
