@@ -47,7 +47,7 @@ DEB_PKGS = gcc make pkg-config libevent-dev libbsd-dev bats bats-assert \
 	   libgearman-client-perl mandoc netcat-openbsd perl procps iproute2 \
 	   php-cli php-gearman util-linux coreutils valgrind sqlite3 \
 	   bash-completion libssl-dev openssl clang libclang-rt-14-dev \
-	   prometheus chromium curl
+	   prometheus chromium curl linux-perf strace
 
 # Every folder in cmd/ is a program built from its .c files and libgm.a;
 # gm-server goes to sbin, the others to bin.

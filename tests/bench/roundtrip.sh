@@ -16,7 +16,7 @@
 # tests/bench/roundtrip.sh [-n jobs] [-r rounds] gm|gearmand|SERVER [ARGS...]
 # Kills only the processes it started.
 set -u
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 n=3000 rounds=3
 while getopts n:r: o; do
 	case $o in
@@ -81,7 +81,7 @@ ps=$!
 perf stat -x, -e "$ev" -p "$wpid" -o "$work/worker" &
 pw=$!
 sleep 0.5
-for r in $(seq "$rounds"); do
+for _ in $(seq "$rounds"); do
 	taskset -c 0 "$gmb" -p "$port" -P "$spid" -w 0 -n "$n" -f rt lat |
 	    tr ' ' '\n' | grep -E '^(p50|p99)_us=' | tr '\n' ' '
 	echo
