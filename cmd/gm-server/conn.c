@@ -83,11 +83,7 @@ void
 conn_init(void)
 {
 	reap_ev = event_new(base, -1, 0, conn_reap, NULL);
-	/*
-	 * Never added, only made active once a pass: EV_PERSIST spares the
-	 * event_del libevent runs before a one-shot event's callback.
-	 */
-	flush_ev = event_new(base, -1, EV_PERSIST, conn_flush, NULL);
+	flush_ev = event_new(base, -1, 0, conn_flush, NULL);
 	budget_init();
 }
 
@@ -215,7 +211,9 @@ conn_write(struct conn *c)
 		event_add(c->c_wev, NULL);
 		return 0;
 	}
-	event_del(c->c_wev);
+	/* Most writes take everything: asking costs less than event_del. */
+	if (event_pending(c->c_wev, EV_WRITE, NULL))
+		event_del(c->c_wev);
 	return 1;
 }
 

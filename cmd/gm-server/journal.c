@@ -343,8 +343,7 @@ open_events(struct journal *j, char **cause)
 	}
 	j->ev = event_new(j->base, j->efd, EV_READ | EV_PERSIST,
 	    journal_notify, j);
-	/* Only ever made active, once a pass: EV_PERSIST, as conn.c's flush. */
-	j->kick = event_new(j->base, -1, EV_PERSIST, writer_kick, j);
+	j->kick = event_new(j->base, -1, 0, writer_kick, j);
 	if (j->ev == NULL || j->kick == NULL || event_add(j->ev, NULL) == -1) {
 		xasprintf(cause, "journal: cannot add the completion event");
 		return -1;
