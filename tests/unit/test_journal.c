@@ -18,6 +18,7 @@
 #include <event2/buffer.h>
 #include <event2/event.h>
 
+#include "../../cmd/gm-server/journal_int.h"
 #include "journal_helper.h"
 #include "tap.h"
 
@@ -526,6 +527,76 @@ test_latency(void)
 	free(dir);
 }
 
+/* The entry of id in x by a plain scan, the answer idx_find must give. */
+static struct jent *
+idx_scan(struct jindex *x, uint64_t id)
+{
+	size_t	 i;
+
+	for (i = 0; i < x->n; i++)
+		if (x->e[i].id == id)
+			return &x->e[i];
+	return NULL;
+}
+
+/* Every id from 0 to max finds what a scan finds; the count that did. */
+static int
+idx_agree(struct jindex *x, uint64_t max, size_t *found)
+{
+	struct jent	*e;
+	uint64_t	 id;
+
+	*found = 0;
+	for (id = 0; id <= max; id++) {
+		if ((e = idx_find(x, id)) != idx_scan(x, id))
+			return 0;
+		if (e != NULL)
+			(*found)++;
+	}
+	return 1;
+}
+
+/*
+ * The index lookup: ids with gaps (jobs the journal does not hold), ends
+ * out of order, tidyings that remove entries after a live one; idx_find
+ * looks first at a guessed place, and must agree with a scan everywhere.
+ */
+static void
+test_index(void)
+{
+	struct jindex	 x;
+	struct jent	*e;
+	uint64_t	 id;
+	size_t		 found, i;
+	int		 same;
+
+	memset(&x, 0, sizeof(x));
+	same = idx_agree(&x, 3, &found);
+	ok(same && found == 0, "an empty index finds nothing");
+	for (id = 1; id <= 20000; id++)
+		if (id % 7 != 0)
+			idx_push(&x, id, 0, 0, 0);
+	same = idx_agree(&x, 20010, &found);
+	ok(same && found == 20000 - 20000 / 7,
+	    "ids with gaps: every one found, none between or after");
+	/* End the old ones, and every third of the rest, then tidy. */
+	for (i = 0; i < x.n; i++)
+		if (x.e[i].id < 15000 || x.e[i].id % 3 == 0)
+			idx_kill(&x, &x.e[i]);
+	idx_tidy(&x, 1);
+	same = idx_agree(&x, 20010, &found);
+	ok(same && x.ndead == 0 && found == x.n && x.n > 0,
+	    "after a tidying: %zu live entries found, the ended ones not",
+	    found);
+	for (id = 20001; id <= 21000; id++)
+		idx_push(&x, id, 0, 0, 0);
+	e = idx_find(&x, 15002);
+	same = idx_agree(&x, 21010, &found);
+	ok(same && e != NULL && e->id == 15002,
+	    "appends after a tidying: old and new entries found");
+	free(x.e);
+}
+
 /* Replay speed: GM_JOURNAL_BENCH=N jobs (default 20000), reported only. */
 static void
 test_replay_many(void)
@@ -587,6 +658,7 @@ main(void)
 {
 	jt_begin();
 	test_memory();
+	test_index();
 	test_round_trip();
 	test_lock();
 	test_sync_modes();
