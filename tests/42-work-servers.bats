@@ -263,3 +263,64 @@ $WIRE_TAIL"
 	run gm_client -f mid y
 	assert_output "finished"
 }
+
+# tcp_in PID PORT: the bytes process PID has received on its connection to
+# port PORT (the kernel's count, ss -i).
+tcp_in() {
+	ss -tinpH dport = ":$2" | awk -v p="pid=$1," '
+	    want {
+		for (i = 1; i <= NF; i++)
+			if ($i ~ /^bytes_received:/) {
+				sub(/^[^:]*:/, "", $i)
+				n = $i
+			}
+		print n + 0
+		exit
+	    }
+	    index($0, p) { want = 1 }'
+}
+
+@test "--probe 1: ECHO_REQ while asleep after PRE_SLEEP and while a job runs; the server answers, NOOP still wakes the worker, nothing is lost" {
+	local gate=$BATS_TEST_TMPDIR/gate pid b
+	work_start w --probe 1 -f slow -- sh -c \
+	    "touch '$BATS_TEST_TMPDIR/started'; until [ -e '$gate' ];
+	    do sleep 0.05; done; cat"
+	pid=$WPID_w
+	# Asleep: NO_JOB (12 bytes) then two ECHO_RES "probe" (17 each).
+	wait_until 20 eval '[ "$(tcp_in "$pid" "$PORT")" -ge 46 ]'
+	gm_client -f slow hello >"$BATS_TEST_TMPDIR/out" &
+	wait_until 20 test -e "$BATS_TEST_TMPDIR/started"
+	# Two more answers while the job runs.
+	b=$(tcp_in "$pid" "$PORT")
+	wait_until 20 eval '[ "$(tcp_in "$pid" "$PORT")" -ge $((b + 34)) ]'
+	touch "$gate"
+	wait_until 20 test -s "$BATS_TEST_TMPDIR/out"
+	run cat "$BATS_TEST_TMPDIR/out"
+	assert_output hello
+	run cat "$(work_err w)"
+	assert_output ""
+}
+
+@test "--probe 1: a server that accepts and never answers is left once its ECHO_REQ goes unanswered, and connected again" {
+	gm_only "a fake server: the target is not involved"
+	local pf=$BATS_TEST_TMPDIR/fport fake
+	perl -e '
+	use strict; use IO::Socket::INET;
+	my $l = IO::Socket::INET->new(Listen => 5, LocalAddr => "127.0.0.1",
+	    LocalPort => 0, ReuseAddr => 1) or die "listen: $!";
+	open(my $p, ">", "$ARGV[0].tmp") or die; print $p $l->sockport, "\n";
+	close $p; rename "$ARGV[0].tmp", $ARGV[0];
+	my @c;
+	while (my $c = $l->accept) { push @c, $c; }' "$pf" 3>&- &
+	fake=$!
+	wait_until 20 test -s "$pf"
+	NOWAIT=1 work_start w --probe 1 -h "127.0.0.1:$(cat "$pf")" -f f1 -- cat
+	wait_until 20 grep -q "reconnected to" "$(work_err w)"
+	kill "$fake"
+	wait "$fake" || true
+	run sed -n 1,2p "$(work_err w)"
+	assert_output - <<-EOF
+	gm-work: lost connection to 127.0.0.1:$(cat "$pf") (no answer to ECHO_REQ within 1 s), reconnecting
+	gm-work: reconnected to 127.0.0.1:$(cat "$pf")
+	EOF
+}

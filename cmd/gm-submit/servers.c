@@ -552,7 +552,8 @@ probe(struct sconn *s, int64_t now)
 	if (opt.probe <= 0 || !s->s_up)
 		return;
 	if (s->s_echo >= 0) {
-		if (now >= s->s_echo) {
+		/* An answer may wait unread after a slow connect elsewhere. */
+		if (now >= s->s_echo && !net_readable(s->s_c.fd)) {
 			snprintf(why, sizeof(why), "no answer to ECHO_REQ "
 			    "within %d s", opt.probe / 1000);
 			conn_lost(s, why);
