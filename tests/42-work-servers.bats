@@ -264,22 +264,6 @@ $WIRE_TAIL"
 	assert_output "finished"
 }
 
-# tcp_in PID PORT: the bytes process PID has received on its connection to
-# port PORT (the kernel's count, ss -i).
-tcp_in() {
-	ss -tinpH dport = ":$2" | awk -v p="pid=$1," '
-	    want {
-		for (i = 1; i <= NF; i++)
-			if ($i ~ /^bytes_received:/) {
-				sub(/^[^:]*:/, "", $i)
-				n = $i
-			}
-		print n + 0
-		exit
-	    }
-	    index($0, p) { want = 1 }'
-}
-
 @test "--probe 1: ECHO_REQ while asleep after PRE_SLEEP and while a job runs; the server answers, NOOP still wakes the worker, nothing is lost" {
 	local gate=$BATS_TEST_TMPDIR/gate pid b
 	work_start w --probe 1 -f slow -- sh -c \
