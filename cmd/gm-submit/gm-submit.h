@@ -65,7 +65,7 @@ struct sconn {
 	int			 s_up;
 	int			 s_opt;		/* OPTION_RES still due */
 	int64_t			 s_tried;	/* last connect attempt, ms */
-	int64_t			 s_heard;	/* last byte in or out, ms */
+	int64_t			 s_heard;	/* last bytes received, ms */
 	int64_t			 s_echo;	/* ECHO_RES due by, ms; -1 */
 	struct jobq		 s_sent;	/* awaiting JOB_CREATED */
 	struct jobq		 s_running;	/* created foreground jobs */

@@ -4,8 +4,8 @@
  * with a timeout (and TLS), reconnecting after a growing delay with jitter,
  * registering the functions, sending packets and reading the server's,
  * probing a silent server with ECHO_REQ (--probe), and asking for jobs in
- * turn while the worker has free slots.  What a job
- * does once it arrives, and when to stop, is gm-work.c's.
+ * turn while the worker has free slots.  What a job does once it arrives,
+ * and when to stop, is gm-work.c's.
  */
 
 #include <sys/types.h>
