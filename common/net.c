@@ -55,6 +55,22 @@ net_keepalive(int fd, int idle, int interval, int count)
 	return 0;
 }
 
+/*
+ * Whether bytes (or an end) wait to be read on fd now: a liveness probe
+ * whose deadline passed asks before it gives up, in case the answer came
+ * while the program was busy.
+ */
+int
+net_readable(int fd)
+{
+	struct pollfd	 pfd;
+
+	pfd.fd = fd;
+	pfd.events = POLLIN;
+	pfd.revents = 0;
+	return poll(&pfd, 1, 0) > 0;
+}
+
 /* Set or clear O_NONBLOCK. */
 int
 net_nonblock(int fd, int on)

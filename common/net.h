@@ -31,6 +31,7 @@ int	net_is_unix(const char *);
 int	net_unix_addr(const char *, struct sockaddr_un *);
 int	net_nodelay(int);
 int	net_keepalive(int, int, int, int);
+int	net_readable(int);
 int	net_nonblock(int, int);
 int	net_parse_server(const char *, const char *, struct gm_server *,
 	    const char **);

@@ -41,7 +41,9 @@ teardown_file() {
 	run --separate-stderr gm-submit -H
 	[ "$status" -eq 0 ]
 	[[ "${lines[0]}" == "usage: gm-submit [-bHILNnPsVv] -f function [-f function ...] "* ]]
-	[[ "$output" == *"gm-submit [-h host[:port]] [-p port] [-t ms] --status handle" ]]
+	[[ "$output" == *"gm-submit [-h host[:port]] [-p port] [-t ms] --status handle"$'\n'* ]]
+	# Then the liveness bound.
+	[[ "$output" == *"within 2 x secs (default 10; 0: off)" ]]
 }
 
 @test "a bad option prints usage to stderr and exits 2" {

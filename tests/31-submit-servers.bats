@@ -149,3 +149,31 @@ teardown_file() {
 	    "$BATS_TEST_TMPDIR/err"
 	server_stop f
 }
+
+@test "--probe 1: a foreground job running past the probe's 2 s completes; the server answers ECHO_REQ meanwhile" {
+	local pid b
+	test_worker "$PORT_b" gate2 g2
+	gm-submit --probe 1 -f g2 -h "127.0.0.1:$PORT_b" one \
+	    >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" &
+	pid=$!
+	wait_until 20 eval '[ "$(status_total "$PORT_b" g2)" = 1 ]'
+	# Two ECHO_RES "probe" (17 bytes each) while the job is held.
+	b=$(tcp_in "$pid" "$PORT_b")
+	wait_until 20 eval '[ "$(tcp_in "$pid" "$PORT_b")" -ge $((b + 34)) ]'
+	# The second job releases both.
+	run gm-submit --probe 0 -f g2 -h "127.0.0.1:$PORT_b" two
+	assert_success
+	assert_output two
+	wait "$pid"
+	run cat "$BATS_TEST_TMPDIR/out" "$BATS_TEST_TMPDIR/err"
+	assert_output one
+}
+
+@test "--probe takes whole seconds from 0 to 3600" {
+	run --separate-stderr gm-submit --probe 3601 -f echo x
+	[ "$status" -eq 2 ]
+	[ "$stderr" = "gm-submit: --probe 3601: too large" ]
+	run --separate-stderr gm-submit --probe 0 -f echo -h "127.0.0.1:$PORT_a" x
+	[ "$status" -eq 0 ]
+	[ "$output" = x ]
+}

@@ -128,7 +128,8 @@ attempts() {
 # hands out one job, and logs the result and the next request.  With
 # split, it waits for two GRAB_JOB_UNIQ, answers the first with NO_JOB and
 # the second with a job (a job that came in between), and ends at the
-# next request.
+# next request.  With silent, it answers nothing and ends when the worker
+# hangs up.
 fake_server() {
 	perl -e '
 	use strict; use IO::Socket::INET; use IO::Select;
@@ -142,6 +143,7 @@ fake_server() {
 	my $c = $l->accept or die "accept: $!";
 	binmode $c;
 	my %n = (1 => "CAN_DO", 4 => "PRE_SLEEP", 13 => "WORK_COMPLETE",
+	    16 => "ECHO_REQ",
 	    22 => "SET_CLIENT_ID", 23 => "CAN_DO_TIMEOUT",
 	    30 => "GRAB_JOB_UNIQ");
 	sub rd { my $k = shift; my $b = "";
@@ -161,6 +163,7 @@ fake_server() {
 	my $grabs = 0;
 	while (1) {
 		my $t = pkt();
+		next if $mode eq "silent";
 		if ($mode eq "split") {
 			last if $t == 4 || ($t == 30 && $grabs == 2);
 			next unless $t == 30 && ++$grabs == 2;
@@ -262,4 +265,43 @@ $WIRE_TAIL"
 	wait_until 30 workers_for mid "$PORT" -gt 0
 	run gm_client -f mid y
 	assert_output "finished"
+}
+
+@test "--probe 1: ECHO_REQ while asleep after PRE_SLEEP and while a job runs; the server answers, NOOP still wakes the worker, nothing is lost" {
+	local gate=$BATS_TEST_TMPDIR/gate pid b
+	work_start w --probe 1 -f slow -- sh -c \
+	    "touch '$BATS_TEST_TMPDIR/started'; until [ -e '$gate' ];
+	    do sleep 0.05; done; cat"
+	pid=$WPID_w
+	# Asleep: NO_JOB (12 bytes) then two ECHO_RES "probe" (17 each).
+	wait_until 20 eval '[ "$(tcp_in "$pid" "$PORT")" -ge 46 ]'
+	gm_client -f slow hello >"$BATS_TEST_TMPDIR/out" &
+	wait_until 20 test -e "$BATS_TEST_TMPDIR/started"
+	# Two more answers while the job runs.
+	b=$(tcp_in "$pid" "$PORT")
+	wait_until 20 eval '[ "$(tcp_in "$pid" "$PORT")" -ge $((b + 34)) ]'
+	touch "$gate"
+	wait_until 20 test -s "$BATS_TEST_TMPDIR/out"
+	run cat "$BATS_TEST_TMPDIR/out"
+	assert_output hello
+	run cat "$(work_err w)"
+	assert_output ""
+}
+
+@test "--probe 1: a server that takes packets and never answers is left once its ECHO_REQ goes unanswered" {
+	gm_only "a fake server: the target is not involved"
+	fake_start silent
+	NOWAIT=1 work_start w --id wire-test --probe 1 -h "$fake_addr" -f f1 \
+	    -- cat
+	wait "$fake"
+	run cat "$log"
+	assert_output - <<-'EOF'
+	SET_CLIENT_ID wire-test
+	CAN_DO f1
+	GRAB_JOB_UNIQ
+	ECHO_REQ probe
+	EOF
+	wait_until 20 test -s "$(work_err w)"
+	run sed -n 1p "$(work_err w)"
+	assert_output "gm-work: lost connection to $fake_addr (no answer to ECHO_REQ within 1 s), reconnecting"
 }

@@ -86,6 +86,22 @@ pid_alive() {
 	kill -0 "$1" 2>/dev/null
 }
 
+# tcp_in PID PORT: the bytes process PID has received on its connection to
+# port PORT (the kernel's count, ss -i).
+tcp_in() {
+	ss -tinpH dport = ":$2" | awk -v p="pid=$1," '
+	    want {
+		for (i = 1; i <= NF; i++)
+			if ($i ~ /^bytes_received:/) {
+				sub(/^[^:]*:/, "", $i)
+				n = $i
+			}
+		print n + 0
+		exit
+	    }
+	    index($0, p) { want = 1 }'
+}
+
 is_gm() { [ "$TARGET" = gm ]; }
 is_gearmand() { [ "$TARGET" = gearmand ]; }
 

@@ -16,6 +16,8 @@
 #   netns_cut NAME         pull host NAME's cable: its packets vanish, no
 #                          reset reaches anyone; netns_restore NAME plugs it in
 #   netns_kill NAME [SIG]  kill every process on host NAME, by pid (KILL)
+#   netns_reset            between tests: kill what runs on the hosts, plug
+#                          every cable in
 #   netns_teardown         remove everything the bed made (teardown_file; an
 #                          EXIT trap does it too when the run is cut short)
 #   netns_skip             in setup: skip unless the bed is there
@@ -252,6 +254,23 @@ netns_kill() {
 	netns_kill_ns "$ns" "$sig"
 	[ "$sig" != KILL ] ||
 	    wait_until 10 test -z "$(ip netns pids "$ns" 2>/dev/null)"
+}
+
+# netns_reset: kill every process on the hosts (and what netns_spawn
+# started), plug every host's cable in: the bed as made, for the next test.
+netns_reset() {
+	local name ns i ip pid
+	[ -n "${NETNS_DIR:-}" ] && [ -e "$NETNS_DIR/ready" ] || return 0
+	if [ -f "$NETNS_DIR/pids" ]; then
+		while read -r pid; do
+			kill -KILL "$pid" 2>/dev/null
+		done <"$NETNS_DIR/pids"
+		: >"$NETNS_DIR/pids"
+	fi
+	while read -r name ns i ip; do
+		[ "$ns" = - ] || netns_kill "$name" KILL
+		netns_restore "$name"
+	done <"$NETNS_DIR/hosts"
 }
 
 # netns_teardown: kill what runs on the hosts, remove the namespaces and

@@ -54,12 +54,16 @@ usage(int status)
 	    "[-h host[:port]]\n"
 	    "\t[-i pidfile] [-j jobs] [-p port] [-t ms] [-u unique] "
 	    "[--at time]\n"
-	    "\t[--unordered] [data ...]\n"
+	    "\t[--probe secs] [--unordered] [data ...]\n"
 	    "       %s [-s] -f function --all | --to name [--to name ...] "
 	    "[-h host[:port]]\n"
 	    "\t[-p port] [-t ms] [--json] [--no-label] [data]\n"
 	    "\t" TLS_TOOL_USAGE "\n"
-	    "       %s [-h host[:port]] [-p port] [-t ms] --status handle\n",
+	    "       %s [-h host[:port]] [-p port] [-t ms] --status handle\n"
+	    "--probe secs: a server silent for secs gets ECHO_REQ and is "
+	    "left as dead\n"
+	    "\twithout an answer in secs more: within 2 x secs (default "
+	    "10; 0: off)\n",
 	    getprogname(), getprogname(), getprogname());
 }
 
@@ -299,6 +303,7 @@ enum {
 	OPT_AT,
 	OPT_JSON,
 	OPT_NO_LABEL,
+	OPT_PROBE,
 	OPT_TO,
 	OPT_STATUS,
 	OPT_UNORDERED
@@ -317,6 +322,7 @@ static const struct option longopts[] = {
 	{ "no-label",	no_argument,		NULL,	OPT_NO_LABEL },
 	{ "pidfile",	required_argument,	NULL,	'i' },
 	{ "prefix",	no_argument,		NULL,	'P' },
+	{ "probe",	required_argument,	NULL,	OPT_PROBE },
 	{ "status",	required_argument,	NULL,	OPT_STATUS },
 	{ "timeout",	required_argument,	NULL,	't' },
 	{ "to",		required_argument,	NULL,	OPT_TO },
@@ -346,6 +352,7 @@ main(int argc, char *argv[])
 	if (argc == 2 && strcmp(argv[1], "-h") == 0)
 		usage(0);
 	opt.window = DEFAULT_WINDOW;
+	opt.probe = DEFAULT_PROBE * 1000;
 	while ((ch = tool_getopt(&tool, argc, argv,
 	    "bf:Hh:Ii:j:LNnPp:Sst:u:Vv", longopts)) != -1) {
 		switch (ch) {
@@ -414,6 +421,12 @@ main(int argc, char *argv[])
 		case OPT_AT:
 			opt.at = parse_at(optarg);
 			opt.at_set = 1;
+			break;
+		case OPT_PROBE:
+			opt.probe = (int)strtonum(optarg, 0, 3600, &errstr) *
+			    1000;
+			if (errstr != NULL)
+				errx(ST_USAGE, "--probe %s: %s", optarg, errstr);
 			break;
 		case OPT_STATUS:
 			status_handle = optarg;

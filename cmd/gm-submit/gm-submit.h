@@ -20,6 +20,7 @@
 #define DEFAULT_WINDOW	64
 #define CONNECT_MS	5000
 #define STDIN_CHUNK	(64 * 1024)
+#define DEFAULT_PROBE	10		/* --probe seconds */
 
 struct payload {
 	uint8_t		*p_buf;		/* payload freed with the last job */
@@ -64,6 +65,8 @@ struct sconn {
 	int			 s_up;
 	int			 s_opt;		/* OPTION_RES still due */
 	int64_t			 s_tried;	/* last connect attempt, ms */
+	int64_t			 s_heard;	/* last bytes received, ms */
+	int64_t			 s_echo;	/* ECHO_RES due by, ms; -1 */
 	struct jobq		 s_sent;	/* awaiting JOB_CREATED */
 	struct jobq		 s_running;	/* created foreground jobs */
 	size_t			 s_load;
@@ -84,6 +87,7 @@ struct options {
 	const char	 *unique;
 	const char	 *pidfile;
 	int		  timeout;	/* ms, 0: none */
+	int		  probe;	/* --probe, ms; 0: off */
 	size_t		  window;
 	int		  at_set;
 	long long	  at;

@@ -40,6 +40,8 @@ static void		 ghost(struct job *);
 static void		 check_deadlines(void);
 static int64_t		 next_deadline(void);
 static size_t		 reconnect(void);
+static void		 probe(struct sconn *, int64_t);
+static int64_t		 next_probe(void);
 
 /* FNV-1a from a seed, to map unique ids onto servers. */
 static uint32_t
@@ -157,6 +159,8 @@ conn_open(struct sconn *s)
 		return;
 	}
 	s->s_up = 1;
+	s->s_heard = client_now();
+	s->s_echo = -1;
 	a = gm_str("exceptions");
 	client_queue(&s->s_c, GM_OPTION_REQ, &a, 1);
 	s->s_opt = 1;
@@ -419,6 +423,11 @@ conn_input(struct sconn *s, void (*packet)(struct sconn *,
 	int		 rv;
 
 	rv = client_read(&s->s_c);
+	if (rv > 0) {
+		/* A sign of life: any probe is answered. */
+		s->s_heard = client_now();
+		s->s_echo = -1;
+	}
 	if (rv == 0) {
 		gone(s, "connection closed by the server");
 		return;
@@ -527,6 +536,56 @@ reconnect(void)
 	return n;
 }
 
+/*
+ * The liveness probe (--probe): a server that has sent nothing for
+ * opt.probe ms, while nothing waits to go to it, gets an ECHO_REQ; one
+ * that sends nothing back within opt.probe ms more is left as dead, like
+ * one that closed the connection.  Data stuck on its way out is the
+ * kernel's to time out (TCP_USER_TIMEOUT).
+ */
+static void
+probe(struct sconn *s, int64_t now)
+{
+	struct gm_arg	 a = gm_str("probe");
+	char		 why[64];
+
+	if (opt.probe <= 0 || !s->s_up)
+		return;
+	if (s->s_echo >= 0) {
+		/* An answer may wait unread after a slow connect elsewhere. */
+		if (now >= s->s_echo && !net_readable(s->s_c.fd)) {
+			snprintf(why, sizeof(why), "no answer to ECHO_REQ "
+			    "within %d s", opt.probe / 1000);
+			conn_lost(s, why);
+		}
+		return;
+	}
+	if (now - s->s_heard >= opt.probe && client_pending(&s->s_c) == 0) {
+		client_queue(&s->s_c, GM_ECHO_REQ, &a, 1);
+		s->s_echo = now + opt.probe;
+	}
+}
+
+/* When the probe next has something to do on a live server, or -1. */
+static int64_t
+next_probe(void)
+{
+	int64_t	 d = -1, t;
+	size_t	 i;
+
+	if (opt.probe <= 0)
+		return -1;
+	for (i = 0; i < nconns; i++) {
+		if (!conns[i].s_up)
+			continue;
+		t = conns[i].s_echo >= 0 ? conns[i].s_echo :
+		    conns[i].s_heard + opt.probe;
+		if (d < 0 || t < d)
+			d = t;
+	}
+	return d;
+}
+
 /* Submit, wait and print until every job is done; returns the status. */
 int
 run(void)
@@ -534,6 +593,7 @@ run(void)
 	struct pollfd	*pfd;
 	struct job	*j;
 	size_t		 i, n, up;
+	int64_t		 now, wake, t;
 	int		 rv, stdin_slot;
 
 	pfd = xcalloc(nconns + 1, sizeof(*pfd));
@@ -568,7 +628,9 @@ run(void)
 
 		n = 0;
 		up = 0;
+		now = client_now();
 		for (i = 0; i < nconns; i++) {
+			probe(&conns[i], now);
 			if (!conns[i].s_up)
 				continue;
 			if (client_pending(&conns[i].s_c) > 0 &&
@@ -605,7 +667,10 @@ run(void)
 			pfd[n].revents = 0;
 			n++;
 		}
-		rv = poll(pfd, n, client_remaining(next_deadline()));
+		wake = next_deadline();
+		if ((t = next_probe()) >= 0 && (wake < 0 || t < wake))
+			wake = t;
+		rv = poll(pfd, n, client_remaining(wake));
 		if (rv == -1) {
 			if (errno == EINTR)
 				continue;

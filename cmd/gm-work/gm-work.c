@@ -62,6 +62,7 @@ static __dead void	usage(int);
 static void	leave(int);
 
 #define OPT_STREAM	0x2000	/* --stream: long only, -S is --ssl */
+#define OPT_PROBE	0x2001	/* --probe */
 
 static const struct option longopts[] = {
 	{ "coprocess",	no_argument,		NULL,	'C' },
@@ -75,6 +76,7 @@ static const struct option longopts[] = {
 	{ "lines",	no_argument,		NULL,	'n' },
 	{ "pidfile",	required_argument,	NULL,	'i' },
 	{ "null",	no_argument,		NULL,	'0' },
+	{ "probe",	required_argument,	NULL,	OPT_PROBE },
 	{ "stream",	no_argument,		NULL,	OPT_STREAM },
 	{ "timeout",	required_argument,	NULL,	't' },
 	{ "verbose",	no_argument,		NULL,	'v' },
@@ -94,7 +96,8 @@ usage(int code)
 	fprintf(f,
 	    "usage: %s [-0CnNvVx] [-c count] [-h host[:port],...] [-i pidfile]\n"
 	    "               [-j jobs] [-p port] [-t seconds] [--framing framing]\n"
-	    "               [--id id] [--stream] -f function [-f function ...]\n"
+	    "               [--id id] [--probe secs] [--stream]\n"
+	    "               -f function [-f function ...]\n"
 	    "               [--] [command [arg ...]]\n"
 	    "               " TLS_TOOL_USAGE "\n", getprogname());
 	if (code == 0)
@@ -117,6 +120,10 @@ usage(int code)
 	    "  -n, --lines           send each output line as WORK_DATA\n"
 	    "  -N                    the same, without the newline\n"
 	    "  -x, --exceptions      report failures as WORK_EXCEPTION\n"
+	    "  --probe SEC           send ECHO_REQ to a server silent for SEC;\n"
+	    "                        no answer in SEC more: reconnect (a silent\n"
+	    "                        server is left within 2 x SEC; default\n"
+	    "                        10, 0: off)\n"
 	    "  --id ID               client id (default host:pid)\n"
 	    "  -i, --pidfile FILE    write the process id to FILE\n"
 	    "  -S, --ssl             speak TLS, checking the server's "
@@ -410,7 +417,7 @@ main(int argc, char *argv[])
 {
 	struct event	*ev_term, *ev_int, *ev_chld;
 	SSL_CTX		*tls_ctx;
-	const char	*id = NULL;
+	const char	*id = NULL, *errstr;
 	char		 host[200];
 	FILE		*f;
 	struct tool_opts tool;
@@ -418,6 +425,7 @@ main(int argc, char *argv[])
 
 	tool_init(&tool, EXIT_USAGE);
 	conf.maxjobs = 1;
+	conf.probe = DEFAULT_PROBE;
 	opterr = 0;
 	/* "+": the command's own options are never taken for ours. */
 	while ((ch = tool_getopt(&tool, argc, argv,
@@ -440,6 +448,13 @@ main(int argc, char *argv[])
 			break;
 		case OPT_STREAM:
 			conf.mode = RUN_STREAM;
+			break;
+		case OPT_PROBE:
+			conf.probe = strtonum(optarg, 0, 3600, &errstr);
+			if (errstr != NULL) {
+				warnx("--probe %s: %s", optarg, errstr);
+				usage(EXIT_USAGE);
+			}
 			break;
 		case 'c':
 			conf.count = number(ch, optarg, 1, LLONG_MAX);

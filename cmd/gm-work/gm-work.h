@@ -56,6 +56,7 @@ struct config {
 	long long	  timeout;	/* -t seconds; 0: none */
 	long long	  maxjobs;	/* -j */
 	long long	  count;	/* -c; 0: no limit */
+	long long	  probe;	/* --probe seconds; 0: off */
 	int		  verbose;
 };
 
@@ -78,6 +79,9 @@ extern struct event_base	*base;
 #define EXIT_USAGE	2	/* bad command line */
 #define EXIT_KILLED	3	/* forced stop killed running jobs */
 #define EXIT_OUTPUT	4	/* --stream: stdout went away */
+
+/* --probe: seconds of silence before ECHO_REQ, and for its answer. */
+#define DEFAULT_PROBE	10
 
 /* How much of the command's stderr a failure report carries. */
 #define JOB_TAIL_MAX	4096

@@ -2,9 +2,10 @@
 /*
  * gm-work's connections to its servers: the list made from -h, connecting
  * with a timeout (and TLS), reconnecting after a growing delay with jitter,
- * registering the functions, sending packets and reading the server's, and
- * asking for jobs in turn while the worker has free slots.  What a job
- * does once it arrives, and when to stop, is gm-work.c's.
+ * registering the functions, sending packets and reading the server's,
+ * probing a silent server with ECHO_REQ (--probe), and asking for jobs in
+ * turn while the worker has free slots.  What a job does once it arrives,
+ * and when to stop, is gm-work.c's.
  */
 
 #include <sys/types.h>
@@ -23,6 +24,7 @@
 
 #include <openssl/ssl.h>
 
+#include "client.h"
 #include "compat.h"
 #include "log.h"
 #include "net.h"
@@ -63,6 +65,9 @@ struct server {
 	int			 s_backoff;	/* next retry delay (ms) */
 	int			 s_outage;	/* the outage was logged */
 	int			 s_ever;	/* was connected once */
+	struct event		*s_probe;	/* --probe timer */
+	int64_t			 s_heard;	/* last bytes from it, ms */
+	int64_t			 s_echo;	/* ECHO_REQ sent at, ms; -1 */
 };
 
 static TAILQ_HEAD(, server) servers = TAILQ_HEAD_INITIALIZER(servers);
@@ -77,6 +82,8 @@ static void	server_read(struct bufferevent *, void *);
 static void	server_event(struct bufferevent *, short, void *);
 static void	server_retry(evutil_socket_t, short, void *);
 static void	server_flushed(struct bufferevent *, void *);
+static void	server_probe(evutil_socket_t, short, void *);
+static void	server_probe_in(struct server *, int64_t);
 
 /* The name of a server, host:port, for messages. */
 const char *
@@ -100,7 +107,8 @@ servers_add(struct tool_opts *tool)
 		net_server_name(&list[i], s->s_name, sizeof(s->s_name));
 		s->s_state = S_DOWN;
 		s->s_backoff = BACKOFF_MIN;
-		if ((s->s_retry = evtimer_new(base, server_retry, s)) == NULL)
+		if ((s->s_retry = evtimer_new(base, server_retry, s)) == NULL ||
+		    (s->s_probe = evtimer_new(base, server_probe, s)) == NULL)
 			fatalx("evtimer_new");
 		TAILQ_INSERT_TAIL(&servers, s, s_entry);
 	}
@@ -210,6 +218,9 @@ server_connect(struct server *s)
 	s->s_grabs = 0;
 	s->s_nojob = 0;
 	s->s_backoff = BACKOFF_MIN;
+	s->s_heard = client_now();
+	s->s_echo = -1;
+	server_probe_in(s, conf.probe * 1000);
 
 	a[0] = gm_str(client_id);
 	server_send(s, s->s_gen, GM_SET_CLIENT_ID, a, 1, NULL);
@@ -253,6 +264,7 @@ server_down(struct server *s, const char *reason)
 			s->s_outage = 1;
 		}
 	}
+	evtimer_del(s->s_probe);
 	grabs -= s->s_grabs;
 	s->s_grabs = 0;
 	s->s_state = S_DOWN;
@@ -267,7 +279,68 @@ server_down(struct server *s, const char *reason)
 	evtimer_add(s->s_retry, &tv);
 	s->s_backoff = s->s_backoff * 2 > BACKOFF_MAX ? BACKOFF_MAX :
 	    s->s_backoff * 2;
+	/* The slots its unanswered asks held go to the other servers. */
+	servers_kick();
 	worker_check_done();
+}
+
+/* Run the probe of server s in ms milliseconds (none with --probe 0). */
+static void
+server_probe_in(struct server *s, int64_t ms)
+{
+	struct timeval	 tv;
+
+	if (conf.probe <= 0)
+		return;
+	tv.tv_sec = (time_t)(ms / 1000);
+	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
+	evtimer_add(s->s_probe, &tv);
+}
+
+/*
+ * The liveness probe (--probe): a connection that has brought nothing for
+ * conf.probe seconds, while nothing waits to go out on it, gets an
+ * ECHO_REQ; if no byte comes back within conf.probe seconds more, the
+ * server is down, as if it had closed the connection.  Servers answer
+ * ECHO_REQ while we sleep after PRE_SLEEP and while our jobs run; data
+ * stuck on its way out is the kernel's to time out (TCP_USER_TIMEOUT).
+ */
+static void
+server_probe(evutil_socket_t fd, short ev, void *arg)
+{
+	struct server	*s = arg;
+	struct gm_arg	 a = gm_str("probe");
+	int64_t		 now = client_now(), p = conf.probe * 1000;
+	char		 why[64];
+
+	(void)fd;
+	(void)ev;
+	if (s->s_bev == NULL)
+		return;
+	if (s->s_echo >= 0) {
+		if (now - s->s_echo < p)
+			server_probe_in(s, p - (now - s->s_echo));
+		else if (net_readable(bufferevent_getfd(s->s_bev)))
+			/* The answer came while we were busy: read it. */
+			server_probe_in(s, 10);
+		else {
+			snprintf(why, sizeof(why), "no answer to ECHO_REQ "
+			    "within %lld s", conf.probe);
+			server_down(s, why);
+		}
+		return;
+	}
+	if (now - s->s_heard < p) {
+		server_probe_in(s, p - (now - s->s_heard));
+		return;
+	}
+	if (evbuffer_get_length(bufferevent_get_output(s->s_bev)) > 0) {
+		server_probe_in(s, p);
+		return;
+	}
+	server_send(s, s->s_gen, GM_ECHO_REQ, &a, 1, NULL);
+	s->s_echo = now;
+	server_probe_in(s, p);
 }
 
 /* The reconnect delay has passed: try again. */
@@ -382,6 +455,9 @@ server_read(struct bufferevent *bev, void *arg)
 	size_t			 len;
 	int			 rv;
 
+	/* A sign of life: any probe out is answered. */
+	s->s_heard = client_now();
+	s->s_echo = -1;
 	while (s->s_bev == bev && !worker_leaving()) {
 		len = evbuffer_get_length(in);
 		if (len < GM_HEADER_SIZE)
@@ -443,6 +519,9 @@ server_read(struct bufferevent *bev, void *arg)
 			break;
 		case GM_ERROR:
 			server_error(s, &pkt);
+			break;
+		case GM_ECHO_RES:
+			/* The probe's answer: s_heard has it. */
 			break;
 		default:
 			warnx("%s: unexpected %s", s->s_name,
@@ -536,6 +615,7 @@ servers_quiesce(void)
 
 	TAILQ_FOREACH(s, &servers, s_entry) {
 		evtimer_del(s->s_retry);
+		evtimer_del(s->s_probe);
 		if (s->s_bev == NULL)
 			continue;
 		bufferevent_disable(s->s_bev, EV_READ);
@@ -556,6 +636,7 @@ servers_free(void)
 		if (s->s_bev != NULL)
 			bufferevent_free(s->s_bev);
 		event_free(s->s_retry);
+		event_free(s->s_probe);
 		free(s);
 	}
 }

@@ -48,7 +48,7 @@ _gm_submit()
 		_known_hosts_real -- "$cur"
 		return
 		;;
-	-j|--jobs|-p|--port|-t|--timeout|-u|--unique|--at|--status)
+	-j|--jobs|-p|--port|-t|--timeout|-u|--unique|--at|--status|--probe)
 		return
 		;;
 	esac
@@ -56,7 +56,7 @@ _gm_submit()
 		COMPREPLY=($(compgen -W '-b -f -H -h -I -i -j -L -N -n -P -p
 		    -S -s -t -u -V -v --all --at --background --function --help
 		    --high --host --jobs --json --low --no-label --pidfile --port
-		    --prefix --ssl
+		    --prefix --probe --ssl
 		    --ssl-ca-file --ssl-certificate --ssl-key --ssl-no-verify
 		    --status --timeout --to --unique --unordered --verbose
 		    --version' \

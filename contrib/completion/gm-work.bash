@@ -24,7 +24,7 @@ _gm_work()
 			return
 			;;
 		-c|-f|-h|-i|-j|-p|-t|--count|--framing|--function|--host|\
-		--id|--jobs|--pidfile|--port|--timeout|--ssl-ca-file|\
+		--id|--jobs|--pidfile|--port|--probe|--timeout|--ssl-ca-file|\
 		--ssl-certificate|--ssl-key)
 			((i++))
 			;;
@@ -54,7 +54,7 @@ _gm_work()
 		_known_hosts_real -- "$cur"
 		return
 		;;
-	-c|-j|-p|-t|--count|--id|--jobs|--port|--timeout)
+	-c|-j|-p|-t|--count|--id|--jobs|--port|--probe|--timeout)
 		return
 		;;
 	esac
@@ -63,7 +63,7 @@ _gm_work()
 		COMPREPLY=($(compgen -W '-0 -C -c -f -H -h -i -j -N -n -p -S -t
 		    -V -v -x -- --coprocess --count= --exceptions --framing=
 		    --function= --help --host= --id --jobs= --lines --null
-		    --pidfile= --port= --ssl --ssl-ca-file= --ssl-certificate=
+		    --pidfile= --port= --probe= --ssl --ssl-ca-file= --ssl-certificate=
 		    --ssl-key= --ssl-no-verify --stream --timeout= --verbose
 		    --version' -- "$cur"))
 		[[ ${COMPREPLY-} == *= ]] && compopt -o nospace

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # The stream fuzzer (make fuzz-stream): the sanitizer build of gm-server,
-# with a journal, listens on a veth address; tests/tools/gmstream sends it
-# mutated streams from a network namespace for SECONDS, so the peer is not
-# a loopback one and a fuzzed `shutdown` must be refused.  Then the server
-# must still answer, stop cleanly on SIGTERM and have written no sanitizer
-# report.  Needs root (ip netns).  Removes what it created, even on failure.
+# with a journal, listens on this namespace's address on the test bed of
+# hosts (tests/netns.bash); tests/tools/gmstream sends it mutated streams
+# from another host of the bed for SECONDS, so the peer is not a loopback
+# one and a fuzzed `shutdown` must be refused.  Then the server must still
+# answer, stop cleanly on SIGTERM and have written no sanitizer report.
+# Needs root (ip netns; without it, exit 2 with the reason).  Removes what
+# it created, even on failure.
 #
 # tests/fuzz/stream.sh SECONDS
 set -u
@@ -15,35 +17,25 @@ server=$top/build-san/bin/gm-server
 stream=$top/build/tests/tools/gmstream
 raw=$top/build/tests/tools/gmraw
 [ -x "$server" ] && [ -x "$stream" ] || { echo "build first (make all san)" >&2; exit 2; }
-[ "$(id -u)" = 0 ] || { echo "stream.sh needs root for ip netns" >&2; exit 2; }
-
-# Addresses in 198.18.0.0/15 (benchmarking), a /30 of our own.
-id=$$
-ns=gmfz$id
-host_if=gmfzh$((id % 100000))
-ns_if=gmfzn$((id % 100000))
-oct=$((id % 250 + 1))
-host_ip=198.18.$oct.1
-ns_ip=198.18.$oct.2
 work=$(mktemp -d /tmp/gm-stream.XXXXXX)
 pid=
 
 cleanup() {
 	[ -n "$pid" ] && kill -9 "$pid" 2>/dev/null
-	ip netns del "$ns" 2>/dev/null
-	ip link del "$host_if" 2>/dev/null
 	rm -rf "$work"
 }
 trap cleanup EXIT
 
-ip netns add "$ns" || exit 2
-ip link add "$host_if" type veth peer name "$ns_if" || exit 2
-ip link set "$ns_if" netns "$ns"
-ip addr add "$host_ip/30" dev "$host_if"
-ip link set "$host_if" up
-ip -n "$ns" addr add "$ns_ip/30" dev "$ns_if"
-ip -n "$ns" link set "$ns_if" up
-ip -n "$ns" link set lo up
+# The test bed of hosts (tests/netns.bash): this namespace as host "srv",
+# the fuzzer on host "fz"; the bed goes with this script's exit.
+. tests/netns.bash
+netns_bed =srv fz || { echo "stream.sh: cannot make the test bed" >&2; exit 2; }
+if [ ! -e "$NETNS_DIR/ready" ]; then
+	echo "stream.sh: $(cat "$NETNS_DIR/reason")" >&2
+	exit 2
+fi
+host_ip=$NETNS_IP_srv
+ns_ip=$NETNS_IP_fz
 
 export ASAN_OPTIONS="log_path=$work/asan:detect_leaks=1"
 export UBSAN_OPTIONS="log_path=$work/ubsan:print_stacktrace=1"
@@ -56,7 +48,7 @@ port=$(cat "$work/port")
 
 status=0
 echo "stream fuzzer: ${seconds} s from $ns_ip against $host_ip:$port" >&2
-ip netns exec "$ns" "$stream" -h "$host_ip" -p "$port" -s "$seconds" \
+netns_run fz "$stream" -h "$host_ip" -p "$port" -s "$seconds" \
     tests/fuzz/corpus/conn tests/fuzz/corpus/proto tests/fuzz/corpus/admin ||
     status=1
 
@@ -65,7 +57,7 @@ if ! kill -0 "$pid" 2>/dev/null; then
 	echo "gm-server died" >&2
 	status=1
 elif [ "$(printf 'REQ ECHO_REQ alive\nWAIT 1\n' |
-    ip netns exec "$ns" "$raw" -h "$host_ip" -p "$port")" != 'ECHO_RES alive' ]; then
+    netns_run fz "$raw" -h "$host_ip" -p "$port")" != 'ECHO_RES alive' ]; then
 	echo "gm-server does not answer" >&2
 	status=1
 fi
