@@ -98,8 +98,11 @@ $(O)/tests/unit/%: $(O)/tests/unit/%.o $(LIB) $$(call unit_objs,$$*)
 $(O)/tests/tools/%: $(O)/tests/tools/%.o $(LIB)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
 
+# A bench program links its own object, the objects of tests/bench/gen/
+# it names below, and libgm.a.
+$(O)/tests/bench/gmbench: $(O)/tests/bench/gen/conn.o $(O)/tests/bench/gen/proc.o
 $(O)/tests/bench/%: $(O)/tests/bench/%.o $(LIB)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LIB) $(LDLIBS)
 
 # A fuzz harness links libgm.a and the objects of the .c files listed in
 # tests/fuzz/NAME.objs (one a line; a pattern such as cmd/gm-server/*.c

@@ -5,6 +5,10 @@
  * what limits the numbers.  Prints one "result key=value ..." line.
  * With -S every connection speaks TLS (the server's certificate is not
  * checked: this measures the cost of the encryption).
+ *
+ * This file holds the scenarios (what the clients and workers send and
+ * how they count), the options and the result line; the connections are
+ * in gen/conn.c, the process figures (CPU, RSS) in gen/proc.c.
  */
 
 #include <sys/types.h>
@@ -33,8 +37,10 @@
 #include "tls.h"
 #include "xmalloc.h"
 
+#include "gen/conn.h"
+#include "gen/proc.h"
+
 #define ID_DIGITS	10		/* job id at the start of each payload */
-#define READ_CHUNK	(64 * 1024)
 #define MAX_EVENTS	256
 
 enum mode {
@@ -48,33 +54,7 @@ enum mode {
 	M_PORT		/* print a free port */
 };
 
-enum role {
-	R_CLIENT,
-	R_WORKER,
-	R_IDLE
-};
-
-struct conn {
-	int		 fd;
-	SSL		*ssl;		/* -S */
-	enum role	 role;
-	uint8_t		*in;		/* received, not yet parsed */
-	size_t		 inlen, incap;
-	uint8_t		*out;		/* to send: out[outoff..outlen) */
-	size_t		 outoff, outlen, outcap;
-	int		 dirty;		/* on the flush list */
-	int		 pollout;	/* EPOLLOUT registered */
-	int		 inflight;	/* client: jobs not finished */
-	int		 grabs;		/* worker: GRAB_JOBs unanswered */
-	int		 sleeping;	/* worker: PRE_SLEEP sent, no NOOP */
-	int		 echoes;	/* ECHO_REQs unanswered */
-	uint64_t	 sent_ns;	/* latency mode: submit time */
-	struct conn	*next_dirty;
-};
-
 static enum mode	 mode;
-static const char	*host = "127.0.0.1";
-static const char	*port;
 static const char	*func = "bench";
 static const char	*uprefix;	/* unique ids: prefix + job id */
 static long long	 srvpid;
@@ -85,12 +65,7 @@ static int		 timeout_s = 300;
 static int		 cap_s;		/* stop submitting after this long */
 static uint64_t		 cap_ns;
 static int		 verbose;
-static SSL_CTX		*tls;		/* -S */
 
-static int		 ep = -1;
-static struct conn	**conns;
-static int		 nconns;
-static struct conn	*dirty_head;
 static uint64_t		 deadline_ns;
 
 static long long	 next_id;	/* next job to submit */
@@ -105,24 +80,8 @@ static uint8_t		*payload;
 static volatile sig_atomic_t terminated;	/* worker mode: SIGTERM */
 
 static __dead void	 usage(void);
-static uint64_t		 now_ns(void);
-static double		 cpu_self(void);
-static double		 cpu_server(void);
-static long		 rss_server(void);
-static void		 raise_nofile(long);
-static struct conn	*conn_open(enum role);
-static uint8_t		*conn_reserve(struct conn *, size_t);
-static void		 conn_mark(struct conn *);
-static void		 conn_flush(struct conn *);
-static void		 flush_all(void);
-static void		 conn_read(struct conn *);
-static ssize_t		 conn_io(struct conn *, void *, size_t, int);
-static void		 send_simple(struct conn *, uint32_t);
-static void		 send_str(struct conn *, uint32_t, const char *);
 static void		 send_submit(struct conn *, long long);
-static void		 send_echo(struct conn *);
 static void		 client_refill(struct conn *);
-static void		 handle(struct conn *, const struct gm_packet *);
 static void		 on_client(struct conn *, const struct gm_packet *);
 static void		 on_worker(struct conn *, const struct gm_packet *);
 static long long	 payload_id(const struct gm_arg *);
@@ -155,282 +114,6 @@ usage(void)
 	    "\t[-W window] [-w workers] "
 	    "bg|submit|drain|fg|lat|conns|worker|port\n");
 	exit(1);
-}
-
-/* Monotonic time in nanoseconds. */
-static uint64_t
-now_ns(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
-/* CPU seconds (user + system) this process has used. */
-static double
-cpu_self(void)
-{
-	struct rusage	 ru;
-
-	getrusage(RUSAGE_SELF, &ru);
-	return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec +
-	    (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
-}
-
-/* CPU seconds the server process has used (all threads), or -1. */
-static double
-cpu_server(void)
-{
-	char		 path[64], buf[2048], *p;
-	unsigned long	 ut, st;
-	FILE		*f;
-	size_t		 n;
-
-	if (srvpid <= 0)
-		return -1;
-	snprintf(path, sizeof(path), "/proc/%lld/stat", srvpid);
-	if ((f = fopen(path, "r")) == NULL)
-		return -1;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	/* The command name may hold spaces: fields resume after ')'. */
-	if ((p = strrchr(buf, ')')) == NULL)
-		return -1;
-	if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u "
-	    "%lu %lu", &ut, &st) != 2)
-		return -1;
-	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
-}
-
-/* The server's resident set in kB (VmRSS), or -1. */
-static long
-rss_server(void)
-{
-	char	 path[64], line[256];
-	long	 kb = -1;
-	FILE	*f;
-
-	if (srvpid <= 0)
-		return -1;
-	snprintf(path, sizeof(path), "/proc/%lld/status", srvpid);
-	if ((f = fopen(path, "r")) == NULL)
-		return -1;
-	while (fgets(line, sizeof(line), f) != NULL)
-		if (sscanf(line, "VmRSS: %ld", &kb) == 1)
-			break;
-	fclose(f);
-	return kb;
-}
-
-/* Allow at least want descriptors, raising the hard limit when allowed. */
-static void
-raise_nofile(long want)
-{
-	struct rlimit	 rl;
-
-	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
-		err(1, "getrlimit");
-	if (rl.rlim_cur != RLIM_INFINITY && (long)rl.rlim_cur >= want)
-		return;
-	if (rl.rlim_max != RLIM_INFINITY && (long)rl.rlim_max < want)
-		rl.rlim_max = (rlim_t)want;
-	rl.rlim_cur = rl.rlim_max;
-	if (setrlimit(RLIMIT_NOFILE, &rl) == -1) {
-		getrlimit(RLIMIT_NOFILE, &rl);
-		rl.rlim_cur = rl.rlim_max;
-		if (setrlimit(RLIMIT_NOFILE, &rl) == -1 ||
-		    (long)rl.rlim_cur < want)
-			errx(1, "cannot raise the descriptor limit to %ld "
-			    "(hard limit %ld)", want, (long)rl.rlim_max);
-	}
-}
-
-/* Connect one connection of the given role and watch it. */
-static struct conn *
-conn_open(enum role role)
-{
-	struct epoll_event	 ev;
-	struct conn		*c;
-	int			 fd;
-
-	if ((fd = net_connect(host, port, 5000)) == -1)
-		err(1, "connect %s:%s", host, port);
-	c = xcalloc(1, sizeof(*c));
-	c->fd = fd;
-	if (tls != NULL) {
-		/* A blocking handshake: connections are set up before timing. */
-		if ((c->ssl = tls_client_new(tls, fd, host)) == NULL ||
-		    net_nonblock(fd, 0) == -1)
-			errx(1, "TLS session");
-		if (SSL_connect(c->ssl) != 1)
-			errx(1, "TLS handshake with %s:%s failed", host, port);
-		net_nonblock(fd, 1);
-	}
-	c->role = role;
-	memset(&ev, 0, sizeof(ev));
-	ev.events = EPOLLIN;
-	ev.data.ptr = c;
-	if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) == -1)
-		err(1, "epoll_ctl");
-	conns = xreallocarray(conns, nconns + 1, sizeof(*conns));
-	conns[nconns++] = c;
-	return c;
-}
-
-/* read(2) or write(2) (out) on c, through TLS with -S. */
-static ssize_t
-conn_io(struct conn *c, void *buf, size_t len, int out)
-{
-	int	 want;
-
-	if (c->ssl == NULL)
-		return out ? write(c->fd, buf, len) : read(c->fd, buf, len);
-	return tls_io(c->ssl, buf, len, out, &want);
-}
-
-/* Make room for n more output bytes and return where they go. */
-static uint8_t *
-conn_reserve(struct conn *c, size_t n)
-{
-	if (c->outoff > 0 && c->outoff == c->outlen)
-		c->outoff = c->outlen = 0;
-	if (c->outlen + n > c->outcap) {
-		if (c->outoff > 0) {
-			memmove(c->out, c->out + c->outoff,
-			    c->outlen - c->outoff);
-			c->outlen -= c->outoff;
-			c->outoff = 0;
-		}
-		if (c->outlen + n > c->outcap) {
-			c->outcap = (c->outlen + n) * 2;
-			if (c->outcap < 16384)
-				c->outcap = 16384;
-			c->out = xreallocarray(c->out, 1, c->outcap);
-		}
-	}
-	return c->out + c->outlen;
-}
-
-/* Put a connection with pending output on the flush list. */
-static void
-conn_mark(struct conn *c)
-{
-	if (!c->dirty) {
-		c->dirty = 1;
-		c->next_dirty = dirty_head;
-		dirty_head = c;
-	}
-}
-
-/* Write what the socket takes; watch for EPOLLOUT while output remains. */
-static void
-conn_flush(struct conn *c)
-{
-	struct epoll_event	 ev;
-	ssize_t			 n;
-	int			 want;
-
-	while (c->outoff < c->outlen) {
-		n = conn_io(c, c->out + c->outoff, c->outlen - c->outoff, 1);
-		if (n == -1) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN)
-				break;
-			err(1, "write");
-		}
-		c->outoff += (size_t)n;
-	}
-	want = c->outoff < c->outlen;
-	if (want != c->pollout) {
-		memset(&ev, 0, sizeof(ev));
-		ev.events = EPOLLIN | (want ? EPOLLOUT : 0);
-		ev.data.ptr = c;
-		if (epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev) == -1)
-			err(1, "epoll_ctl");
-		c->pollout = want;
-	}
-}
-
-/* Flush every connection that has new output. */
-static void
-flush_all(void)
-{
-	struct conn	*c;
-
-	while ((c = dirty_head) != NULL) {
-		dirty_head = c->next_dirty;
-		c->dirty = 0;
-		conn_flush(c);
-	}
-}
-
-/* Read what is there and handle every complete packet. */
-static void
-conn_read(struct conn *c)
-{
-	struct gm_packet	 pkt;
-	size_t			 off = 0, used;
-	ssize_t			 n;
-	int			 rv;
-
-	if (c->incap - c->inlen < READ_CHUNK) {
-		c->incap = c->inlen + READ_CHUNK * 2;
-		c->in = xreallocarray(c->in, 1, c->incap);
-	}
-	n = conn_io(c, c->in + c->inlen, c->incap - c->inlen, 0);
-	if (n == -1) {
-		if (errno == EINTR || errno == EAGAIN)
-			return;
-		err(1, "read");
-	}
-	if (n == 0)
-		errx(1, "server closed a %s connection",
-		    c->role == R_WORKER ? "worker" : "client");
-	c->inlen += (size_t)n;
-	for (;;) {
-		rv = proto_decode(c->in + off, c->inlen - off, 0, &pkt, &used);
-		if (rv == PROTO_NEED_MORE)
-			break;
-		if (rv != PROTO_OK)
-			errx(1, "bad packet from server: %s",
-			    proto_strerror(rv));
-		handle(c, &pkt);
-		off += used;
-	}
-	if (off > 0) {
-		memmove(c->in, c->in + off, c->inlen - off);
-		c->inlen -= off;
-	}
-}
-
-/* Queue a packet without arguments. */
-static void
-send_simple(struct conn *c, uint32_t type)
-{
-	size_t	 len;
-
-	if (proto_encode_prefix(conn_reserve(c, GM_HEADER_SIZE),
-	    GM_HEADER_SIZE, GM_REQ, type, NULL, 0, 0, &len) != PROTO_OK)
-		errx(1, "encode %s", proto_type_name(type));
-	c->outlen += len;
-	conn_mark(c);
-}
-
-/* Queue a packet with one string argument. */
-static void
-send_str(struct conn *c, uint32_t type, const char *s)
-{
-	struct gm_arg	 a = gm_str(s);
-	size_t		 need = GM_HEADER_SIZE + a.len, len;
-
-	if (proto_encode(conn_reserve(c, need), need, GM_REQ, type, &a, 1,
-	    &len) != PROTO_OK)
-		errx(1, "encode %s", proto_type_name(type));
-	c->outlen += len;
-	conn_mark(c);
 }
 
 /* Queue the submission of job id (its id leads the payload). */
@@ -466,14 +149,6 @@ send_submit(struct conn *c, long long id)
 	conn_mark(c);
 }
 
-/* Queue an ECHO_REQ, to learn when the server has read all before it. */
-static void
-send_echo(struct conn *c)
-{
-	send_str(c, GM_ECHO_REQ, "sync");
-	c->echoes++;
-}
-
 /*
  * Keep a client's window full while jobs remain.  Past the -D cap the
  * run shrinks to the jobs submitted so far.
@@ -490,7 +165,7 @@ client_refill(struct conn *c)
 }
 
 /* Dispatch one packet by the connection's role. */
-static void
+void
 handle(struct conn *c, const struct gm_packet *pkt)
 {
 	if (pkt->hdr.magic != GM_RES)
@@ -837,9 +512,9 @@ run_jobs(void)
 		sync_echo(R_WORKER);
 	}
 
-	r0 = rss_server();
+	r0 = rss_server(srvpid);
 	g0 = cpu_self();
-	s0 = cpu_server();
+	s0 = cpu_server(srvpid);
 	t0 = now_ns();
 	if (cap_s > 0)
 		cap_ns = t0 + (uint64_t)cap_s * 1000000000ULL;
@@ -877,8 +552,8 @@ run_jobs(void)
 	}
 	t1 = now_ns();
 	g1 = cpu_self();
-	s1 = cpu_server();
-	r1 = rss_server();
+	s1 = cpu_server(srvpid);
+	r1 = rss_server(srvpid);
 	secs = (t1 - t0) / 1e9;
 
 	if (mode != M_SUBMIT && mode != M_WORKER)
@@ -911,7 +586,7 @@ run_conns(void)
 	int		 batch = 8;	/* below any listen backlog */
 
 	raise_nofile(njobs + 64);
-	r0 = rss_server();
+	r0 = rss_server(srvpid);
 	t0 = now_ns();
 	for (i = 0; i < njobs; i++) {
 		c = conn_open(R_IDLE);
@@ -921,7 +596,7 @@ run_conns(void)
 	}
 	loop_until(no_echoes);
 	t = now_ns();
-	r1 = rss_server();
+	r1 = rss_server(srvpid);
 	printf("result conns=%lld connect_secs=%.3f rss_before_kb=%ld "
 	    "rss_after_kb=%ld bytes_per_conn=%.0f", njobs, (t - t0) / 1e9,
 	    r0, r1, r0 < 0 ? -1.0 : (r1 - r0) * 1024.0 / (double)njobs);
