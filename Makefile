@@ -101,6 +101,8 @@ $(O)/tests/tools/%: $(O)/tests/tools/%.o $(LIB)
 # A bench program links its own object, the objects of tests/bench/gen/
 # it names below, and libgm.a.
 $(O)/tests/bench/gmbench: $(O)/tests/bench/gen/conn.o $(O)/tests/bench/gen/proc.o
+$(O)/tests/bench/lgworker: $(O)/tests/bench/gen/proc.o
+$(O)/tests/bench/lgworker: LDLIBS += -lgearman
 $(O)/tests/bench/%: $(O)/tests/bench/%.o $(LIB)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LIB) $(LDLIBS)
 

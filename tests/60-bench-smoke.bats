@@ -88,3 +88,38 @@ gen() {
 	assert_output --partial 'timed out: 0 submitted, 0 created, 10 assigned'
 	refute_output --partial 'result '
 }
+
+# The core table of `make bench` (tests/bench/run.sh), one quick round:
+# its header names the exact columns, and every core row has a number in
+# each cell of gm, gearmand and the floor, in the ratios and in the server
+# CPU per job.  The script starts its own servers, so it runs once (gm).
+@test "make bench, quick: the core table's columns, each a number" {
+	[ "$TARGET" = gm ] || skip "the bench starts its own servers"
+	run env BENCH_QUICK=1 BENCH_ROUNDS=1 BENCH_ONLY=core \
+	    "$BATS_TEST_DIRNAME/bench/run.sh"
+	assert_success
+	assert_output --regexp '(^|
+)row +loop +gm +gm_range +gd +gd_range +floor +floor_range +gm/gd +gm/floor +cpu_gm +cpu_gd +cpu_floor +target +verdict
+'
+	num='[0-9]+(\.[0-9]+)?'
+	cells="$num $num-$num +$num $num-$num +$num $num-$num +$num +$num +$num +$num +$num"
+	for r in fg_lat_p50_us_pinned fg_lat_p99_us_pinned drain_8w_jobs_s \
+	    bg_e2e_jobs_s; do
+		for loop in gen libgearman; do
+			assert_output --regexp "(^|
+)$r +$loop +$cells"
+		done
+	done
+	for r in drain_8w_8grabs_jobs_s bg_e2e_8grabs_jobs_s submit_jobs_s \
+	    fg_16c_8w_jobs_s; do
+		assert_output --regexp "(^|
+)$r +gen +$cells"
+	done
+	# Durable: gm with its journal against gearmand in memory and the
+	# floor, and its rate over gm's memory-only rate.
+	assert_output --regexp "(^|
+)bg_durable_jobs_s +libgearman +$cells"
+	assert_output --regexp "(^|
+)bg_durable/gm_memory +gen +$num $num-$num "
+	refute_output --partial 'errors:'
+}

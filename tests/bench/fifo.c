@@ -1,11 +1,14 @@
 /* Public domain. See README.md for the licence of this project. */
 /*
  * The minimal FIFO server: the reference for what a job server can do on
- * this machine.  It moves background jobs through one FIFO and nothing
- * else: SUBMIT_JOB_BG (any function) -> JOB_CREATED, GRAB_JOB ->
- * JOB_ASSIGN or NO_JOB, PRE_SLEEP/NOOP (one NOOP per queued job), ECHO,
- * WORK_COMPLETE ignored.  No priorities, no unique ids, no foreground jobs,
- * no admin protocol: not a Gearman server, a yardstick for make bench.
+ * this machine.  It moves jobs through one FIFO and nothing else:
+ * SUBMIT_JOB_BG and SUBMIT_JOB (any function) -> JOB_CREATED; GRAB_JOB ->
+ * JOB_ASSIGN, GRAB_JOB_UNIQ and GRAB_JOB_ALL -> JOB_ASSIGN_UNIQ (an empty
+ * unique id), or NO_JOB; PRE_SLEEP/NOOP (one NOOP per queued job); ECHO;
+ * WORK_COMPLETE and WORK_FAIL of a foreground job go to its client (by the
+ * number in its handle), of a background job nowhere.  No priorities, no
+ * unique ids, no admin protocol, no function registry (any worker gets any
+ * job): not a Gearman server, a yardstick for make bench.
  */
 
 #include <sys/types.h>
@@ -29,11 +32,17 @@
 
 #define READ_CHUNK	(64 * 1024)
 
+struct conn;
+
 struct job {
 	STAILQ_ENTRY(job) j_entry;
+	struct job	*j_next_run;		/* running foreground jobs */
+	struct conn	*j_client;		/* foreground: its client */
 	uint64_t	 j_num;
 	size_t		 j_flen, j_dlen;	/* function, then data, follow */
 };
+
+#define RUN_BUCKETS	1024		/* running jobs by number */
 
 struct conn {
 	int		 fd;
@@ -42,11 +51,13 @@ struct conn {
 	uint8_t		*out;
 	size_t		 outoff, outlen, outcap;
 	int		 dirty, pollout, sleeping;
+	long		 fgjobs;	/* foreground jobs of this client */
 	struct conn	*next_dirty;
 	TAILQ_ENTRY(conn) c_sleep;
 };
 
 static STAILQ_HEAD(, job) fifo = STAILQ_HEAD_INITIALIZER(fifo);
+static struct job	*running[RUN_BUCKETS];
 static TAILQ_HEAD(, conn) sleepers = TAILQ_HEAD_INITIALIZER(sleepers);
 static struct conn	*dirty_head;
 static uint64_t		 next_num = 1;
@@ -57,6 +68,10 @@ static void	 mark(struct conn *);
 static void	 flush(struct conn *);
 static void	 send_hdr(struct conn *, uint32_t);
 static void	 send_args(struct conn *, uint32_t, const struct gm_arg *, int);
+static struct gm_arg job_handle(char *, size_t, uint64_t);
+static void	 submit(struct conn *, const struct gm_packet *);
+static void	 grab(struct conn *, uint32_t);
+static void	 finish(const struct gm_packet *);
 static void	 handle(struct conn *, const struct gm_packet *);
 static void	 conn_free(struct conn *);
 static int	 conn_read(struct conn *);
@@ -144,53 +159,131 @@ send_args(struct conn *c, uint32_t type, const struct gm_arg *a, int n)
 	mark(c);
 }
 
-/* Serve one request. */
-static void
-handle(struct conn *c, const struct gm_packet *pkt)
+/* Format the handle of job number num into h. */
+static struct gm_arg
+job_handle(char *h, size_t len, uint64_t num)
 {
-	struct gm_arg	 a[3];
+	snprintf(h, len, "H:fifo:%llu", (unsigned long long)num);
+	return gm_str(h);
+}
+
+/* SUBMIT_JOB_BG or SUBMIT_JOB: queue the job, wake one sleeping worker. */
+static void
+submit(struct conn *c, const struct gm_packet *pkt)
+{
+	struct gm_arg	 a;
 	struct job	*j;
 	struct conn	*w;
 	char		 h[GM_HANDLE_SIZE];
 	uint8_t		*p;
 
-	switch (pkt->hdr.type) {
-	case GM_SUBMIT_JOB_BG:
-		j = xmalloc(sizeof(*j) + pkt->arg[0].len + pkt->arg[2].len);
-		j->j_num = next_num++;
-		j->j_flen = pkt->arg[0].len;
-		j->j_dlen = pkt->arg[2].len;
-		p = (uint8_t *)(j + 1);
-		memcpy(p, pkt->arg[0].ptr, j->j_flen);
-		memcpy(p + j->j_flen, pkt->arg[2].ptr, j->j_dlen);
-		STAILQ_INSERT_TAIL(&fifo, j, j_entry);
-		snprintf(h, sizeof(h), "H:fifo:%llu",
-		    (unsigned long long)j->j_num);
-		a[0] = gm_str(h);
-		send_args(c, GM_JOB_CREATED, a, 1);
-		/* One NOOP per queued job. */
-		if ((w = TAILQ_FIRST(&sleepers)) != NULL) {
-			TAILQ_REMOVE(&sleepers, w, c_sleep);
-			w->sleeping = 0;
-			send_hdr(w, GM_NOOP);
-		}
-		break;
-	case GM_GRAB_JOB:
-		if ((j = STAILQ_FIRST(&fifo)) == NULL) {
-			send_hdr(c, GM_NO_JOB);
-			break;
-		}
-		STAILQ_REMOVE_HEAD(&fifo, j_entry);
-		p = (uint8_t *)(j + 1);
-		snprintf(h, sizeof(h), "H:fifo:%llu",
-		    (unsigned long long)j->j_num);
-		a[0] = gm_str(h);
-		a[1].ptr = p;
-		a[1].len = j->j_flen;
+	j = xmalloc(sizeof(*j) + pkt->arg[0].len + pkt->arg[2].len);
+	j->j_num = next_num++;
+	j->j_client = NULL;
+	if (pkt->hdr.type == GM_SUBMIT_JOB) {
+		j->j_client = c;
+		c->fgjobs++;
+	}
+	j->j_flen = pkt->arg[0].len;
+	j->j_dlen = pkt->arg[2].len;
+	p = (uint8_t *)(j + 1);
+	memcpy(p, pkt->arg[0].ptr, j->j_flen);
+	memcpy(p + j->j_flen, pkt->arg[2].ptr, j->j_dlen);
+	STAILQ_INSERT_TAIL(&fifo, j, j_entry);
+	a = job_handle(h, sizeof(h), j->j_num);
+	send_args(c, GM_JOB_CREATED, &a, 1);
+	/* One NOOP per queued job. */
+	if ((w = TAILQ_FIRST(&sleepers)) != NULL) {
+		TAILQ_REMOVE(&sleepers, w, c_sleep);
+		w->sleeping = 0;
+		send_hdr(w, GM_NOOP);
+	}
+}
+
+/* A GRAB_JOB of any kind: assign the oldest job, or NO_JOB. */
+static void
+grab(struct conn *c, uint32_t type)
+{
+	struct gm_arg	 a[4];
+	struct job	*j, **b;
+	char		 h[GM_HANDLE_SIZE];
+	uint8_t		*p;
+
+	if ((j = STAILQ_FIRST(&fifo)) == NULL) {
+		send_hdr(c, GM_NO_JOB);
+		return;
+	}
+	STAILQ_REMOVE_HEAD(&fifo, j_entry);
+	p = (uint8_t *)(j + 1);
+	a[0] = job_handle(h, sizeof(h), j->j_num);
+	a[1].ptr = p;
+	a[1].len = j->j_flen;
+	if (type == GM_GRAB_JOB) {
 		a[2].ptr = p + j->j_flen;
 		a[2].len = j->j_dlen;
 		send_args(c, GM_JOB_ASSIGN, a, 3);
+	} else {
+		a[2] = gm_str("");
+		a[3].ptr = p + j->j_flen;
+		a[3].len = j->j_dlen;
+		send_args(c, GM_JOB_ASSIGN_UNIQ, a, 4);
+	}
+	if (j->j_client == NULL) {
 		free(j);
+		return;
+	}
+	b = &running[j->j_num % RUN_BUCKETS];
+	j->j_next_run = *b;
+	*b = j;
+}
+
+/* WORK_COMPLETE or WORK_FAIL: a foreground job's result to its client. */
+static void
+finish(const struct gm_packet *pkt)
+{
+	struct job	*j, **pp;
+	uint64_t	 num = 0;
+	const uint8_t	*h = pkt->arg[0].ptr;
+	size_t		 i, len = pkt->arg[0].len;
+
+	if (len <= 7 || memcmp(h, "H:fifo:", 7) != 0)
+		return;
+	for (i = 7; i < len && h[i] >= '0' && h[i] <= '9'; i++)
+		num = num * 10 + (uint64_t)(h[i] - '0');
+	for (pp = &running[num % RUN_BUCKETS]; (j = *pp) != NULL;
+	    pp = &j->j_next_run)
+		if (j->j_num == num)
+			break;
+	if (j == NULL)
+		return;		/* a background job's result */
+	*pp = j->j_next_run;
+	if (j->j_client != NULL) {
+		j->j_client->fgjobs--;
+		send_args(j->j_client, pkt->hdr.type, pkt->arg,
+		    pkt->hdr.type == GM_WORK_COMPLETE ? 2 : 1);
+	}
+	free(j);
+}
+
+/* Serve one request. */
+static void
+handle(struct conn *c, const struct gm_packet *pkt)
+{
+	struct gm_arg	 a;
+
+	switch (pkt->hdr.type) {
+	case GM_SUBMIT_JOB_BG:
+	case GM_SUBMIT_JOB:
+		submit(c, pkt);
+		break;
+	case GM_GRAB_JOB:
+	case GM_GRAB_JOB_UNIQ:
+	case GM_GRAB_JOB_ALL:
+		grab(c, pkt->hdr.type);
+		break;
+	case GM_WORK_COMPLETE:
+	case GM_WORK_FAIL:
+		finish(pkt);
 		break;
 	case GM_PRE_SLEEP:
 		if (!STAILQ_EMPTY(&fifo))
@@ -201,11 +294,11 @@ handle(struct conn *c, const struct gm_packet *pkt)
 		}
 		break;
 	case GM_ECHO_REQ:
-		a[0] = pkt->arg[0];
-		send_args(c, GM_ECHO_RES, a, 1);
+		a = pkt->arg[0];
+		send_args(c, GM_ECHO_RES, &a, 1);
 		break;
 	default:
-		/* CAN_DO, WORK_COMPLETE and the rest: nothing to do. */
+		/* CAN_DO and the rest: nothing to do. */
 		break;
 	}
 }
@@ -215,9 +308,21 @@ static void
 conn_free(struct conn *c)
 {
 	struct conn	**pp;
+	struct job	 *j;
+	size_t		  i;
 
 	if (c->sleeping)
 		TAILQ_REMOVE(&sleepers, c, c_sleep);
+	/* Its foreground jobs, queued or running, finish unheard. */
+	if (c->fgjobs > 0) {
+		STAILQ_FOREACH(j, &fifo, j_entry)
+			if (j->j_client == c)
+				j->j_client = NULL;
+		for (i = 0; i < RUN_BUCKETS; i++)
+			for (j = running[i]; j != NULL; j = j->j_next_run)
+				if (j->j_client == c)
+					j->j_client = NULL;
+	}
 	for (pp = &dirty_head; *pp != NULL; pp = &(*pp)->next_dirty)
 		if (*pp == c) {
 			*pp = c->next_dirty;

@@ -1,15 +1,22 @@
 #!/usr/bin/env bash
-# make bench: gm-server against gearmand 1.1.20 on this machine, side by
-# side.  Every scenario runs against gm-server (A) and gearmand (B) in
-# turn, A B A B, for BENCH_ROUNDS rounds (default 3); the table of medians,
-# min-max and A/B ratios goes to stdout and to tests/bench/results.txt.
-# Progress goes to stderr.  Exits non-zero when a scenario errored (a
-# missed target is not an error).  Kills only the processes it started.
+# make bench: gm-server against gearmand 1.1.20 and against the floor of
+# this machine (tests/bench/fifo.c, a server that only moves jobs), side by
+# side.  Every scenario runs against each server in turn (gm, gm with its
+# durable journal, gearmand, floor, gm, ...) for BENCH_ROUNDS rounds
+# (default 3), each time on a fresh server, with two worker loops: our
+# generator's (tests/bench/gmbench) and libgearman's (tests/bench/lgworker).
+# The table of medians, min-max over the rounds, gm/gearmand and gm/floor
+# ratios and the server's CPU per job goes to stdout and to
+# tests/bench/results.txt.  Progress goes to stderr.  Exits non-zero when a
+# scenario errored (a missed target is not an error).  Kills only the
+# processes it started.
 #
 # BENCH_ROUNDS=N      rounds (default 3)
 # BENCH_QUICK=1       small counts (a smoke run of this script, minutes -> s)
-# BENCH_ONLY="..."    groups to run: basic fifo mem scale conns tools journal
-#                     tls bcast
+# BENCH_ONLY="..."    groups to run (default: core mem bcast); more: scale
+#                     conns tools journal tls, or "all"
+# BENCH_CPU=N         the CPU the latency rows pin every process to
+#                     (default: the last one)
 set -u
 cd "$(dirname "$0")/../.."
 top=$PWD
@@ -18,18 +25,23 @@ gmserver=$top/build/bin/gm-server
 gmsubmit=$top/build/bin/gm-submit
 gmwork=$top/build/bin/gm-work
 fifo=$top/build/tests/bench/fifo
+lgworker=$top/build/tests/bench/lgworker
 gearmand=${GEARMAND:-/usr/sbin/gearmand}
 rounds=${BENCH_ROUNDS:-3}
-only=${BENCH_ONLY:-basic fifo mem scale conns tools journal tls bcast}
+only=${BENCH_ONLY:-core mem bcast}
+[ "$only" = all ] && only="core mem scale conns tools journal tls bcast"
+cpus=$(nproc)
+pincpu=${BENCH_CPU:-$((cpus - 1))}
+pin=			# "taskset -c N" while a latency row runs
 out=$top/tests/bench/results.txt
 unset GEARMAN_SERVER
 
 # Job counts (payload 100 bytes throughout).
 if [ "${BENCH_QUICK:-0}" = 1 ]; then
-	n_bg=20000 n_lat=1000 n_fg=10000 n_mem=50000 n_pre=1000 n_scale=10000
-	n_conns=1000 n_tool=500 n_sql=300 n_tune=10000
+	n_bg=5000 n_lat=500 n_fg=5000 n_mem=20000 n_pre=1000 n_scale=5000
+	n_conns=1000 n_tool=500 n_sql=300 n_tune=5000
 else
-	n_bg=200000 n_lat=10000 n_fg=100000 n_mem=1000000 n_pre=10000
+	n_bg=100000 n_lat=20000 n_fg=100000 n_mem=1000000 n_pre=10000
 	n_scale=100000 n_conns=10000 n_tool=10000 n_sql=100000 n_tune=50000
 fi
 buckets=1000003		# gearmand --hashtable-buckets when large
@@ -119,7 +131,7 @@ start() {
 	case $tgt in
 	gm)
 		rm -f "$work/port"
-		"$gmserver" -L 127.0.0.1 -p 0 --port-file "$work/port" \
+		$pin "$gmserver" -L 127.0.0.1 -p 0 --port-file "$work/port" \
 		    -l "$log" "$@" 3>&- </dev/null &
 		spid=$!
 		pids+=("$spid")
@@ -133,7 +145,7 @@ start() {
 		;;
 	fifo)
 		rm -f "$work/port"
-		"$fifo" "$work/port" 3>&- </dev/null 2>"$log" &
+		$pin "$fifo" "$work/port" 3>&- </dev/null 2>"$log" &
 		spid=$!
 		pids+=("$spid")
 		if ! wait_for 30 test -s "$work/port"; then
@@ -145,8 +157,8 @@ start() {
 		;;
 	gearmand)
 		sport=$("$gen" port)
-		"$gearmand" -L 127.0.0.1 -p "$sport" -f "$nofile" -l "$log" \
-		    $gd_opts "$@" 3>&- </dev/null &
+		$pin "$gearmand" -L 127.0.0.1 -p "$sport" -f "$nofile" \
+		    -l "$log" $gd_opts "$@" 3>&- </dev/null &
 		spid=$!
 		pids+=("$spid")
 		if ! wait_for 30 port_open "$sport"; then
@@ -177,7 +189,8 @@ declare -A R
 g() {
 	local line kv rc
 	R=()
-	line=$("$gen" -p "$sport" -P "$spid" -t 240 "$@" 2>"$work/gen.err")
+	line=$($pin "$gen" -p "$sport" -P "$spid" -t 240 "$@" \
+	    2>"$work/gen.err")
 	rc=$?
 	if [ $rc -ne 0 ] || [ "${line#result }" = "$line" ]; then
 		fail "$stgt: gmbench $*: $(tail -2 "$work/gen.err")"
@@ -190,21 +203,76 @@ g() {
 
 # rec_rate NAME: record rate and CPU figures of the last run as NAME.*.
 rec_rate() {
-	rec "$stgt.$1.rate" "${R[rate]}"
-	rec "$stgt.$1.gen_pct" "${R[gen_pct]}"
-	rec "$stgt.$1.srv_pct" "${R[srv_pct]}"
-	rec "$stgt.$1.srvus" "${R[srv_us_per_job]}"
-	rec "$stgt.$1.genus" "${R[gen_us_per_job]}"
+	rec "$stgt.$1.rate" "${R[rate]:-}"
+	rec "$stgt.$1.gen_pct" "${R[gen_pct]:-}"
+	rec "$stgt.$1.srv_pct" "${R[srv_pct]:-}"
+	rec "$stgt.$1.srvus" "${R[srv_us_per_job]:-}"
+	rec "$stgt.$1.genus" "${R[gen_us_per_job]:-}"
 }
 
-# Scenarios 1-4 on one server: background end to end (also with pipelined
-# grabs), submit only then drain only, foreground latency and throughput.
-s_basic() {
-	local t=$1
-	say "  $t: background end-to-end"
+# lg_start JOBS WORKERS FUNC: start lgworker (libgearman's worker loop,
+# WORKERS threads, exiting after JOBS jobs in all) against the running
+# server and wait until every worker has registered; sets lgpid.
+lg_start() {
+	: >"$work/lg.out"
+	$pin "$lgworker" -p "$sport" -P "$spid" -n "$1" -w "$2" -f "$3" \
+	    >"$work/lg.out" 2>"$work/lg.err" 3>&- </dev/null &
+	lgpid=$!
+	pids+=("$lgpid")
+	if ! wait_for 30 grep -q '^ready$' "$work/lg.out"; then
+		fail "$stgt: lgworker did not register: $(tail -2 \
+		    "$work/lg.err")"
+		lg_stop
+		return 1
+	fi
+}
+
+# lg_stop: stop lgworker if it still runs.
+lg_stop() {
+	ours "$lgpid" && kill -TERM "$lgpid" 2>/dev/null
+	wait "$lgpid" 2>/dev/null
+}
+
+# lg_result: wait (up to 240 s) for lgworker's result line; its key=value
+# pairs land in R.
+lg_result() {
+	local kv line
+	R=()
+	if ! wait_for 240 grep -q '^result ' "$work/lg.out"; then
+		fail "$stgt: lgworker: no result: $(tail -2 "$work/lg.err")"
+		lg_stop
+		return 1
+	fi
+	wait "$lgpid" 2>/dev/null
+	line=$(grep '^result ' "$work/lg.out")
+	for kv in ${line#result }; do
+		R[${kv%%=*}]=${kv#*=}
+	done
+}
+
+# rec_lat NAME: record the latency percentiles and server CPU of the last
+# run as NAME.*.
+rec_lat() {
+	rec "$stgt.$1.p50" "${R[p50_us]:-}"
+	rec "$stgt.$1.p99" "${R[p99_us]:-}"
+	rec "$stgt.$1.srvus" "${R[srv_us_per_job]:-}"
+}
+
+# The throughput rows on one server (its key prefix in stgt): background
+# end to end, submit only, drain only, each with our generator's worker
+# loop and with libgearman's; with "bgonly", background end to end only.
+s_core() {
+	local t=$stgt
+	say "  $t: background end to end (gmbench, libgearman)"
 	g -c 4 -w 8 -W 64 -n "$n_bg" -f bg bg && rec_rate bg
+	if lg_start "$n_bg" 8 lgbg; then
+		g -c 4 -W 64 -n "$n_bg" -f lgbg submit && lg_result &&
+		    rec_rate lgbg
+		lg_stop
+	fi
+	[ "${1:-}" = bgonly ] && return
 	g -c 4 -w 8 -W 64 -g 8 -n "$n_bg" -f bgp bg && rec_rate bgpipe
-	say "  $t: submit only, drain only"
+	say "  $t: submit only, drain only (gmbench, libgearman)"
 	if g -c 4 -W 64 -n "$n_bg" -f sd submit; then
 		rec_rate submit
 		g -w 8 -n "$n_bg" -f sd drain && rec_rate drain
@@ -212,32 +280,73 @@ s_basic() {
 	if g -c 4 -W 64 -n "$n_bg" -f sdp submit; then
 		g -w 8 -g 8 -n "$n_bg" -f sdp drain && rec_rate drainpipe
 	fi
-	say "  $t: foreground latency, throughput"
-	if g -n "$n_lat" -f lat lat; then
-		rec "$t.lat.p50" "${R[p50_us]}"
-		rec "$t.lat.p99" "${R[p99_us]}"
-		rec "$t.lat.max" "${R[max_us]}"
+	if g -c 4 -W 64 -n "$n_bg" -f lgsd submit &&
+	    lg_start "$n_bg" 8 lgsd; then
+		lg_result && rec_rate lgdrain
+		lg_stop
 	fi
+	say "  $t: foreground throughput"
 	g -c 16 -w 8 -W 8 -n "$n_fg" -f fg fg && rec_rate fg
 }
 
-# The minimal FIFO server (tests/bench/fifo.c): the background scenarios
-# against a server that only moves jobs through one FIFO, the yardstick
-# for what a server can do on this machine with this generator.
-s_fifo() {
-	[ -x "$fifo" ] || return
-	start fifo || return
-	say "  fifo: background scenarios"
-	g -c 4 -w 8 -W 64 -n "$n_bg" -f bg bg && rec_rate bg
-	g -c 4 -w 8 -W 64 -g 8 -n "$n_bg" -f bgp bg && rec_rate bgpipe
-	if g -c 4 -W 64 -n "$n_bg" -f sd submit; then
-		rec_rate submit
-		g -w 8 -n "$n_bg" -f sd drain && rec_rate drain
+# The foreground latency rows on one server: one job at a time, server,
+# client and worker pinned to one CPU, with our generator's worker (in the
+# client's process) and with libgearman's (a third process).
+s_lat() {
+	local t=$stgt
+	say "  $t: foreground latency pinned to CPU $pincpu"
+	g -n "$n_lat" -f lat lat && rec_lat lat
+	if lg_start "$n_lat" 1 lglat; then
+		g -w 0 -n "$n_lat" -f lglat lat && rec_lat lglat
+		lg_result
+		lg_stop
 	fi
-	if g -c 4 -W 64 -n "$n_bg" -f sdp submit; then
-		g -w 8 -g 8 -n "$n_bg" -f sdp drain && rec_rate drainpipe
-	fi
-	stop
+}
+
+# One round of the core rows: each server in turn, on a fresh server, the
+# throughput rows unpinned, then the latency rows pinned.
+round_core() {
+	local t d a b
+	for t in gm gmj gearmand fifo; do
+		case $t in
+		gm)	[ -n "$gm_ok" ] || continue
+			start gm --journal none || continue
+			s_core ;;
+		gmj)	[ -n "$gm_ok" ] || continue
+			d=$work/j$round
+			rm -rf "$d" && mkdir -p "$d"
+			start gm --journal "$d" || continue
+			stgt=gmj
+			s_core bgonly ;;
+		gearmand) start gearmand || continue
+			s_core ;;
+		fifo)	start fifo || continue
+			s_core ;;
+		esac
+		stop
+		rm -rf "$work/j$round"
+	done
+	pin="taskset -c $pincpu"
+	for t in gm gearmand fifo; do
+		[ "$t" = gm ] && [ -z "$gm_ok" ] && continue
+		start "$t" $([ "$t" = gm ] && echo --journal none) || continue
+		s_lat
+		stop
+	done
+	pin=
+	# Durable over memory-only, per round.
+	a=$(awk -v r="$round" '$1 == "gmj.bg.rate" && $2 == r { print $3 }' \
+	    "$vals")
+	b=$(awk -v r="$round" '$1 == "gm.bg.rate" && $2 == r { print $3 }' \
+	    "$vals")
+	[ -n "$a" ] && [ -n "$b" ] && rec gmj.bgmem.ratio \
+	    "$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.3f", a / b }')"
+	a=$(awk -v r="$round" '$1 == "gmj.lgbg.rate" && $2 == r { print $3 }' \
+	    "$vals")
+	b=$(awk -v r="$round" '$1 == "gm.lgbg.rate" && $2 == r { print $3 }' \
+	    "$vals")
+	[ -n "$a" ] && [ -n "$b" ] && rec gmj.lgbgmem.ratio \
+	    "$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.3f", a / b }')"
 }
 
 # Scenario 5 (and 7 at the top): a million queued background jobs with
@@ -247,9 +356,12 @@ s_mem() {
 	say "  $t: $n_mem queued jobs with unique ids"
 	g -c 4 -W 64 -n "$n_mem" -U "m-" -f mem submit || return
 	rec "$t.mem.fill" "${R[rate]}"
+	rec "$t.mem.srvus" "${R[srv_us_per_job]}"
 	rec "$t.mem.bytes" "$(awk -v a="${R[rss_before_kb]}" \
 	    -v b="${R[rss_after_kb]}" -v n="$n_mem" \
 	    'BEGIN { printf "%.0f", (b - a) * 1024 / n }')"
+	# The floor gives any job to any worker: no batch of another function.
+	[ "$t" = fifo ] && return
 	if g -c 4 -w 8 -W 64 -n "$n_scale" -f batch bg; then
 		rec "$t.scale1m.us" "${R[us_per_job]}"
 		rec "$t.scale1m.srvus" "${R[srv_us_per_job]}"
@@ -281,10 +393,11 @@ s_conns() {
 	rec "$t.conns.newecho" "${R[new_conn_echo_us]}"
 }
 
-# Run one server scenario against A then B, each on a fresh server.
+# Run one server scenario against gm, gearmand (and for mem the floor),
+# each on a fresh server.
 pair() {
 	local s=$1 t
-	for t in gm gearmand; do
+	for t in gm gearmand $([ "$s" = mem ] && echo fifo); do
 		if [ "$t" = gm ] && [ -z "$gm_ok" ]; then
 			continue
 		fi
@@ -750,7 +863,126 @@ row() {
 	    "$ratio" "$target" "$verdict" "$cpu"
 }
 
-# The results table.
+# cond RATIO SPEC: "met" when RATIO satisfies SPEC (">=0.9", "<=1.1").
+cond() {
+	awk -v r="$1" -v t="$2" 'BEGIN { op = substr(t, 1, 2)
+	    v = substr(t, 3) + 0; r += 0
+	    print (op == "<=" ? r <= v : r >= v) ? "met" : "MISSED" }'
+}
+
+# cell KEY: "median min-max" of KEY, or "- -".
+cell() {
+	local st
+	st=$(stats "$1")
+	if [ -z "$st" ]; then
+		echo "- -"
+		return
+	fi
+	set -- $st
+	echo "$(fmt "$1") $(fmt "$2")-$(fmt "$3")"
+}
+
+# ratio A B: A/B of two numbers, or "-".
+ratio() {
+	if [ -z "$1" ] || [ -z "$2" ]; then
+		echo -
+		return
+	fi
+	awk -v a="$1" -v b="$2" \
+	    'BEGIN { if (b != 0) printf "%.2f", a / b; else print "-" }'
+}
+
+# crow ROW LOOP KEY_GM KEY_GD KEY_FLOOR TARGET: one line of the core
+# table.  Keys end in the metric (gm.bg.rate); the server's CPU per job is
+# the same key ending in srvus.  TARGET: space-separated conditions on
+# gm/gd ("gd>=1.0"), gm/floor ("fl<=1.1") or the gm figure ("gm>=0.9").
+crow() {
+	local rowname=$1 loop=$2 kg=$3 kd=$4 kf=$5 target=$6
+	local mg md mf rd rf cg cd cf c v verdict=
+	mg=$(stats "$kg" | cut -d' ' -f1)
+	md=$(stats "$kd" | cut -d' ' -f1)
+	mf=$(stats "$kf" | cut -d' ' -f1)
+	rd=$(ratio "$mg" "$md")
+	rf=$(ratio "$mg" "$mf")
+	cg=$(fmt "$(stats "${kg%.*}.srvus" | cut -d' ' -f1)")
+	cd=$(fmt "$(stats "${kd%.*}.srvus" | cut -d' ' -f1)")
+	cf=$(fmt "$(stats "${kf%.*}.srvus" | cut -d' ' -f1)")
+	for c in $target; do
+		case $c in
+		gd*) v=$rd ;;
+		fl*) v=$rf ;;
+		gm*) v=$mg ;;
+		esac
+		if [ "$v" = - ] || [ -z "$v" ]; then
+			verdict=n/a
+			break
+		fi
+		[ "$(cond "$v" "${c#??}")" = met ] || verdict=MISSED
+	done
+	[ -n "$target" ] && [ -z "$verdict" ] && verdict=met
+	printf "$cfmt" "$rowname" "$loop" $(cell "$kg") $(cell "$kd") \
+	    $(cell "$kf") "$rd" "$rf" "$cg" "$cd" "$cf" \
+	    "${target// /,}" "$verdict"
+}
+cfmt='%-24s %-10s %8s %-15s %8s %-15s %8s %-15s %5s %8s %6s %6s %9s  %-16s %s\n'
+
+# The core table: every row against gearmand and the floor.
+core_table() {
+	echo "core rows: gm = gm-server --journal none (durable rows: its" \
+	    "default journal, fsync before JOB_CREATED); gd = gearmand" \
+	    "$gd_ver $gd_opts; floor = tests/bench/fifo"
+	echo "cells: median and min-max over the rounds; gm/gd, gm/floor:" \
+	    "ratios of the medians (above 1 is better for jobs_s, below 1" \
+	    "for us, B and ms); cpu_*: the server's CPU per job, us (median," \
+	    "utime+stime from /proc/PID/stat); loop: the worker loop (gen =" \
+	    "gmbench's, libgearman = tests/bench/lgworker); latency rows pin" \
+	    "server, client and worker to CPU $pincpu"
+	echo
+	printf "$cfmt" row loop gm gm_range gd gd_range floor floor_range \
+	    gm/gd gm/floor cpu_gm cpu_gd cpu_floor target verdict
+	crow fg_lat_p50_us_pinned gen gm.lat.p50 gearmand.lat.p50 \
+	    fifo.lat.p50 "gd<=0.85 fl<=1.1"
+	crow fg_lat_p50_us_pinned libgearman gm.lglat.p50 gearmand.lglat.p50 \
+	    fifo.lglat.p50 "gd<=0.85 fl<=1.1"
+	crow fg_lat_p99_us_pinned gen gm.lat.p99 gearmand.lat.p99 \
+	    fifo.lat.p99 ""
+	crow fg_lat_p99_us_pinned libgearman gm.lglat.p99 gearmand.lglat.p99 \
+	    fifo.lglat.p99 ""
+	crow drain_8w_jobs_s gen gm.drain.rate gearmand.drain.rate \
+	    fifo.drain.rate "gd>=1.0 fl>=0.9"
+	crow drain_8w_jobs_s libgearman gm.lgdrain.rate \
+	    gearmand.lgdrain.rate fifo.lgdrain.rate "gd>=1.0 fl>=0.9"
+	crow drain_8w_8grabs_jobs_s gen gm.drainpipe.rate \
+	    gearmand.drainpipe.rate fifo.drainpipe.rate ""
+	crow bg_e2e_jobs_s gen gm.bg.rate gearmand.bg.rate fifo.bg.rate \
+	    "gd>=1.0 fl>=0.9"
+	crow bg_e2e_jobs_s libgearman gm.lgbg.rate gearmand.lgbg.rate \
+	    fifo.lgbg.rate "gd>=1.0 fl>=0.9"
+	crow bg_e2e_8grabs_jobs_s gen gm.bgpipe.rate gearmand.bgpipe.rate \
+	    fifo.bgpipe.rate ""
+	crow bg_durable_jobs_s gen gmj.bg.rate gearmand.bg.rate fifo.bg.rate \
+	    "gd>=1.0"
+	crow bg_durable_jobs_s libgearman gmj.lgbg.rate gearmand.lgbg.rate \
+	    fifo.lgbg.rate "gd>=1.0"
+	crow bg_durable/gm_memory gen gmj.bgmem.ratio - - "gm>=0.9"
+	crow bg_durable/gm_memory libgearman gmj.lgbgmem.ratio - - "gm>=0.9"
+	crow submit_jobs_s gen gm.submit.rate gearmand.submit.rate \
+	    fifo.submit.rate ""
+	crow fg_16c_8w_jobs_s gen gm.fg.rate gearmand.fg.rate fifo.fg.rate ""
+	crow mem_bytes_per_job gen gm.mem.bytes gearmand.mem.bytes \
+	    fifo.mem.bytes ""
+	crow bcast_${n_members}_ms gm-work gm.bcast.ms - - ""
+}
+
+# has GROUP: GROUP ran in this run.
+has() {
+	case " $only " in
+	*" $1 "*) return 0 ;;
+	esac
+	return 1
+}
+
+# The results table: the core rows, then the groups that ran.
 table() {
 	local cpu mem
 	cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
@@ -758,117 +990,92 @@ table() {
 	    /proc/meminfo)
 	echo "gm bench: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores" \
 	    "($cpu), $mem, Linux $(uname -r)"
-	echo "command: make bench (tests/bench/run.sh), $rounds rounds" \
-	    "A B A B; payload 100 bytes"
+	echo "command: make bench (tests/bench/run.sh), $rounds rounds," \
+	    "servers in turn within each round; groups: $only; payload 100" \
+	    "bytes"
 	echo "loadavg: before $load0; after $(cut -d' ' -f1-3 /proc/loadavg)"
-	echo "A = ${gm_ver:-gm-server (not run)} --journal none;" \
-	    "B = gearmand $gd_ver $gd_opts"
+	echo "gm = ${gm_ver:-gm-server (not run)}"
 	echo "gearmand settings tried (background end-to-end, $n_tune jobs):"
 	printf '    %s\n' "${tune[@]}"
-	echo "cells: median (min-max) over the rounds; ratio = A/B of" \
-	    "medians; gen/srv: CPU of the generator and of the server," \
-	    "% of one core"
 	echo
-	printf '%-44s %-26s %-26s %6s  %-7s %-7s %s\n' scenario A B A/B \
-	    target verdict cpu
-	row "1  background e2e, jobs/s" gm.bg.rate gearmand.bg.rate ">=1.3" cpu
-	row "1b same, 8 pipelined grabs/worker" gm.bgpipe.rate \
-	    gearmand.bgpipe.rate "" cpu
-	row "2a submit only, jobs/s" gm.submit.rate gearmand.submit.rate ">=2" cpu
-	row "2b drain only (8 workers), jobs/s" gm.drain.rate \
-	    gearmand.drain.rate ">=1.3" cpu
-	row "2c drain, 8 pipelined grabs/worker" gm.drainpipe.rate \
-	    gearmand.drainpipe.rate "" cpu
-	row "3  fg latency p50, us" gm.lat.p50 gearmand.lat.p50 "<=1.0"
-	row "3  fg latency p99, us" gm.lat.p99 gearmand.lat.p99 ""
-	row "3  fg latency max, us" gm.lat.max gearmand.lat.max ""
-	row "4  fg throughput (16 cl, 8 wk), jobs/s" gm.fg.rate \
-	    gearmand.fg.rate "" cpu
-	row "5a RSS per queued job (1M, unique), B" gm.mem.bytes \
-	    gearmand.mem.bytes "A<=300"
-	row "5b fill 1M unique-id jobs, jobs/s" gm.mem.fill gearmand.mem.fill ""
-	row "5c drain 1M (8 workers x 8 grabs), s" gm.mem.drain \
-	    gearmand.mem.drain ""
-	row "6a RSS per idle connection, B" gm.conns.bytes \
-	    gearmand.conns.bytes ""
-	row "6b ECHO p50 with $n_conns open, us" gm.conns.echo50 \
-	    gearmand.conns.echo50 ""
-	row "6b ECHO p99 with $n_conns open, us" gm.conns.echo99 \
-	    gearmand.conns.echo99 ""
-	row "6c connect + ECHO with them open, us" gm.conns.newecho \
-	    gearmand.conns.newecho ""
-	row "7a wall us/job, batch over $n_pre queued" gm.scale10k.us \
-	    gearmand.scale10k.us ""
-	row "7b wall us/job, batch over $n_mem queued" gm.scale1m.us \
-	    gearmand.scale1m.us ""
-	row "7c server CPU us/job over $n_pre queued" gm.scale10k.srvus \
-	    gearmand.scale10k.srvus ""
-	row "7d server CPU us/job over $n_mem queued" gm.scale1m.srvus \
-	    gearmand.scale1m.srvus ""
-	row "7e CPU/job ratio 7d/7c (flat = 1)" gm.scale.flat \
-	    gearmand.scale.flat "A<=1.25"
-	echo
-	echo "server CPU per job, us (robust when the machine is busy):"
-	row "1  background e2e" gm.bg.srvus gearmand.bg.srvus ""
-	row "1b same, pipelined grabs" gm.bgpipe.srvus gearmand.bgpipe.srvus ""
-	row "2a submit only" gm.submit.srvus gearmand.submit.srvus ""
-	row "2b drain only" gm.drain.srvus gearmand.drain.srvus ""
-	row "2c drain, pipelined grabs" gm.drainpipe.srvus \
-	    gearmand.drainpipe.srvus ""
-	row "4  fg throughput" gm.fg.srvus gearmand.fg.srvus ""
-	echo
-	echo "the minimal FIFO server (tests/bench/fifo.c) as B: the floor" \
-	    "for this machine and generator"
-	row "1  background e2e, jobs/s" gm.bg.rate fifo.bg.rate "" cpu
-	row "1b same, pipelined grabs" gm.bgpipe.rate fifo.bgpipe.rate "" cpu
-	row "2a submit only, jobs/s" gm.submit.rate fifo.submit.rate "" cpu
-	row "2b drain only, jobs/s" gm.drain.rate fifo.drain.rate "" cpu
-	row "2c drain, pipelined grabs" gm.drainpipe.rate \
-	    fifo.drainpipe.rate "" cpu
-	row "1  server CPU us/job, background e2e" gm.bg.srvus fifo.bg.srvus ""
-	row "2b server CPU us/job, drain only" gm.drain.srvus \
-	    fifo.drain.srvus ""
-	echo
-	echo "tools (both against gearmand; A = gm tool, B = gearman tool):"
-	row "8a -n over $n_tool lines, s" tool.submit.gm \
-	    tool.submit.gearman "<=0.1"
-	row "8b worker 'cat' x $n_tool jobs, s" tool.work.gm \
-	    tool.work.gearman ""
-	row "8c gm-work -j 2 'cat' x $n_tool, s" tool.work.gmj2 \
-	    tool.work.gearman ""
-	echo "gm-work -C and --stream (issue 13; A = the mode, B = a process"\
-	    "per job: 8b's A, or gearman -w):"
-	row "8d -C 'cat' x $n_tool vs per-job, s" tool.work.gmco \
-	    tool.work.gm "<=0.033"
-	row "8e -C -j 4 'cat' x $n_tool vs per-job, s" tool.work.gmco4 \
-	    tool.work.gm "<=0.033"
-	row "8f --stream x $n_tool bg vs per-job, s" tool.work.gmstream \
-	    tool.work.gm "<=0.033"
-	row "8g -C 'cat' x $n_tool vs gearman -w, s" tool.work.gmco \
-	    tool.work.gearman ""
-	row "8h --stream x $n_tool vs gearman -w, s" tool.work.gmstream \
-	    tool.work.gearman ""
-	echo
-	echo "durability (issue 5), background end-to-end, jobs/s:"
-	row "J1 gm durable (fsync) vs B in memory" gm.dur.rate \
-	    gearmand.bg.rate ">=1.0"
-	row "J2 gm durable vs gm --journal none" gm.dur.rate gm.bg.rate ">=0.5"
-	row "J3 gm durable vs B -q libsqlite3" gm.dur.rate gearmand.sql.rate \
-	    ">=50"
-	row "J4 gm --journal-sync 10 vs B in memory" gm.relax.rate \
-	    gearmand.bg.rate ""
-	row "J5 submit only, $n_mem unique: durable/B" gm.durfill.rate \
-	    gearmand.mem.fill ""
-	row "J6 replay $n_mem jobs after SIGKILL, s" gm.replay.secs "" "A<=5"
-	echo
-	echo "TLS (issue 15), background end-to-end on one gm-server:" \
-	    "A = its TLS port (-S), B = its plain port:"
-	row "T1 TLS vs plain, jobs/s" gm.tls.rate gm.tlsplain.rate "" cpu
-	row "T2 server CPU us/job, TLS vs plain" gm.tls.srvus \
-	    gm.tlsplain.srvus ""
-	echo
-	echo "broadcast (issue 11), gm only (gearmand has none):"
-	row "B1 gm-submit --all to $n_members members, ms" gm.bcast.ms "" ""
+	core_table
+	if has mem; then
+		echo
+		echo "A = gm-server --journal none, B = gearmand; cells: median" \
+		    "(min-max); ratio = A/B of medians"
+		printf '%-44s %-26s %-26s %6s  %-7s %-7s %s\n' scenario A B \
+		    A/B target verdict cpu
+		row "5b fill $n_mem unique-id jobs, jobs/s" gm.mem.fill \
+		    gearmand.mem.fill ""
+		row "5c drain $n_mem (8 workers x 8 grabs), s" gm.mem.drain \
+		    gearmand.mem.drain ""
+	fi
+	if has conns; then
+		row "6a RSS per idle connection, B" gm.conns.bytes \
+		    gearmand.conns.bytes ""
+		row "6b ECHO p50 with $n_conns open, us" gm.conns.echo50 \
+		    gearmand.conns.echo50 ""
+		row "6b ECHO p99 with $n_conns open, us" gm.conns.echo99 \
+		    gearmand.conns.echo99 ""
+		row "6c connect + ECHO with them open, us" gm.conns.newecho \
+		    gearmand.conns.newecho ""
+	fi
+	if has scale; then
+		row "7a wall us/job, batch over $n_pre queued" gm.scale10k.us \
+		    gearmand.scale10k.us ""
+		row "7b wall us/job, batch over $n_mem queued" gm.scale1m.us \
+		    gearmand.scale1m.us ""
+		row "7c server CPU us/job over $n_pre queued" \
+		    gm.scale10k.srvus gearmand.scale10k.srvus ""
+		row "7d server CPU us/job over $n_mem queued" \
+		    gm.scale1m.srvus gearmand.scale1m.srvus ""
+		row "7e CPU/job ratio 7d/7c (flat = 1)" gm.scale.flat \
+		    gearmand.scale.flat "A<=1.25"
+	fi
+	if has tools; then
+		echo
+		echo "tools (both against gearmand; A = gm tool, B = gearman" \
+		    "tool):"
+		row "8a -n over $n_tool lines, s" tool.submit.gm \
+		    tool.submit.gearman "<=0.1"
+		row "8b worker 'cat' x $n_tool jobs, s" tool.work.gm \
+		    tool.work.gearman ""
+		row "8c gm-work -j 2 'cat' x $n_tool, s" tool.work.gmj2 \
+		    tool.work.gearman ""
+		echo "gm-work -C and --stream (issue 13; A = the mode, B = a" \
+		    "process per job: 8b's A, or gearman -w):"
+		row "8d -C 'cat' x $n_tool vs per-job, s" tool.work.gmco \
+		    tool.work.gm "<=0.033"
+		row "8e -C -j 4 'cat' x $n_tool vs per-job, s" tool.work.gmco4 \
+		    tool.work.gm "<=0.033"
+		row "8f --stream x $n_tool bg vs per-job, s" \
+		    tool.work.gmstream tool.work.gm "<=0.033"
+		row "8g -C 'cat' x $n_tool vs gearman -w, s" tool.work.gmco \
+		    tool.work.gearman ""
+		row "8h --stream x $n_tool vs gearman -w, s" \
+		    tool.work.gmstream tool.work.gearman ""
+	fi
+	if has journal; then
+		echo
+		echo "durability (issue 5), background end-to-end, jobs/s:"
+		row "J3 gm durable vs B -q libsqlite3" gm.dur.rate \
+		    gearmand.sql.rate ">=50"
+		row "J4 gm --journal-sync 10 vs B in memory" gm.relax.rate \
+		    gearmand.bg.rate ""
+		row "J5 submit only, $n_mem unique: durable/B" \
+		    gm.durfill.rate gearmand.mem.fill ""
+		row "J6 replay $n_mem jobs after SIGKILL, s" gm.replay.secs "" \
+		    "A<=5"
+	fi
+	if has tls; then
+		echo
+		echo "TLS (issue 15), background end-to-end on one gm-server:" \
+		    "A = its TLS port (-S), B = its plain port:"
+		row "T1 TLS vs plain, jobs/s" gm.tls.rate gm.tlsplain.rate "" \
+		    cpu
+		row "T2 server CPU us/job, TLS vs plain" gm.tls.srvus \
+		    gm.tlsplain.srvus ""
+	fi
 	echo
 	if [ ${#notes[@]} -gt 0 ]; then
 		echo "notes:"
@@ -902,7 +1109,7 @@ fi
 
 # gearmand's setting is chosen only when a group compares against it.
 case " $only " in
-*" basic "*|*" mem "*|*" scale "*|*" conns "*|*" tools "*|*" journal "*)
+*" core "*|*" mem "*|*" scale "*|*" conns "*|*" tools "*|*" journal "*)
 	tune_gearmand
 	say "gearmand: $gd_opts" ;;
 *)	tune=("(none: no group runs gearmand)") ;;
@@ -912,8 +1119,8 @@ for round in $(seq "$rounds"); do
 	say "round $round of $rounds (loadavg $(cut -d' ' -f1-3 /proc/loadavg))"
 	for s in $only; do
 		case $s in
-		basic|mem|scale|conns) pair "$s" ;;
-		fifo) s_fifo ;;
+		core) round_core ;;
+		mem|scale|conns) pair "$s" ;;
 		tools) s_tools ;;
 		journal) s_journal ;;
 		tls) s_tls ;;
