@@ -7,7 +7,8 @@
 #                 [SAN=1] [JOBS=1]: run those suites N times in a row and
 #                 list each test that ever failed, with how often
 # make run        build and start gm-server in the foreground on port 4730
-# make bench      gm-server against gearmand, side by side
+# make bench      gm-server against gearmand and a minimal FIFO server (the
+#                 floor), side by side, each in turn (tests/bench/run.sh)
 # make fuzz       libFuzzer campaign on every harness of tests/fuzz/ for
 #                 FUZZ_SECONDS in all (default 600); make fuzz-stream runs
 #                 the stream fuzzer against a live sanitizer build

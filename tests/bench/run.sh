@@ -182,12 +182,21 @@ stop() {
 	spid=
 }
 
+# result LINE: the key=value pairs of a "result ..." line into the array R.
+declare -A R
+result() {
+	local kv
+	R=()
+	for kv in ${1#result }; do
+		R[${kv%%=*}]=${kv#*=}
+	done
+}
+
 # g ARGS...: run the generator against the running server; its result
 # line's key=value pairs land in the array R.  Fails (and notes it) when
 # the generator does.
-declare -A R
 g() {
-	local line kv rc
+	local line rc
 	R=()
 	line=$($pin "$gen" -p "$sport" -P "$spid" -t 240 "$@" \
 	    2>"$work/gen.err")
@@ -196,9 +205,7 @@ g() {
 		fail "$stgt: gmbench $*: $(tail -2 "$work/gen.err")"
 		return 1
 	fi
-	for kv in ${line#result }; do
-		R[${kv%%=*}]=${kv#*=}
-	done
+	result "$line"
 }
 
 # rec_rate NAME: record rate and CPU figures of the last run as NAME.*.
@@ -236,7 +243,6 @@ lg_stop() {
 # lg_result: wait (up to 240 s) for lgworker's result line; its key=value
 # pairs land in R.
 lg_result() {
-	local kv line
 	R=()
 	if ! wait_for 240 grep -q '^result ' "$work/lg.out"; then
 		fail "$stgt: lgworker: no result: $(tail -2 "$work/lg.err")"
@@ -244,10 +250,7 @@ lg_result() {
 		return 1
 	fi
 	wait "$lgpid" 2>/dev/null
-	line=$(grep '^result ' "$work/lg.out")
-	for kv in ${line#result }; do
-		R[${kv%%=*}]=${kv#*=}
-	done
+	result "$(grep '^result ' "$work/lg.out")"
 }
 
 # rec_lat NAME: record the latency percentiles and server CPU of the last
