@@ -31,11 +31,12 @@ static const struct column c_workers[] = {
 };
 static const struct column c_members[] = {
 	{ "MEMBER", "member", 's' }, { "FD", "fd", 'n' },
-	{ "ADDRESS", "address", 's' }
+	{ "ADDRESS", "address", 's' }, { "FUNCTION", "function", 's' }
 };
 static const struct column c_jobs[] = {
 	{ "HANDLE", "handle", 's' }, { "RETRIES", "retries", 'n' },
-	{ "IGNORED", "ignored", 'n' }, { "PERSISTED", "persisted", 'n' }
+	{ "IGNORED", "ignored", 'n' }, { "PERSISTED", "persisted", 'n' },
+	{ "TARGET", "target", 'o' }
 };
 static const struct column c_unique[] = {
 	{ "UNIQUE", "unique", 's' }
@@ -363,6 +364,8 @@ json_value(FILE *f, int type, const char *v)
 
 	if ((type == 'n' || type == 'v' || type == 't') && is_number(v))
 		fputs(v, f);
+	else if (type == 'o' && *v == '\0')
+		fputs("null", f);
 	else if (type == 'e' || type == 'E')
 		json_escaped(f, v);
 	else if (type == 'l') {

@@ -20,7 +20,8 @@ struct column {
 					   'v' number if it reads as one,
 					   't' ms since the epoch, 'e' escaped
 					   bytes (\xNN), 'E' the same, cut
-					   in tables */
+					   in tables, 'o' a string, JSON
+					   null when empty */
 };
 
 enum view_id {
@@ -46,7 +47,7 @@ struct view {
 	const struct column	*cols;
 	size_t			 ncols;
 	int			 byfunc;	/* rows sorted by function */
-	int			 takesfunc;	/* cmd is followed by a
+	int			 takesfunc;	/* cmd may be followed by a
 						   function name */
 };
 

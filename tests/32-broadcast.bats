@@ -1,8 +1,10 @@
 #!/usr/bin/env bats
 # Broadcast (gm's extension): `gm-admin members FUNC`, `gm-submit --all`
-# and `--to`.  Members are the workers registered for FUNC, named by client
-# id (gm-work --id, SET_CLIENT_ID), across every listed server.  Against
-# gearmand, which has no broadcast, both fail at once with a clear error.
+# and `--to`, in the foreground and in the background (-b: one durable job
+# per member, held for it until it connects).  Members are the workers
+# registered for FUNC, named by client id (gm-work --id, SET_CLIENT_ID),
+# across every listed server.  Against gearmand, which has no broadcast,
+# both fail at once with a clear error.
 
 bats_require_minimum_version 1.5.0
 load helper
@@ -33,6 +35,11 @@ lib_worker() {
 	assert_output --regexp "^gm-submit: 127\.0\.0\.1:$PORT: the server does not support broadcast \(it has no \"members\" command: ERR UNKNOWN_COMMAND .*\)$"
 	run -1 gm-admin -h "127.0.0.1:$PORT" members up
 	assert_output "gm-admin: 127.0.0.1:$PORT: the server does not know this command (UNKNOWN_COMMAND Unknown+server+commandmembers)"
+	# Background broadcast asks for the members first: the same error.
+	run -5 gm-submit -h "127.0.0.1:$PORT" -b --all -f up hi
+	assert_output --regexp "^gm-submit: 127\.0\.0\.1:$PORT: the server does not support broadcast \(it has no \"members\" command: ERR UNKNOWN_COMMAND .*\)$"
+	run -5 gm-submit -h "127.0.0.1:$PORT" -b --to web3 -f up hi
+	assert_output --regexp "^gm-submit: 127\.0\.0\.1:$PORT: the server does not support broadcast"
 }
 
 @test "five members on two servers, one of them on both: one labelled reply each" {
@@ -78,12 +85,17 @@ web2: hi"
 
 @test "gm-admin members: one line per member, a connection registered twice once" {
 	gm_only
-	work_start w1 --id web1 -f up -f up -- cat
+	work_start w1 --id web1 -f up -f up -f down -- cat
 	run -0 gm-admin members up
-	assert_output --regexp "^MEMBER +FD +ADDRESS
-web1 +[0-9]+ +127\.0\.0\.1$"
+	assert_output --regexp "^MEMBER +FD +ADDRESS +FUNCTION
+web1 +[0-9]+ +127\.0\.0\.1 +up$"
 	run -0 gm-admin members nosuch
-	assert_output "MEMBER  FD  ADDRESS"
+	assert_output "MEMBER  FD  ADDRESS  FUNCTION"
+	# Without a function: the members of every function.
+	run -0 gm-admin members
+	assert_output --regexp "^MEMBER +FD +ADDRESS +FUNCTION
+web1 +[0-9]+ +127\.0\.0\.1 +up
+web1 +[0-9]+ +127\.0\.0\.1 +down$"
 }
 
 @test "a member fails, one is killed mid-job, one never answers: each named, the others intact" {
@@ -190,12 +202,6 @@ gm-submit: up: 1 member: 1 done, 0 failed, 0 no answer"
 	[[ "$row" == *'data-label="Oldest queued">-</td></tr>' ]]
 }
 
-@test "background broadcast is refused on the command line" {
-	gm_only
-	run -2 gm-submit --all -b -f up hi
-	assert_output "gm-submit: background broadcast (-b, --at with --all or --to) is not supported"
-}
-
 # raw [GMRAW ARGS...]: tests/tools/gmraw against $PORT, script on stdin.
 raw() {
 	"$GM_BUILD/tests/tools/gmraw" -p "$PORT" "$@"
@@ -230,12 +236,12 @@ JOB_CREATED H:HOST:1
 @2 NO_JOB
 @3 JOB_ASSIGN H:HOST:1 f hi
 WORK_COMPLETE H:HOST:1 done
-\| other\\t[0-9]+\\t127\.0\.0\.1
-\| web1\\t[0-9]+\\t127\.0\.0\.1
+\| other\\t[0-9]+\\t127\.0\.0\.1\\tf
+\| web1\\t[0-9]+\\t127\.0\.0\.1\\tf
 \| \.$'
 }
 
-@test "wire: a member that leaves mid-job fails it; background with a target is refused" {
+@test "wire: a member that leaves mid-job fails it; a reduce job with a target is refused, a background one queued" {
 	gm_only
 	run raw <<'EOF2'
 @2 REQ SET_CLIENT_ID web1
@@ -251,12 +257,18 @@ WORK_COMPLETE H:HOST:1 done
 @1 WAIT 1
 @3 REQ GRAB_JOB
 @3 WAIT 1
+@1 REQ SUBMIT_REDUCE_JOB f "" r agg x
+@1 WAIT 1
 @1 REQ SUBMIT_JOB_BG f "" x
 @1 WAIT 1
+@3 REQ GRAB_JOB
+@3 WAIT 1
 @1 REQ OPTION_REQ target=
 @1 WAIT 1
-@1 REQ SUBMIT_JOB_BG f "" x
+@1 REQ SUBMIT_JOB_BG f "" y
 @1 WAIT 1
+@3 REQ GRAB_JOB
+@3 WAIT 1
 EOF2
 	assert_success
 	assert_output 'OPTION_RES target=web1
@@ -264,7 +276,197 @@ JOB_CREATED H:HOST:1
 @2 JOB_ASSIGN H:HOST:1 f hi
 WORK_FAIL H:HOST:1
 @3 NO_JOB
-ERROR INVALID_TARGET "Broadcast jobs are foreground SUBMIT_JOB, _HIGH or _LOW only"
+ERROR INVALID_TARGET "Broadcast jobs are not reduce jobs"
+JOB_CREATED H:HOST:2
+@3 NO_JOB
 OPTION_RES target=
-JOB_CREATED H:HOST:2'
+JOB_CREATED H:HOST:3
+@3 JOB_ASSIGN H:HOST:3 f y'
+}
+
+# Background broadcast (-b): one durable job per member.
+
+# runner NAME: a gm-work command that appends each payload, one a line, to
+# $BATS_TEST_TMPDIR/runs.NAME (the member's count of executions).
+runner() {
+	echo "d=\$(cat); echo \"\$d\" >>'$BATS_TEST_TMPDIR/runs.$1'; echo ran"
+}
+
+# runs NAME: what member NAME ran, one payload a line (nothing if none).
+runs() {
+	cat "$BATS_TEST_TMPDIR/runs.$1" 2>/dev/null || true
+}
+
+# member_up NAME FUNC [PORT]: wait until NAME is a member of FUNC.
+member_up() {
+	wait_until 20 eval "admin ${3:-$PORT} 'members $2' | grep -q '^$1	'"
+}
+
+# handle_of OUTPUT NAME: the handle gm-submit -b printed for member NAME.
+handle_of() {
+	printf '%s\n' "$1" | sed -n "s/^$2: //p"
+}
+
+@test "-b --all: one labelled handle per member, each member runs it exactly once" {
+	gm_only
+	for n in web1 web2 web3; do
+		work_start "$n" --id "$n" -f up -- sh -c "$(runner "$n")"
+		member_up "$n" up
+	done
+	run -0 --separate-stderr gm-submit -b --all -f up hi
+	run -0 sort <<<"$output"
+	[ "${#lines[@]}" -eq 3 ]
+	assert_line --index 0 --regexp "^web1: $(host_prefix):[0-9]+$"
+	assert_line --index 1 --regexp "^web2: $(host_prefix):[0-9]+$"
+	assert_line --index 2 --regexp "^web3: $(host_prefix):[0-9]+$"
+	[ "$(printf '%s\n' "$output" | cut -d' ' -f2 | sort -u | wc -l)" -eq 3 ]
+	[ "$stderr" = "gm-submit: up: 3 members: 3 queued, 0 failed, 0 no answer" ]
+	# Every job ran and nothing is left: each member ran it once.
+	wait_until 20 eval '[ "$(status_row up | cut -f2)" = 0 ]'
+	for n in web1 web2 web3; do
+		run runs "$n"
+		assert_output "hi"
+	done
+	# --json: one object per member with its handle; --no-label: handles.
+	run -0 --separate-stderr gm-submit -b --all --json -f up j
+	run -0 sort <<<"$output"
+	assert_output --regexp "^\{\"member\": \"web1\", \"server\": \"127\.0\.0\.1:$PORT\", \"status\": \"queued\", \"handle\": \"$(host_prefix):[0-9]+\", \"error\": null\}
+\{\"member\": \"web2\", .*
+\{\"member\": \"web3\", .*\}$"
+	run -0 --separate-stderr gm-submit -b --all --no-label -f up n
+	[ "${#lines[@]}" -eq 3 ]
+	assert_line --index 0 --regexp "^$(host_prefix):[0-9]+$"
+	wait_until 20 eval '[ "$(status_row up | cut -f2)" = 0 ]'
+	for n in web1 web2 web3; do
+		run runs "$n"
+		assert_output "hi
+j
+n"
+	done
+}
+
+@test "-b --to a member that is down: held for it, run when it reconnects with its id, never by another worker" {
+	gm_only
+	work_start web2 --id web2 -f up -- sh -c "$(runner web2)"
+	run -0 --separate-stderr gm-submit -b --to web1 --to web2 -f up later
+	[ "${stderr_lines[0]}" = "gm-submit: up: web1 is not a member now: its job waits for it on 127.0.0.1:$PORT" ]
+	[ "${stderr_lines[1]}" = "gm-submit: up: 2 members: 2 queued, 0 failed, 0 no answer" ]
+	assert_line --index 0 --regexp "^web1: $(host_prefix):[0-9]+$"
+	assert_line --index 1 --regexp "^web2: $(host_prefix):[0-9]+$"
+	# web2 runs its own; web1's waits, though web2 is idle.
+	wait_until 20 eval '[ "$(runs web2)" = later ]'
+	wait_until 20 eval '[ "$(status_row up | cut -f2,3)" = "1	0" ]'
+	h1=$(handle_of "$output" web1)
+	run -0 gm-admin jobs
+	assert_line --regexp "^$h1 +0 +0 +1 +web1$"
+	run -0 gm-admin --json jobs
+	[ "$(grep -c '"target": "web1"' <<<"$output")" -eq 1 ]
+	# web1 comes back (gm-work --id web1) and gets it.
+	work_start web1 --id web1 -f up -- sh -c "$(runner web1)"
+	wait_until 20 eval '[ "$(runs web1)" = later ]'
+	wait_until 20 eval '[ "$(status_row up | cut -f2)" = 0 ]'
+	run runs web2
+	assert_output "later"
+}
+
+@test "-b survives SIGKILL of the server: replayed with targets, each member gets only its own" {
+	gm_only
+	server_stop s1
+	JOURNAL_s1=$BATS_TEST_TMPDIR/journal server_start s1
+	run -0 --separate-stderr gm-submit -b --to web1 --to web2 --to web3 -f up "x y"
+	h1=$(handle_of "$output" web1)
+	h2=$(handle_of "$output" web2)
+	h3=$(handle_of "$output" web3)
+	run -0 gm-admin --json jobs
+	assert_line "  {\"server\": \"127.0.0.1:$PORT\", \"handle\": \"$h1\", \"retries\": 0, \"ignored\": 0, \"persisted\": 1, \"target\": \"web1\"},"
+	server_stop s1 KILL
+	JOURNAL_s1=$BATS_TEST_TMPDIR/journal server_start s1
+	run -0 gm-admin jobs
+	run -0 sort <<<"$output"
+	assert_output --regexp "^$h1 +0 +0 +1 +web1
+$h2 +0 +0 +1 +web2
+$h3 +0 +0 +1 +web3
+HANDLE +RETRIES +IGNORED +PERSISTED +TARGET$"
+	# A worker of up that is no member of these gets none of them.
+	work_start other --id other -f up -- sh -c "$(runner other)"
+	work_start web2 --id web2 -f up -- sh -c "$(runner web2)"
+	wait_until 20 eval '[ "$(runs web2)" = "x y" ]'
+	wait_until 20 eval '[ "$(status_row up | cut -f2,3)" = "2	0" ]'
+	work_start web1 --id web1 -f up -- sh -c "$(runner web1)"
+	work_start web3 --id web3 -f up -- sh -c "$(runner web3)"
+	wait_until 20 eval '[ "$(status_row up | cut -f2)" = 0 ]'
+	for n in web1 web2 web3; do
+		run runs "$n"
+		assert_output "x y"
+	done
+	run runs other
+	assert_output ""
+	# Done for good: a second crash brings none of them back.
+	server_stop s1 KILL
+	JOURNAL_s1=$BATS_TEST_TMPDIR/journal server_start s1
+	run -0 admin "show jobs"
+	assert_output "."
+}
+
+@test "-b: the admin views and the page show per-member jobs; one is cancelled by its handle" {
+	gm_only
+	local http
+	http=$(free_port)
+	server_stop s1
+	server_start s1 --http-port "$http"
+	wait_until 20 port_open "$http"
+	run -0 --separate-stderr gm-submit -b --to web1 --to web2 -f up hi
+	h1=$(handle_of "$output" web1)
+	h2=$(handle_of "$output" web2)
+	run -0 admin "show jobs"
+	run -0 sort <<<"$output"
+	assert_output ".
+$h1	0	0	1	web1
+$h2	0	0	1	web2"
+	curl -s --max-time 10 "http://127.0.0.1:$http/api/jobs" >"$BATS_TEST_TMPDIR/http"
+	gm-admin --json jobs >"$BATS_TEST_TMPDIR/admin"
+	diff -u "$BATS_TEST_TMPDIR/admin" "$BATS_TEST_TMPDIR/http"
+	run grep -c '"target": "web[12]"' "$BATS_TEST_TMPDIR/http"
+	assert_output 2
+	run curl -s --max-time 10 "http://127.0.0.1:$http/"
+	assert_output --partial "<section><h2>Broadcast jobs waiting for their member</h2>"
+	assert_line --regexp "^<tr><td data-label=\"Handle\">$h1</td><td data-label=\"Function\">up</td><td data-label=\"Member\">web1</td><td class=\"n\" data-label=\"Waiting for\">[0-9]+s</td></tr>$"
+	assert_line --regexp "^<tr><td data-label=\"Handle\">$h2</td>.*data-label=\"Member\">web2</td>"
+	# Cancel web1's: web2's alone is left, and web1 never runs anything.
+	run -0 gm-admin cancel "$h1"
+	run -0 admin "show jobs"
+	assert_output "$h2	0	0	1	web2
+."
+	work_start web1 --id web1 -f up -- sh -c "$(runner web1)"
+	work_start web2 --id web2 -f up -- sh -c "$(runner web2)"
+	wait_until 20 eval '[ "$(status_row up | cut -f2)" = 0 ]'
+	run runs web2
+	assert_output "hi"
+	run runs web1
+	assert_output ""
+	run curl -s --max-time 10 "http://127.0.0.1:$http/"
+	refute_output --partial "Broadcast jobs waiting"
+}
+
+@test "-b: a failing member's job lands in the failed list; a retry goes to that member only" {
+	gm_only
+	# web1 fails the first time, then succeeds; web2 would succeed.
+	work_start web1 --id web1 -f up -- sh -c "d=\$(cat)
+	    if [ -e '$BATS_TEST_TMPDIR/failed.once' ]; then echo \"\$d\" >>'$BATS_TEST_TMPDIR/runs.web1'
+	    else touch '$BATS_TEST_TMPDIR/failed.once'; echo broken >&2; exit 3; fi"
+	member_up web1 up
+	run -0 --separate-stderr gm-submit -b --to web1 -f up hi
+	h1=$(handle_of "$output" web1)
+	wait_until 20 eval '[ -n "$(admin "failed list up" | grep -v "^\.$")" ]'
+	run -0 admin "failed list up"
+	assert_line --index 0 --partial "$h1	up	"
+	work_start web2 --id web2 -f up -- sh -c "$(runner web2)"
+	member_up web2 up
+	run -0 gm-admin retry "$h1"
+	wait_until 20 eval '[ "$(runs web1)" = hi ]'
+	wait_until 20 eval '[ "$(status_row up | cut -f2)" = 0 ]'
+	run runs web2
+	assert_output ""
+	run -0 admin "failed list up"
+	assert_output "."
 }

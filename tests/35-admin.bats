@@ -153,11 +153,10 @@ w1           0       0    0        1" ]
 	[[ "$output" == *'"address": "127.0.0.1", "client_id": "-", "functions": ["w1"]}'* ]]
 }
 
-@test "jobs: handle, retries, ignored, persisted" {
+@test "jobs: handle, retries, ignored, persisted, target" {
 	run gm-admin jobs
 	[ "$status" -eq 0 ]
-	[ "${lines[0]}" = "HANDLE   RETRIES  IGNORED  PERSISTED" ] ||
-	    [[ "${lines[0]}" =~ ^HANDLE\ +RETRIES\ +IGNORED\ +PERSISTED$ ]]
+	[[ "${lines[0]}" =~ ^HANDLE\ +RETRIES\ +IGNORED\ +PERSISTED\ +TARGET$ ]]
 	[ "${#lines[@]}" -eq 3 ]
 	printf '%s\n' "${lines[@]:1}" | awk '{ print $1, $2, $3, $4 }' |
 	    sort >"$BATS_TEST_TMPDIR/got"

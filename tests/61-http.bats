@@ -228,8 +228,22 @@ known_state() {
 	assert_line "Content-Type: application/json"$'\r'
 	assert_line "  {\"server\": \"127.0.0.1:$PORT\", \"function\": \"known\", \"submitted\": 4, \"completed\": 2, \"failed\": 1, \"exceptions\": 0, \"retried\": 0, \"cancelled\": 0},"
 	[ "$(code /api/nosuch)" = 404 ]
-	# members takes a function: gm-admin only, not served here
-	[ "$(code /api/members)" = 404 ]
+}
+
+@test "/api/members: the members of every function, as gm-admin --json members; linked from the page" {
+	gm_only "gearmand has no broadcast members"
+	spawn gm-work -h "127.0.0.1:$PORT" --id web7 -f mem1 -f mem2 -- cat
+	wait_workers mem2 1
+	curl -s --max-time 10 "http://127.0.0.1:$HTTP/api/members" >"$BATS_TEST_TMPDIR/http"
+	gm-admin -h "127.0.0.1:$PORT" --json members >"$BATS_TEST_TMPDIR/admin"
+	# Workers of other tests may still be leaving: compare web7's rows.
+	diff -u <(grep '"member": "web7"' "$BATS_TEST_TMPDIR/admin") \
+	    <(grep '"member": "web7"' "$BATS_TEST_TMPDIR/http")
+	run grep '"member": "web7"' "$BATS_TEST_TMPDIR/http"
+	assert_output --regexp "^  \{\"server\": \"127\.0\.0\.1:$PORT\", \"member\": \"web7\", \"fd\": [0-9]+, \"address\": \"127\.0\.0\.1\", \"function\": \"mem1\"\},
+  \{\"server\": \"127\.0\.0\.1:$PORT\", \"member\": \"web7\", \"fd\": [0-9]+, \"address\": \"127\.0\.0\.1\", \"function\": \"mem2\"\},?$"
+	run curl -s --max-time 10 "http://127.0.0.1:$HTTP/"
+	assert_output --partial '<a href="/api/workers">workers</a> <a href="/api/members">members</a> <a href="/api/jobs">jobs</a>'
 }
 
 @test "/metrics: exact lines for the known state, and promtool check metrics passes" {

@@ -216,7 +216,7 @@ list_table(const struct view *v, const char *cmd, struct table *t)
 }
 
 /*
- * status, priority-status, workers, members (of func), jobs, unique-jobs,
+ * status, priority-status, workers, members (of func, or all), jobs, unique-jobs,
  * journal, stats.
  */
 static void
@@ -244,7 +244,7 @@ do_list(enum action a, const char *func)
 		return;
 	v = &views[map[i].v];
 	table_init(&t, v->cols, v->ncols, nservers > 1);
-	if (v->takesfunc)
+	if (v->takesfunc && func != NULL)
 		xasprintf(&cmd, "%s %s", v->cmd, func);
 	answered = list_table(v, cmd, &t);
 	free(cmd);

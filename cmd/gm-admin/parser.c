@@ -50,7 +50,7 @@ static const struct token t_opt_func[];
 static const struct token t_main[] = {
 	{ KEYWORD, "status", A_STATUS, NULL },
 	{ KEYWORD, "workers", A_WORKERS, NULL },
-	{ KEYWORD, "members", A_MEMBERS, t_func },
+	{ KEYWORD, "members", A_MEMBERS, t_opt_func },
 	{ KEYWORD, "jobs", A_JOBS, NULL },
 	{ KEYWORD, "unique-jobs", A_UNIQUE, NULL },
 	{ KEYWORD, "priority-status", A_PRIO, NULL },

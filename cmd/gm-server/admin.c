@@ -242,8 +242,10 @@ job_line(struct job *j, void *arg)
 	char		 h[GM_HANDLE_SIZE];
 
 	queue_handle(j, h, sizeof(h));
-	conn_printf(c, "%s\t%u\t0\t%d\n", h, j->j_attempts,
-	    (j->j_flags & JOB_JOURNAL) ? 1 : 0);
+	/* A broadcast job names its member in a fifth field (gm). */
+	conn_printf(c, "%s\t%u\t0\t%d%s%s\n", h, j->j_attempts,
+	    (j->j_flags & JOB_JOURNAL) ? 1 : 0, j->j_target != NULL ? "\t" : "",
+	    j->j_target != NULL ? j->j_target : "");
 }
 
 static void
@@ -324,16 +326,16 @@ a_drop(struct conn *c, char **tok, int n)
 		conn_printf(c, "OK\r\n");
 }
 
-/* members FUNC: the function's broadcast members (bcast.c). */
+/* members [FUNC]: broadcast members, of FUNC or of all (bcast.c). */
 static void
 a_members(struct conn *c, char **tok, int n)
 {
-	if (n != 2) {
+	if (n > 2) {
 		conn_printf(c, "ERR INVALID_ARGUMENTS An+incomplete+set+of+"
 		    "arguments+was+sent+to+this+command+members\r\n");
 		return;
 	}
-	bcast_members(c, tok[1]);
+	bcast_members(c, n == 2 ? tok[1] : NULL);
 }
 
 /* A maxqueue number, read as gearmand's atoi does: junk or < 0 is 0. */

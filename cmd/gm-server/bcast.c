@@ -3,10 +3,13 @@
  * Broadcast (gm's extension): the members of a function, and jobs
  * targeted at one member.  A member is a connection that registered the
  * function; its name is its client id (SET_CLIENT_ID), else its peer
- * address.  A client sends OPTION_REQ "target=NAME"; its later foreground
- * submissions on that connection are held here, on the targeted list,
- * until a connection named NAME that can do the function grabs them.
- * Workers see ordinary JOB_ASSIGNs.  This file owns the targeted list.
+ * address.  A client sends OPTION_REQ "target=NAME"; its later
+ * submissions on that connection (foreground or background, not reduce)
+ * are held here, on the targeted list, until a connection named NAME that
+ * can do the function grabs them; NAME need not be connected yet.  A
+ * background one is journaled with NAME (a TADD record), so it waits for
+ * its member across restarts of the server and of the member.  Workers
+ * see ordinary JOB_ASSIGNs.  This file owns the targeted list.
  */
 
 #include <sys/queue.h>
@@ -111,6 +114,16 @@ bcast_best(struct conn *c, int prio)
 	return NULL;
 }
 
+/* Call fn for every queued targeted job, oldest first. */
+void
+bcast_foreach(void (*fn)(struct job *, void *), void *arg)
+{
+	struct job	*j;
+
+	TAILQ_FOREACH(j, &targeted, j_entry)
+		fn(j, arg);
+}
+
 /* When f's oldest targeted job was queued (monotonic us), or -1. */
 int64_t
 bcast_oldest_us(const struct func *f)
@@ -123,28 +136,37 @@ bcast_oldest_us(const struct func *f)
 	return -1;
 }
 
+/* Admin `members`: f's member lines, a connection registered twice once. */
+static void
+members_of(struct func *f, void *arg)
+{
+	struct conn	*c = arg;
+	struct reg	*r, *s;
+
+	TAILQ_FOREACH(r, &f->f_regs, r_fentry) {
+		for (s = TAILQ_FIRST(&f->f_regs); s != r;
+		    s = TAILQ_NEXT(s, r_fentry))
+			if (s->r_conn == r->r_conn)
+				break;
+		if (s != r)
+			continue;
+		conn_printf(c, "%s\t%d\t%s\t%s\n", bcast_member(r->r_conn),
+		    r->r_conn->c_fd, r->r_conn->c_peer, f->f_name);
+	}
+}
+
 /*
- * Admin `members FUNC`: one line per member connection, "NAME<TAB>fd
- * <TAB>peer", then ".".  A connection that registered FUNC twice is one
- * member.
+ * Admin `members [FUNC]`: one line per member connection of FUNC, or of
+ * every function, "NAME<TAB>fd<TAB>peer<TAB>function", then ".".
  */
 void
 bcast_members(struct conn *c, const char *name)
 {
 	struct func	*f;
-	struct reg	*r, *s;
 
-	if ((f = func_get(name, strlen(name), 0)) != NULL) {
-		TAILQ_FOREACH(r, &f->f_regs, r_fentry) {
-			for (s = TAILQ_FIRST(&f->f_regs); s != r;
-			    s = TAILQ_NEXT(s, r_fentry))
-				if (s->r_conn == r->r_conn)
-					break;
-			if (s != r)
-				continue;
-			conn_printf(c, "%s\t%d\t%s\n", bcast_member(r->r_conn),
-			    r->r_conn->c_fd, r->r_conn->c_peer);
-		}
-	}
+	if (name == NULL)
+		func_foreach(members_of, c);
+	else if ((f = func_get(name, strlen(name), 0)) != NULL)
+		members_of(f, c);
 	conn_printf(c, ".\n");
 }

@@ -231,9 +231,9 @@ h_submit(struct conn *c, const struct gm_packet *pkt)
 		return;
 	if (c->c_target != NULL) {
 		/* Broadcast (bcast.c): one member's own job, never shared. */
-		if (s.bg || s.reducer != NULL) {
+		if (s.reducer != NULL) {
 			conn_error(c, "INVALID_TARGET", "Broadcast jobs are "
-			    "foreground SUBMIT_JOB, _HIGH or _LOW only");
+			    "not reduce jobs");
 			return;
 		}
 		s.target = c->c_target;

@@ -30,6 +30,7 @@ struct failed {
 	void			*fl_hnext;	/* index by handle number */
 	uint64_t		 fl_num;
 	uint64_t		 fl_jid;
+	char			*fl_target;	/* broadcast member, or NULL */
 	int64_t			 fl_first;
 	int64_t			 fl_last;
 	size_t			 fl_flen;
@@ -126,6 +127,7 @@ failed_info_of(struct failed *f, struct failed_info *fi)
 	fi->job.unique_len = f->fl_ulen;
 	fi->job.reducer = f->fl_has_reducer ? fl_reducer(f) : NULL;
 	fi->job.reducer_len = f->fl_rlen;
+	fi->job.target = f->fl_target;
 	fi->job.data = fl_data(f);
 	fi->job.data_len = f->fl_len;
 	fi->error = fl_error(f);
@@ -140,6 +142,7 @@ failed_remove(struct failed *f)
 	htable_remove(&byhandle, f, (uint32_t)f->fl_num);
 	stats.count--;
 	stats.bytes -= fl_bytes(f);
+	free(f->fl_target);
 	free(f);
 }
 
@@ -199,6 +202,8 @@ failed_add(const struct failed_info *fi, int record)
 	f->fl_elen = elen;
 	f->fl_prio = (uint8_t)fi->job.prio;
 	f->fl_journaled = fi->journaled != 0;
+	if (fi->job.target != NULL)
+		f->fl_target = xstrdup(fi->job.target);
 	memcpy(fl_func(f), fi->job.func, fi->job.func_len);
 	if (fi->job.unique_len > 0)
 		memcpy(fl_unique(f), fi->job.unique, fi->job.unique_len);
@@ -470,6 +475,7 @@ failed_free_all(void)
 
 	while ((f = TAILQ_FIRST(&list)) != NULL) {
 		TAILQ_REMOVE(&list, f, fl_entry);
+		free(f->fl_target);
 		free(f);
 	}
 	htable_free(&byhandle);

@@ -260,8 +260,16 @@ replay_job(const struct journal_job *jj, void *arg)
 	struct journal_fate	 jf;
 	struct failed_info	 fi;
 	uint64_t		*n = arg;
+	char			*target = NULL;
 
 	memset(&s, 0, sizeof(s));
+	if (jj->target != NULL) {
+		/* A broadcast job: its member's name, a string here. */
+		target = xmalloc(jj->target_len + 1);
+		memcpy(target, jj->target, jj->target_len);
+		target[jj->target_len] = '\0';
+		s.target = target;
+	}
 	s.func = jj->func;
 	s.func_len = jj->func_len;
 	s.unique = jj->unique;
@@ -297,6 +305,7 @@ replay_job(const struct journal_job *jj, void *arg)
 	} else
 		queue_replay(&s, jj->id, jj->attempts,
 		    jj->fate == JOURNAL_FATE_RETRY ? &jf : NULL);
+	free(target);
 	(*n)++;
 }
 

@@ -621,6 +621,7 @@ void	bcast_enqueue(struct job *);
 void	bcast_remove(struct job *);
 struct job *bcast_best(struct conn *, int);
 int64_t	bcast_oldest_us(const struct func *);
+void	bcast_foreach(void (*)(struct job *, void *), void *);
 void	bcast_members(struct conn *, const char *);
 
 /* timer.c */

@@ -142,9 +142,8 @@ http_api(struct evhttp_request *req, const char *path, int get)
 	const struct action	*a;
 	struct link		*l;
 
-	/* Views of one function's members (takesfunc) are not served. */
-	if (get && (v = view_find(path + 5)) != NULL &&
-	    !v->takesfunc) {
+	/* /api/members: the members of every function. */
+	if (get && (v = view_find(path + 5)) != NULL) {
 		l = link_open(req, LINK_VIEW);
 		l->l_view = v;
 		table_init(&l->l_table, v->cols, v->ncols, 0);
@@ -157,7 +156,7 @@ http_api(struct evhttp_request *req, const char *path, int get)
 		return;
 	}
 	http_fail(req, 404, "Not Found", "no such %s", get ?
-	    "view (status, priority-status, workers, jobs, "
+	    "view (status, priority-status, workers, members, jobs, "
 	    "unique-jobs, journal, stats, failed, retrying, retries, "
 	    "failed-stats)" :
 	    "action (cancel/HANDLE, failed/retry/HANDLE, "

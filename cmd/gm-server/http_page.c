@@ -120,7 +120,8 @@ static const char page_head[] =
 static const char page_tail[] =
 "<footer>JSON: <a href=\"/api/status\">/api/status</a> "
 "<a href=\"/api/priority-status\">priority-status</a> "
-"<a href=\"/api/workers\">workers</a> <a href=\"/api/jobs\">jobs</a> "
+"<a href=\"/api/workers\">workers</a> <a href=\"/api/members\">members</a> "
+"<a href=\"/api/jobs\">jobs</a> "
 "<a href=\"/api/stats\">stats</a> <a href=\"/api/journal\">journal</a> "
 "<a href=\"/api/failed\">failed</a>"
 " &middot; <a href=\"/metrics\">/metrics</a></footer>\n"
@@ -251,6 +252,30 @@ page_job(struct job *j, void *arg)
 		evbuffer_add(b, "-", 1);
 	evbuffer_add_printf(b, "</td><td class=\"n\" data-label=\"Running for\">"
 	    "%s</td></tr>\n", age);
+}
+
+/* A queued broadcast job: a row naming the member it waits for. */
+static void
+page_targeted(struct job *j, void *arg)
+{
+	struct page_jobs	*pj = arg;
+	struct evbuffer		*b = pj->b;
+	char			 h[GM_HANDLE_SIZE], age[32];
+
+	if (pj->n++ == 0)
+		evbuffer_add_printf(b, "<table><thead><tr><th>Handle</th>"
+		    "<th>Function</th><th>Member</th>"
+		    "<th class=\"n\">Waiting for</th></tr></thead><tbody>\n");
+	queue_handle(j, h, sizeof(h));
+	age_str(age, sizeof(age), (timer_mono_us() - j->j_since) / 1000000);
+	evbuffer_add(b, "<tr><td data-label=\"Handle\">", 28);
+	html_esc(b, h, strlen(h));
+	evbuffer_add(b, "</td><td data-label=\"Function\">", 31);
+	html_esc(b, j->j_func->f_name, j->j_func->f_len);
+	evbuffer_add(b, "</td><td data-label=\"Member\">", 29);
+	html_esc(b, j->j_target, strlen(j->j_target));
+	evbuffer_add_printf(b, "</td><td class=\"n\" data-label=\"Waiting "
+	    "for\">%s</td></tr>\n", age);
 }
 
 #define PAGE_FAILED_MAX	50	/* failed jobs listed; /api/failed has all */
@@ -384,6 +409,18 @@ http_page(struct evhttp_request *req)
 	else
 		evbuffer_add_printf(b, "</tbody></table>");
 	evbuffer_add_printf(b, "</section>\n");
+
+	/* Broadcast jobs held for their member, when there are any. */
+	pj.b = evbuffer_new();
+	pj.n = 0;
+	bcast_foreach(page_targeted, &pj);
+	if (pj.n > 0) {
+		evbuffer_add_printf(b, "<section><h2>Broadcast jobs waiting for "
+		    "their member</h2>\n");
+		evbuffer_add_buffer(b, pj.b);
+		evbuffer_add_printf(b, "</tbody></table></section>\n");
+	}
+	evbuffer_free(pj.b);
 
 	page_failed_list(b);
 

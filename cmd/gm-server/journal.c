@@ -414,6 +414,8 @@ journal_replay(struct journal *j, void (*cb)(const struct journal_job *,
 		job.unique_len = r.unique_len;
 		job.reducer = (const char *)r.reducer;
 		job.reducer_len = r.reducer_len;
+		job.target = (const char *)r.target;
+		job.target_len = r.target_len;
 		job.data_ptr = r.data;
 		job.data_len = r.data_len;
 		if ((f = fate_find(j, e->id)) != NULL &&
@@ -538,7 +540,7 @@ journal_add(struct journal *j, struct journal_job *job, journal_done_cb done,
 	    job->data_len;
 	rlen = job->reducer != NULL ? job->reducer_len : 0;
 	body = (uint64_t)ADD_FIXED + job->func_len + job->unique_len + rlen +
-	    dlen;
+	    (job->target != NULL ? 4 + (uint64_t)job->target_len : 0) + dlen;
 	if (body > UINT32_MAX - 1 || job->prio < 0 || job->prio > 2) {
 		errno = job->prio < 0 || job->prio > 2 ? EINVAL : EFBIG;
 		return -1;
@@ -562,6 +564,8 @@ journal_add(struct journal *j, struct journal_job *job, journal_done_cb done,
 	r.unique_len = job->unique_len;
 	r.reducer = (const uint8_t *)job->reducer;
 	r.reducer_len = rlen;
+	r.target = (const uint8_t *)job->target;
+	r.target_len = job->target_len;
 	r.data_len = dlen;
 	b = rec_add_put(pending_rec(j, body), &r);
 	if (dlen > 0) {

@@ -98,6 +98,8 @@ struct journal_job {
 	size_t		 unique_len;
 	const char	*reducer;	/* NULL unless a reduce job */
 	size_t		 reducer_len;
+	const char	*target;	/* broadcast member, or NULL */
+	size_t		 target_len;
 	struct evbuffer	*data;		/* journal_add: payload, not drained */
 	const void	*data_ptr;	/* replay: payload bytes */
 	size_t		 data_len;	/* replay: payload length */

@@ -125,22 +125,27 @@ jbuf_grow(struct jbuf *b, size_t n)
 	return p;
 }
 
-/* Length of the body of ADD record r (data_len bytes of payload). */
+/*
+ * Length of the body of ADD record r (data_len bytes of payload): a TADD
+ * when r has a target.
+ */
 size_t
 rec_add_size(const struct jrec *r)
 {
 	return (size_t)ADD_FIXED + r->func_len + r->unique_len +
-	    (r->reducer != NULL ? r->reducer_len : 0) + r->data_len;
+	    (r->reducer != NULL ? r->reducer_len : 0) +
+	    (r->target != NULL ? 4 + (size_t)r->target_len : 0) + r->data_len;
 }
 
 /*
- * Write the body of ADD record r at b, all but the payload; return where
- * its data_len bytes of payload go (r->data is not read).
+ * Write the body of ADD record r at b (a TADD when r has a target), all
+ * but the payload; return where its data_len bytes of payload go (r->data
+ * is not read).
  */
 uint8_t *
 rec_add_put(uint8_t *b, const struct jrec *r)
 {
-	b[0] = REC_ADD;
+	b[0] = r->target != NULL ? REC_TADD : REC_ADD;
 	le_put64(b + 1, r->id);
 	b[9] = r->prio;
 	le_put64(b + 10, (uint64_t)r->when);
@@ -150,6 +155,10 @@ rec_add_put(uint8_t *b, const struct jrec *r)
 	le_put32(b + 30, r->reducer != NULL ? r->reducer_len : NO_REDUCER);
 	le_put32(b + 34, r->data_len);
 	b += ADD_FIXED;
+	if (r->target != NULL) {
+		le_put32(b, r->target_len);
+		b += TADD_FIXED - ADD_FIXED;
+	}
 	if (r->func_len > 0)
 		memcpy(b, r->func, r->func_len);
 	b += r->func_len;
@@ -159,6 +168,10 @@ rec_add_put(uint8_t *b, const struct jrec *r)
 	if (r->reducer != NULL && r->reducer_len > 0) {
 		memcpy(b, r->reducer, r->reducer_len);
 		b += r->reducer_len;
+	}
+	if (r->target != NULL && r->target_len > 0) {
+		memcpy(b, r->target, r->target_len);
+		b += r->target_len;
 	}
 	return b;
 }
@@ -218,7 +231,7 @@ rec_parse(const uint8_t *p, size_t avail, struct jrec *r, const char **why)
 {
 	const uint8_t	*b;
 	uint64_t	 sum;
-	uint32_t	 len, rl;
+	uint32_t	 len, rl, fixed;
 
 	if (avail < REC_HDR) {
 		*why = "record header cut short";
@@ -241,7 +254,9 @@ rec_parse(const uint8_t *p, size_t avail, struct jrec *r, const char **why)
 	r->id = le_get64(b + 1);
 	switch (r->type) {
 	case REC_ADD:
-		if (len < ADD_FIXED)
+	case REC_TADD:
+		fixed = r->type == REC_TADD ? TADD_FIXED : ADD_FIXED;
+		if (len < fixed)
 			goto bad;
 		r->prio = b[9];
 		r->when = (int64_t)le_get64(b + 10);
@@ -250,11 +265,13 @@ rec_parse(const uint8_t *p, size_t avail, struct jrec *r, const char **why)
 		r->unique_len = le_get32(b + 26);
 		rl = le_get32(b + 30);
 		r->data_len = le_get32(b + 34);
-		sum = (uint64_t)ADD_FIXED + r->func_len + r->unique_len +
-		    r->data_len + (rl == NO_REDUCER ? 0 : rl);
+		if (r->type == REC_TADD)
+			r->target_len = le_get32(b + ADD_FIXED);
+		sum = (uint64_t)fixed + r->func_len + r->unique_len +
+		    r->target_len + r->data_len + (rl == NO_REDUCER ? 0 : rl);
 		if (sum != len || r->prio > 2)
 			goto bad;
-		r->func = b + ADD_FIXED;
+		r->func = b + fixed;
 		r->unique = r->func + r->func_len;
 		r->reducer = r->unique + r->unique_len;
 		if (rl == NO_REDUCER)
@@ -262,6 +279,11 @@ rec_parse(const uint8_t *p, size_t avail, struct jrec *r, const char **why)
 		else
 			r->reducer_len = rl;
 		r->data = r->unique + r->unique_len + r->reducer_len;
+		if (r->type == REC_TADD) {
+			r->target = r->data;
+			r->data += r->target_len;
+			r->type = REC_ADD;
+		}
 		break;
 	case REC_ATTEMPT:
 		if (len != ATTEMPT_LEN)

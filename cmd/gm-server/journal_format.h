@@ -24,15 +24,21 @@
  *	ADD	id u64, prio u8, when i64, attempts u32, func_len u32,
  *		unique_len u32, reducer_len u32 (0xffffffff: no reducer),
  *		data_len u32, then func, unique, reducer and data bytes;
+ *	TADD	an ADD for one broadcast member only (version 3): the same
+ *		fields, then target_len u32, then func, unique, reducer,
+ *		target (the member's name) and data bytes;
  *	ATTEMPT	id u64, attempts u32;
  *	END	id u64, how u8;
  *	FATE	id u64, state u8 (0 queued again, 1 waiting for a retry,
  *		2 in the failed list), tries u32, due i64 (ms since the epoch
  *		when a retry runs), first i64 and last i64 (ms, failures),
  *		error_len u32, then the error bytes (version 2).
- * ADD records appear in increasing id order, which is submission order.
- * The last FATE record of a live job says where it is; a job without one
- * is queued.  Version 1 journals (no FATE) are read as they are.
+ * ADD and TADD records appear in increasing id order, which is submission
+ * order; a TADD is an ADD everywhere but in its target (rec_parse gives
+ * both the type REC_ADD, with target NULL for an ADD).  The last FATE
+ * record of a live job says where it is; a job without one is queued.
+ * Version 1 journals (no FATE) and version 2 (no TADD) are read as they
+ * are; an untargeted job is still written as an ADD.
  * The writer writes zeros ahead of its appends, so bytes never written
  * read as zeros.
  *
@@ -50,7 +56,7 @@
 #include <stdint.h>
 
 #define JOURNAL_MAGIC	"gmjournl"
-#define JOURNAL_VERSION	2
+#define JOURNAL_VERSION	3
 #define JOURNAL_VERSION_MIN 1	/* the oldest version read */
 #define HDR_SIZE	32
 #define HDR_CRC_OFF	28
@@ -60,7 +66,9 @@
 #define REC_ATTEMPT	2
 #define REC_END		3
 #define REC_FATE	4
+#define REC_TADD	5
 #define ADD_FIXED	38
+#define TADD_FIXED	42
 #define ADD_ATTEMPTS_OFF 18
 #define ATTEMPT_LEN	13
 #define END_LEN		10
@@ -94,6 +102,8 @@ struct jrec {
 	uint32_t	 unique_len;
 	const uint8_t	*reducer;	/* NULL: no reducer */
 	uint32_t	 reducer_len;
+	const uint8_t	*target;	/* NULL: any worker (ADD, not TADD) */
+	uint32_t	 target_len;
 	const uint8_t	*data;
 	uint32_t	 data_len;
 };

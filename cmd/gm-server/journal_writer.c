@@ -121,7 +121,7 @@ batch_retain(struct jbuf *batch, struct jbuf *keep)
 		p = batch->b + off;
 		n = REC_HDR + (size_t)le_get32(p);
 		id = le_get64(p + REC_HDR + 1);
-		if (p[REC_HDR] == REC_ADD) {
+		if (p[REC_HDR] == REC_ADD || p[REC_HDR] == REC_TADD) {
 			adds = xreallocarray(adds, nadds + 1, sizeof(*adds));
 			adds[nadds++] = id;
 			continue;

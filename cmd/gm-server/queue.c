@@ -183,6 +183,10 @@ job_record(struct job *j, int64_t when, journal_done_cb done, void *arg)
 	jj.unique_len = j->j_ulen;
 	jj.reducer = j->j_rlen > 0 ? job_reducer(j) : NULL;
 	jj.reducer_len = j->j_rlen;
+	if (j->j_target != NULL) {
+		jj.target = j->j_target;
+		jj.target_len = strlen(j->j_target);
+	}
 	jj.data_ptr = job_data(j);
 	jj.data_len = j->j_len;
 	if ((rv = journal_add(jnl, &jj, done, arg)) == -1) {
@@ -456,6 +460,7 @@ job_to_failed(struct job *j, int64_t first, int64_t last, const void *err,
 	fi.job.unique_len = j->j_ulen;
 	fi.job.reducer = j->j_rlen > 0 ? job_reducer(j) : NULL;
 	fi.job.reducer_len = j->j_rlen;
+	fi.job.target = j->j_target;
 	fi.job.data = job_data(j);
 	fi.job.data_len = j->j_len;
 	fi.job.prio = j->j_prio;

@@ -6,7 +6,10 @@
  * lists it.  Each member's job is an ordinary SUBMIT_JOB sent after gm's
  * OPTION_REQ "target=NAME", so the server gives it to that member alone.
  * Replies are printed as they come, labelled "NAME: "; a summary goes to
- * stderr.
+ * stderr.  With -b each member's job is a SUBMIT_JOB_BG instead, durable
+ * on its server until that member runs it, and its handle is what is
+ * printed; a --to name that is not connected now still gets one, on the
+ * first server that answered.
  */
 
 #include <sys/types.h>
@@ -32,7 +35,7 @@
 enum mstate {
 	M_SENT,			/* JOB_CREATED not yet received */
 	M_RUNNING,
-	M_DONE,
+	M_DONE,			/* with -b: queued, its handle known */
 	M_FAILED
 };
 
@@ -52,6 +55,7 @@ static size_t		 nmembers;
 static size_t		 nopen;		/* members not done or failed */
 
 static char	*copy(const void *, size_t);
+static struct sconn *first_up(void);
 static void	 list_members(const char *);
 static int	 add_member(const char *, size_t, struct sconn *);
 static void	 member_output(struct member *, const void *, size_t);
@@ -74,6 +78,18 @@ copy(const void *p, size_t len)
 	memcpy(s, p, len);
 	s[len] = '\0';
 	return s;
+}
+
+/* The first server that answered the members list, or NULL. */
+static struct sconn *
+first_up(void)
+{
+	size_t	 i;
+
+	for (i = 0; i < nconns; i++)
+		if (conns[i].s_up)
+			return &conns[i];
+	return NULL;
 }
 
 /* Ask one server for the members of func and add those not seen yet. */
@@ -268,8 +284,18 @@ member_json(const struct member *m)
 	json_str(stdout, m->m_name);
 	fputs(", \"server\": ", stdout);
 	json_str(stdout, m->m_conn->s_c.name);
-	printf(", \"status\": \"%s\", \"result\": ", names[m->m_state]);
-	json_strn(stdout, (const char *)m->m_out, m->m_outlen);
+	printf(", \"status\": \"%s\", ", opt.background &&
+	    m->m_state == M_DONE ? "queued" : names[m->m_state]);
+	if (opt.background) {
+		fputs("\"handle\": ", stdout);
+		if (m->m_state == M_DONE)
+			json_str(stdout, m->m_handle);
+		else
+			fputs("null", stdout);
+	} else {
+		fputs("\"result\": ", stdout);
+		json_strn(stdout, (const char *)m->m_out, m->m_outlen);
+	}
 	fputs(", \"error\": ", stdout);
 	if (m->m_state != M_DONE && m->m_error != NULL)
 		json_str(stdout, m->m_error);
@@ -323,6 +349,15 @@ on_packet(struct sconn *s, struct gm_packet *pkt)
 		snprintf(m->m_handle, sizeof(m->m_handle), "%.*s",
 		    (int)pkt->arg[0].len, pkt->arg[0].ptr);
 		m->m_state = M_RUNNING;
+		if (opt.background) {
+			/* Queued for its member: the handle is the reply. */
+			if (!opt.json) {
+				member_output(m, m->m_handle,
+				    strlen(m->m_handle));
+				member_output(m, "\n", 1);
+			}
+			member_end(m, M_DONE);
+		}
 		return;
 	}
 	/* The WORK_* packets name a job; the others are not ours. */
@@ -391,8 +426,9 @@ summary(const char *func)
 	}
 	if ((f = open_memstream(&line, &len)) == NULL)
 		err(ST_LOCAL, "open_memstream");
-	fprintf(f, "%s: %zu member%s: %zu done, %zu failed", func, nmembers,
-	    nmembers == 1 ? "" : "s", ndone, nfail);
+	fprintf(f, "%s: %zu member%s: %zu %s, %zu failed", func, nmembers,
+	    nmembers == 1 ? "" : "s", ndone, opt.background ? "queued" :
+	    "done", nfail);
 	for (i = k = 0; i < nmembers; i++)
 		if (members[i].m_state == M_FAILED)
 			fprintf(f, "%s%s: %s", k++ ? ", " : " (",
@@ -441,6 +477,15 @@ broadcast(const char *func, char **to, size_t nto, const void *data,
 			for (i = 0; i < nkeep; i++)
 				if (strcmp(keep[i].m_name, to[k]) == 0)
 					break;
+			if (i == nkeep && opt.background) {
+				/* Held for it until it connects. */
+				if ((s = first_up()) == NULL)
+					break;
+				say("%s: %s is not a member now: its job waits "
+				    "for it on %s", func, to[k], s->s_c.name);
+				add_member(to[k], strlen(to[k]), s);
+				continue;
+			}
 			if (i == nkeep) {
 				say("%s: %s is not a member (not connected, "
 				    "or not registered for %s)", func, to[k],
@@ -473,7 +518,8 @@ broadcast(const char *func, char **to, size_t nto, const void *data,
 		a[1] = gm_str("");
 		a[2].ptr = data;
 		a[2].len = len;
-		client_queue(&s->s_c, GM_SUBMIT_JOB, a, 3);
+		client_queue(&s->s_c, opt.background ? GM_SUBMIT_JOB_BG :
+		    GM_SUBMIT_JOB, a, 3);
 		members[i].m_state = M_SENT;
 	}
 	nopen = nmembers;

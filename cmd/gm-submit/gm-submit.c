@@ -55,7 +55,7 @@ usage(int status)
 	    "\t[-i pidfile] [-j jobs] [-p port] [-t ms] [-u unique] "
 	    "[--at time]\n"
 	    "\t[--probe secs] [--unordered] [data ...]\n"
-	    "       %s [-s] -f function --all | --to name [--to name ...] "
+	    "       %s [-bs] -f function --all | --to name [--to name ...] "
 	    "[-h host[:port]]\n"
 	    "\t[-p port] [-t ms] [--json] [--no-label] [data]\n"
 	    "\t" TLS_TOOL_USAGE "\n"
@@ -469,9 +469,9 @@ main(int argc, char *argv[])
 		if (opt.nfuncs != 1 || status_handle != NULL)
 			errx(ST_USAGE, "a broadcast (--all, --to) takes one "
 			    "function (-f) and no --status");
-		if (opt.background || opt.at_set)
-			errx(ST_USAGE, "background broadcast (-b, --at with "
-			    "--all or --to) is not supported");
+		if (opt.at_set)
+			errx(ST_USAGE, "--at with --all or --to is not "
+			    "supported (-b is)");
 		if (opt.lines || argc > 1 || opt.unique != NULL || opt.prio)
 			errx(ST_USAGE, "a broadcast sends one payload: no "
 			    "-n, -N, -u, -I, -L, and at most one data "

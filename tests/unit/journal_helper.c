@@ -83,6 +83,10 @@ on_replay(const struct journal_job *jj, void *arg)
 		t->reducer = dup_mem(jj->reducer, jj->reducer_len);
 		t->reducer_len = jj->reducer_len;
 	}
+	if (jj->target != NULL) {
+		t->target = dup_mem(jj->target, jj->target_len);
+		t->target_len = jj->target_len;
+	}
 	t->data = dup_mem(jj->data_ptr, jj->data_len);
 	t->data_len = jj->data_len;
 	t->fate = jj->fate;
@@ -101,6 +105,7 @@ got_free(struct got *g)
 		free(g->j[i].func);
 		free(g->j[i].unique);
 		free(g->j[i].reducer);
+		free(g->j[i].target);
 		free(g->j[i].data);
 		free(g->j[i].error);
 	}
@@ -225,6 +230,8 @@ add_job(struct journal *j, struct tjob *t, int ptr, struct donearg *d)
 	jj.unique_len = t->unique_len;
 	jj.reducer = t->reducer;
 	jj.reducer_len = t->reducer_len;
+	jj.target = t->target;
+	jj.target_len = t->target_len;
 	if (ptr) {
 		jj.data_ptr = t->data;
 		jj.data_len = t->data_len;
@@ -252,6 +259,10 @@ same_job(const struct tjob *a, const struct tjob *b)
 		return 0;
 	if ((a->reducer == NULL) != (b->reducer == NULL) ||
 	    a->reducer_len != b->reducer_len)
+		return 0;
+	if ((a->target == NULL) != (b->target == NULL) ||
+	    a->target_len != b->target_len || (a->target != NULL &&
+	    memcmp(a->target, b->target, a->target_len) != 0))
 		return 0;
 	return memcmp(a->func, b->func, a->func_len) == 0 &&
 	    memcmp(a->unique, b->unique, a->unique_len) == 0 &&

@@ -29,6 +29,8 @@ struct tjob {
 	size_t		 unique_len;
 	char		*reducer;
 	size_t		 reducer_len;
+	char		*target;	/* broadcast member, or NULL */
+	size_t		 target_len;
 	char		*data;
 	size_t		 data_len;
 	int		 ended;

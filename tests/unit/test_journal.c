@@ -113,6 +113,13 @@ test_round_trip(void)
 	mkjob(2, 0, 0, "ends", "gone", 4, NULL, "g", 1);
 	mkjob(1, 0, 0, "normal", "", 0, NULL, "norm", 4);	/* same again */
 	mkjob(1, 0, 0, "attempted", "a", 1, NULL, "a", 1);
+	/* Broadcast jobs: for one member only (TADD records). */
+	mkjob(1, 0, 0, "bcast", "", 0, NULL, "uptime", 6);
+	jobs[njobs - 1].target = "web3";
+	jobs[njobs - 1].target_len = 4;
+	mkjob(2, 0, 0, "bcast-all", "u", 1, "red", "x", 1);
+	jobs[njobs - 1].target = "";
+	jobs[njobs - 1].target_len = 0;
 
 	dir = newdir("rt");
 	j = jopen(dir, JOURNAL_SYNC_ALWAYS, 0, &cause);
@@ -179,6 +186,10 @@ test_round_trip(void)
 	ok(g->j[11].reducer != NULL && g->j[12].reducer != NULL &&
 	    g->j[12].reducer_len == 0 && g->j[0].reducer == NULL,
 	    "a missing reducer stays missing, an empty one empty");
+	ok(g->j[15].target != NULL && strcmp(g->j[15].target, "web3") == 0 &&
+	    g->j[16].target != NULL && g->j[16].target_len == 0 &&
+	    g->j[16].reducer_len == 3 && g->j[0].target == NULL,
+	    "a target survives, an empty one stays empty, none stays none");
 	journal_stats(j, &st);
 	is_int(st.live, njobs - 1, "stats after replay: live");
 	tjob_init(&t, "new", "", 0);

@@ -18,6 +18,7 @@
 #include <event2/buffer.h>
 #include <event2/event.h>
 
+#include "../../cmd/gm-server/journal_format.h"
 #include "journal_helper.h"
 #include "tap.h"
 
@@ -138,17 +139,140 @@ test_version(void)
 	snprintf(path, sizeof(path), "%s", last_seg(dir));
 	fd = open(path, O_RDWR);
 	ok(fd != -1 && pread(fd, h, 32, 0) == 32, "read the header");
-	h[8] = 3;
+	h[8] = JOURNAL_VERSION + 1;
 	crc = journal_crc32c(0, h, 28);
 	h[28] = crc;
 	h[29] = crc >> 8;
 	h[30] = crc >> 16;
 	h[31] = crc >> 24;
-	ok(pwrite(fd, h, 32, 0) == 32, "make it format version 3");
+	ok(pwrite(fd, h, 32, 0) == 32, "make it format version %d",
+	    JOURNAL_VERSION + 1);
 	close(fd);
-	ok(open_refused(dir, 1, "format version 3 is not supported", path),
+	ok(open_refused(dir, 1, "format version 4 is not supported", path),
 	    "an unknown version is refused, even with repair");
 	free(dir);
+}
+
+/* Append a sealed ADD record (a TADD with target) of job id to b. */
+static void
+old_add(struct jbuf *b, uint64_t id, const char *data, const char *target)
+{
+	struct jrec	 r;
+	uint8_t		*p;
+	size_t		 body;
+
+	memset(&r, 0, sizeof(r));
+	r.id = id;
+	r.prio = 1;
+	r.func = (const uint8_t *)"f";
+	r.func_len = 1;
+	r.data_len = strlen(data);
+	if (target != NULL) {
+		r.target = (const uint8_t *)target;
+		r.target_len = strlen(target);
+	}
+	body = rec_add_size(&r);
+	p = jbuf_grow(b, REC_HDR + body);
+	memcpy(rec_add_put(p + REC_HDR, &r), data, r.data_len);
+	rec_seal(p, body);
+}
+
+/*
+ * Journals written by older servers replay: version 1 (ADD, ATTEMPT,
+ * END) and version 2 (FATE too), made here byte by byte as those servers
+ * wrote them; a targeted job added later joins them and all replay.
+ */
+static void
+test_old_versions(void)
+{
+	struct journal	*j;
+	struct got	*g;
+	struct jbuf	 b;
+	struct jrec	 fr;
+	struct tjob	 t;
+	struct donearg	 d;
+	struct seen	 s = { 0 };
+	uint32_t	 v, crc;
+	char		*dir, *cause, path[1024], name[16];
+	int		 fd;
+	uint8_t		*p;
+
+	g = calloc(1, sizeof(*g));
+	for (v = 1; v <= 2; v++) {
+		snprintf(name, sizeof(name), "old-v%u", v);
+		dir = newdir(name);
+		ok(mkdir(dir, 0700) == 0, "version %u: a directory", v);
+		memset(&b, 0, sizeof(b));
+		hdr_make(jbuf_grow(&b, HDR_SIZE), 0, 1);
+		le_put32(b.b + 8, v);
+		crc = journal_crc32c(0, b.b, HDR_CRC_OFF);
+		le_put32(b.b + HDR_CRC_OFF, crc);
+		old_add(&b, 1, "one", NULL);
+		old_add(&b, 2, "two", NULL);
+		old_add(&b, 3, "three", NULL);
+		p = jbuf_grow(&b, REC_HDR + END_LEN);
+		rec_end_put(p + REC_HDR, 1, JOURNAL_END_COMPLETE);
+		rec_seal(p, END_LEN);
+		if (v == 2) {
+			memset(&fr, 0, sizeof(fr));
+			fr.id = 3;
+			fr.state = JOURNAL_FATE_FAILED;
+			fr.attempts = 2;
+			fr.first = fr.last = 1000;
+			fr.error = (const uint8_t *)"bad";
+			fr.error_len = 3;
+			p = jbuf_grow(&b, REC_HDR + FATE_FIXED + 3);
+			rec_fate_put(p + REC_HDR, &fr);
+			rec_seal(p, FATE_FIXED + 3);
+		}
+		snprintf(path, sizeof(path), "%s/seg-%016x.jnl", dir, 1);
+		fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+		ok(fd != -1 && write(fd, b.b, b.len) == (ssize_t)b.len &&
+		    close(fd) == 0, "version %u: a segment written", v);
+		free(b.b);
+
+		j = jopen(dir, JOURNAL_SYNC_ALWAYS, 0, &cause);
+		ok(j != NULL, "version %u: it opens (%s)", v,
+		    cause ? cause : "");
+		if (j == NULL)
+			continue;
+		is_int(journal_replay(j, on_replay, g), 2,
+		    "version %u: its 2 live jobs replay", v);
+		ok(g->n == 2 && g->j[0].id == 2 && strcmp(g->j[0].data,
+		    "two") == 0 && g->j[1].id == 3 && strcmp(g->j[1].data,
+		    "three") == 0 && g->j[0].target == NULL &&
+		    g->j[1].target == NULL,
+		    "version %u: as written, with no target", v);
+		ok(v == 1 || (g->j[1].fate == JOURNAL_FATE_FAILED &&
+		    g->j[1].tries == 2 && strcmp(g->j[1].error, "bad") == 0),
+		    "version %u: the failed job's fate replays", v);
+		got_free(g);
+		memset(&t, 0, sizeof(t));
+		t.func = "f";
+		t.func_len = 1;
+		t.data = "four";
+		t.data_len = 4;
+		t.target = "web3";
+		t.target_len = 4;
+		d.s = &s;
+		d.k = 0;
+		s.n = 0;
+		ok(add_job(j, &t, 1, &d) == 1 && run_until(&s.n, 1) &&
+		    s.err[0] == 0, "version %u: a targeted job added", v);
+		journal_close(j);
+		j = jopen(dir, JOURNAL_SYNC_ALWAYS, 0, &cause);
+		ok(j != NULL && journal_replay(j, on_replay, g) == 3 &&
+		    g->j[0].target == NULL && g->j[2].id == t.id &&
+		    g->j[2].target != NULL && strcmp(g->j[2].target,
+		    "web3") == 0 && strcmp(g->j[2].data, "four") == 0,
+		    "version %u: old jobs and the targeted one replay", v);
+		if (j != NULL)
+			journal_close(j);
+		got_free(g);
+		free(cause);
+		free(dir);
+	}
+	free(g);
 }
 
 /*
@@ -251,6 +375,7 @@ main(void)
 	test_torn_tail();
 	test_damage();
 	test_version();
+	test_old_versions();
 	test_short_segment();
 	test_empty_segment();
 	test_last_record();

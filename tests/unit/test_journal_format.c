@@ -187,6 +187,66 @@ test_records(void)
 	free(b.b);
 }
 
+/* A TADD: an ADD for one member, parsed as an ADD with its target. */
+static void
+test_target(void)
+{
+	struct jbuf	 b = { 0 };
+	struct jrec	 w, r;
+	const char	*why;
+	uint8_t		*p;
+	size_t		 body, n;
+
+	memset(&w, 0, sizeof(w));
+	w.id = 42;
+	w.prio = 1;
+	w.func = (const uint8_t *)"up";
+	w.func_len = 2;
+	w.unique = (const uint8_t *)"u";
+	w.unique_len = 1;
+	w.reducer = (const uint8_t *)"rd";
+	w.reducer_len = 2;
+	w.target = (const uint8_t *)"web3";
+	w.target_len = 4;
+	w.data_len = 6;
+	body = rec_add_size(&w);
+	is_int(body, TADD_FIXED + 15, "TADD body: fixed part, strings, target");
+	p = jbuf_grow(&b, REC_HDR + body);
+	memcpy(rec_add_put(p + REC_HDR, &w), "uptime", 6);
+	rec_seal(p, body);
+	is_int(p[REC_HDR], REC_TADD, "a job with a target is written as TADD");
+	n = rec_parse(b.b, b.len, &r, &why);
+	ok(n == REC_HDR + body && r.type == REC_ADD && r.id == 42 &&
+	    r.target_len == 4 && memcmp(r.target, "web3", 4) == 0 &&
+	    r.reducer_len == 2 && memcmp(r.reducer, "rd", 2) == 0 &&
+	    r.data_len == 6 && memcmp(r.data, "uptime", 6) == 0 &&
+	    r.func_len == 2 && memcmp(r.func, "up", 2) == 0,
+	    "it parses as an ADD with its target, reducer and payload");
+	rec_copy_add(&b, b.b, 5);
+	n = rec_parse(b.b + REC_HDR + body, b.len - REC_HDR - body, &r, &why);
+	ok(n == REC_HDR + body && r.attempts == 5 && r.target_len == 4 &&
+	    memcmp(r.target, "web3", 4) == 0,
+	    "a copied TADD keeps its target");
+	le_put32(b.b + REC_HDR + ADD_FIXED, 5);
+	rec_seal(b.b, body);
+	ok(rec_parse(b.b, b.len, &r, &why) == 0 &&
+	    strcmp(why, "malformed record") == 0,
+	    "a target length that does not add up is malformed");
+	free(b.b);
+
+	memset(&b, 0, sizeof(b));
+	w.target = NULL;
+	w.target_len = 0;
+	body = rec_add_size(&w);
+	p = jbuf_grow(&b, REC_HDR + body);
+	memcpy(rec_add_put(p + REC_HDR, &w), "uptime", 6);
+	rec_seal(p, body);
+	ok(p[REC_HDR] == REC_ADD && body == ADD_FIXED + 11 &&
+	    rec_parse(b.b, b.len, &r, &why) != 0 && r.target == NULL,
+	    "a job without one is still a plain ADD");
+	free(b.b);
+}
+
 static void
 test_header(void)
 {
@@ -345,6 +405,7 @@ main(void)
 	test_crc();
 	test_crc_same();
 	test_records();
+	test_target();
 	test_header();
 	test_scan();
 	test_tail();
