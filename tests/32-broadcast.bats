@@ -145,6 +145,22 @@ ok: fine"
 	assert_line "gm-submit: up: no members: no worker of those named is registered for up on any server"
 }
 
+@test "the bash completion offers the members of -f FUNC after --to" {
+	gm_only
+	[ -r /usr/share/bash-completion/bash_completion ] ||
+	    skip "bash-completion is not installed"
+	work_start w1 --id web1 -f up -- cat
+	work_start w2 --id other -f down -- cat
+	run -0 bash -c '
+	    . /usr/share/bash-completion/bash_completion
+	    . "$1"
+	    COMP_WORDS=(gm-submit -f up --to ""); COMP_CWORD=4
+	    COMP_LINE="gm-submit -f up --to "; COMP_POINT=${#COMP_LINE}
+	    _gm_submit gm-submit "" --to
+	    printf "%s\n" "${COMPREPLY[@]}"' _ "$BATS_TEST_DIRNAME/../contrib/completion/gm-submit.bash"
+	assert_output "web1"
+}
+
 @test "zero members: an error of its own" {
 	gm_only
 	run -1 gm-submit --all -f nobody hi

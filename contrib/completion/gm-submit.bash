@@ -16,7 +16,7 @@ _gm_submit_members()
 	local srv=${GEARMAN_SERVER:-localhost:4730}
 	command -v gm-admin >/dev/null 2>&1 || return 0
 	gm-admin -t 500 -h "$srv" --raw members "$1" 2>/dev/null |
-	    awk -F '\t' 'NF == 3 { print $1 }'
+	    awk -F '\t' 'NF == 4 { print $1 }'
 }
 
 _gm_submit()
