@@ -683,13 +683,17 @@ s_tls() {
 }
 
 # Broadcast (issue 11): n_members gm-work members (echo mode, ids m1..),
-# one `gm-submit --all` timed from start to exit (ms), every reply checked.
+# one `gm-submit --all` timed from start to exit (ms), every reply checked;
+# then one `gm-submit -b --all` (a durable job per member, the journal
+# syncing every record) timed to its exit, when every handle is back, and
+# to the moment the server has none of them left (polled every 20 ms).
 n_members=100
 s_bcast() {
-	local i p t0 t1 n mp=()
+	local i p t0 t1 t2 n mp=()
 	[ -n "$gm_ok" ] || return 0
 	say "  gm: broadcast to $n_members members"
-	start gm --journal none || return 1
+	rm -rf "$work/jbc"
+	start gm --journal "$work/jbc" || return 1
 	for i in $(seq "$n_members"); do
 		"$gmwork" -h 127.0.0.1 -p "$sport" --id "m$i" -f bc \
 		    >/dev/null 2>>"$work/bcw.log" 3>&- </dev/null &
@@ -711,6 +715,23 @@ s_bcast() {
 			    "$work/bc.err")"
 		else
 			rec gm.bcast.ms "$((t1 - t0))"
+		fi
+		t0=$(ms)
+		"$gmsubmit" -h 127.0.0.1 -p "$sport" -t 60000 -b --all -f bc \
+		    hello >"$work/bcb.out" 2>"$work/bcb.err"
+		t1=$(ms)
+		n=$(grep -c '^m[0-9]*: [^ ]*:[0-9]*$' "$work/bcb.out")
+		if [ "$n" != "$n_members" ]; then
+			fail "bcast -b: $n handles of $n_members: $(tail -1 \
+			    "$work/bcb.err")"
+		elif ! wait_for 60 eval '"$top/build/bin/gm-admin" -h \
+		    127.0.0.1 -p "$sport" --raw status | grep -q \
+		    "^bc	0	0	"'; then
+			fail "bcast -b: the members did not run their jobs"
+		else
+			t2=$(ms)
+			rec gm.bcastbg.ms "$((t1 - t0))"
+			rec gm.bcastbgran.ms "$((t2 - t0))"
 		fi
 	fi
 	# Members first (they would reconnect to a stopped server forever).
@@ -975,6 +996,8 @@ core_table() {
 	crow mem_bytes_per_job gen gm.mem.bytes gearmand.mem.bytes \
 	    fifo.mem.bytes ""
 	crow bcast_${n_members}_ms gm-work gm.bcast.ms - - ""
+	crow bcast_bg_durable_${n_members}_ms gm-work gm.bcastbg.ms - - ""
+	crow bcast_bg_all_ran_${n_members}_ms gm-work gm.bcastbgran.ms - - ""
 }
 
 # has GROUP: GROUP ran in this run.
