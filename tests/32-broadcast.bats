@@ -486,3 +486,31 @@ $h2	0	0	1	web2"
 	run -0 admin "failed list up"
 	assert_output "."
 }
+
+@test "-b: PHP and Perl workers, members by their client ids, run theirs as ordinary jobs" {
+	gm_only
+	work_start other --id other -f echo -- sh -c "$(runner other)"
+	run -0 --separate-stderr gm-submit -b --to php1 --to perl1 -f echo hi
+	[ "${#lines[@]}" -eq 2 ]
+	wait_until 20 eval '[ "$(status_row echo | cut -f2,3)" = "2	0" ]'
+	hperl=$(handle_of "$output" perl1)
+	# Each library worker takes one job (-c 1) and exits: its own.
+	php "$CLIENTS/php-worker.php" -c 1 -i php1 echo \
+	    2>"$BATS_TEST_TMPDIR/php.err" 3>&- </dev/null &
+	php=$!
+	wait_until 30 eval "! pid_alive $php"
+	wait "$php"
+	# Its job ends (the server may read its WORK_COMPLETE after this):
+	# perl1's alone is left.
+	want="$hperl	0	0	1	perl1
+."
+	wait_until 20 eval '[ "$(admin "show jobs")" = "$want" ]'
+	perl "$CLIENTS/perl-worker.pl" -c 1 -i perl1 echo \
+	    2>"$BATS_TEST_TMPDIR/perl.err" 3>&- </dev/null &
+	perl=$!
+	wait_until 30 eval "! pid_alive $perl"
+	wait "$perl"
+	wait_until 20 eval '[ "$(status_row echo | cut -f2)" = 0 ]'
+	run runs other
+	assert_output ""
+}
