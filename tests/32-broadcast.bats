@@ -417,11 +417,15 @@ HANDLE +RETRIES +IGNORED +PERSISTED +TARGET$"
 	done
 	run runs other
 	assert_output ""
-	# Done for good: a second crash brings none of them back.
+	# Done for good: a second crash brings none of them back.  A later
+	# job's JOB_CREATED shows their end records are on disk (in order).
+	run -0 gm-submit -b -f later z
+	hz=$output
 	server_stop s1 KILL
 	JOURNAL_s1=$BATS_TEST_TMPDIR/journal server_start s1
 	run -0 admin "show jobs"
-	assert_output "."
+	assert_output "$hz	0	0	1
+."
 }
 
 @test "-b: the admin views and the page show per-member jobs; one is cancelled by its handle" {
