@@ -216,8 +216,8 @@ list_table(const struct view *v, const char *cmd, struct table *t)
 }
 
 /*
- * status, priority-status, workers, members (of func, or all), jobs, unique-jobs,
- * journal, stats.
+ * status, priority-status, workers, members (of func, or all), jobs,
+ * unique-jobs, journal, stats.
  */
 static void
 do_list(enum action a, const char *func)

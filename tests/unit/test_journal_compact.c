@@ -62,7 +62,7 @@ test_compaction(void)
 	struct got		*g;
 	struct donearg		 d;
 	struct seen		 s = { 0 };
-	struct tjob		 t;
+	struct tjob		 t, bt;
 	struct timespec		 t0, t1;
 	uint64_t		 ids[1000];
 	char			*dir, *cause;
@@ -89,9 +89,16 @@ test_compaction(void)
 		else if (i % 50 == 0)
 			set_fate(j, ids[i], JOURNAL_FATE_QUEUED, 0);
 	}
-	tjob_init(&t, "after", "z", 1);
+	/* A broadcast job (a TADD record) stays live through compaction. */
+	tjob_init(&bt, "up", "b", 1);
+	bt.target = "web3";
+	bt.target_len = 4;
 	d.s = &s;
 	d.k = 0;
+	add_job(j, &bt, 1, &d);
+	ok(run_until(&s.n, 1), "a targeted job added");
+	s.n = 0;
+	tjob_init(&t, "after", "z", 1);
 	/*
 	 * Compaction starts after a write when dead records dominate; the
 	 * ends may span several writes, so keep writing (an add and its end)
@@ -112,7 +119,7 @@ test_compaction(void)
 	ok(s.n == k && s.err[0] == 0, "later adds complete");
 	ok(st.compactions >= 1, "dead records dominate: compaction (%llu)",
 	    (unsigned long long)st.compactions);
-	is_int(st.live, 100, "stats: 100 live");
+	is_int(st.live, 101, "stats: 101 live");
 	ok(st.dead <= 50, "stats: few dead records left (%llu)",
 	    (unsigned long long)st.dead);
 	journal_close(j);
@@ -124,9 +131,9 @@ test_compaction(void)
 	ok(j != NULL, "compacted journal opens");
 	if (j == NULL)
 		return;
-	is_int(journal_replay(j, on_replay, g), 100,
+	is_int(journal_replay(j, on_replay, g), 101,
 	    "exactly the live set replays");
-	good = g->n == 100;
+	good = g->n == 101;
 	for (k = 0; good && k < 100; k++) {
 		i = k * 10;
 		if (g->j[k].id != ids[i] ||
@@ -140,6 +147,8 @@ test_compaction(void)
 			good = 0;
 	}
 	ok(good, "in order, with their ids, attempt counts and last fates");
+	ok(g->n == 101 && same_job(&g->j[100], &bt),
+	    "the targeted job comes back whole, with its target");
 	journal_close(j);
 	got_free(g);
 	free(g);
