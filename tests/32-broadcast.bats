@@ -279,6 +279,8 @@ WORK_COMPLETE H:HOST:1 done
 @1 WAIT 1
 @3 REQ GRAB_JOB
 @3 WAIT 1
+@1 REQ OPTION_REQ target=a\x09b
+@1 WAIT 1
 @1 REQ OPTION_REQ target=
 @1 WAIT 1
 @1 REQ SUBMIT_JOB_BG f "" y
@@ -295,6 +297,7 @@ WORK_FAIL H:HOST:1
 ERROR INVALID_TARGET "Broadcast jobs are not reduce jobs"
 JOB_CREATED H:HOST:2
 @3 NO_JOB
+ERROR INVALID_TARGET "Target member name too long or holds a control character"
 OPTION_RES target=
 JOB_CREATED H:HOST:3
 @3 JOB_ASSIGN H:HOST:3 f y'

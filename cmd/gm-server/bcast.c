@@ -46,13 +46,17 @@ int
 bcast_option(struct conn *c, const void *opt, size_t len)
 {
 	const char	*p = opt;
+	size_t		 i;
 
 	if (len < TARGET_OPT_LEN || memcmp(p, TARGET_OPT, TARGET_OPT_LEN) != 0)
 		return 0;
-	if (len - TARGET_OPT_LEN > GM_UNIQUE_SIZE ||
-	    memchr(p, '\0', len) != NULL) {
+	/* No control bytes: the name goes into admin lines (show jobs). */
+	for (i = TARGET_OPT_LEN; i < len; i++)
+		if ((unsigned char)p[i] < 0x20 || p[i] == 0x7f)
+			break;
+	if (len - TARGET_OPT_LEN > GM_UNIQUE_SIZE || i < len) {
 		conn_error(c, "INVALID_TARGET", "Target member name too long "
-		    "or holds a NUL");
+		    "or holds a control character");
 		return 1;
 	}
 	free(c->c_target);
