@@ -247,11 +247,7 @@ test_old_versions(void)
 		    g->j[1].tries == 2 && strcmp(g->j[1].error, "bad") == 0),
 		    "version %u: the failed job's fate replays", v);
 		got_free(g);
-		memset(&t, 0, sizeof(t));
-		t.func = "f";
-		t.func_len = 1;
-		t.data = "four";
-		t.data_len = 4;
+		tjob_init(&t, "f", "four", 4);
 		t.target = "web3";
 		t.target_len = 4;
 		d.s = &s;
