@@ -521,3 +521,26 @@ $h2	0	0	1	web2"
 	run runs other
 	assert_output ""
 }
+
+@test "-b --all on two servers: a member on both gets its job once, from the first" {
+	gm_only
+	server_start s2
+	work_start web1 -h "127.0.0.1:$PORT_s1" --id web1 -f up -- sh -c "$(runner web1)"
+	WPORT=$PORT_s2 work_start web2 -h "127.0.0.1:$PORT_s2" --id web2 -f up -- sh -c "$(runner web2)"
+	work_start both -h "127.0.0.1:$PORT_s1,127.0.0.1:$PORT_s2" --id both \
+	    -f up -- sh -c "$(runner both)"
+	member_up both up "$PORT_s1"
+	member_up both up "$PORT_s2"
+	run -0 --separate-stderr gm-submit -h "127.0.0.1:$PORT_s1,127.0.0.1:$PORT_s2" \
+	    -b --all --json -f up hi
+	run -0 sort <<<"$output"
+	assert_output --regexp "^\{\"member\": \"both\", \"server\": \"127\.0\.0\.1:$PORT_s1\", \"status\": \"queued\", .*
+\{\"member\": \"web1\", \"server\": \"127\.0\.0\.1:$PORT_s1\", .*
+\{\"member\": \"web2\", \"server\": \"127\.0\.0\.1:$PORT_s2\", .*\}$"
+	wait_until 20 eval '[ "$(status_row up "$PORT_s1" | cut -f2)" = 0 ]'
+	wait_until 20 eval '[ "$(status_row up "$PORT_s2" | cut -f2)" = 0 ]'
+	for n in web1 web2 both; do
+		run runs "$n"
+		assert_output "hi"
+	done
+}
