@@ -264,11 +264,13 @@ same_job(const struct tjob *a, const struct tjob *b)
 	    a->target_len != b->target_len || (a->target != NULL &&
 	    memcmp(a->target, b->target, a->target_len) != 0))
 		return 0;
+	/* Empty strings may be NULL (tjob_init gives no unique id). */
 	return memcmp(a->func, b->func, a->func_len) == 0 &&
-	    memcmp(a->unique, b->unique, a->unique_len) == 0 &&
+	    (a->unique_len == 0 ||
+	    memcmp(a->unique, b->unique, a->unique_len) == 0) &&
 	    (a->reducer == NULL ||
 	    memcmp(a->reducer, b->reducer, a->reducer_len) == 0) &&
-	    memcmp(a->data, b->data, a->data_len) == 0;
+	    (a->data_len == 0 || memcmp(a->data, b->data, a->data_len) == 0);
 }
 
 /* Path of the newest segment in dir (static buffer). */
