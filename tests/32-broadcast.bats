@@ -390,7 +390,9 @@ n"
 
 @test "-b survives SIGKILL of the server: replayed with targets, each member gets only its own" {
 	gm_only
+	# Restarted on its port (held while it is down), with a journal.
 	server_stop s1
+	port_hold "$PORT_s1"
 	JOURNAL_s1=$BATS_TEST_TMPDIR/journal server_start s1
 	run -0 --separate-stderr gm-submit -b --to web1 --to web2 --to web3 -f up "x y"
 	h1=$(handle_of "$output" web1)
@@ -399,6 +401,7 @@ n"
 	run -0 gm-admin --json jobs
 	assert_line "  {\"server\": \"127.0.0.1:$PORT\", \"handle\": \"$h1\", \"retries\": 0, \"ignored\": 0, \"persisted\": 1, \"target\": \"web1\"},"
 	server_stop s1 KILL
+	port_hold "$PORT_s1"
 	JOURNAL_s1=$BATS_TEST_TMPDIR/journal server_start s1
 	run -0 gm-admin jobs
 	run -0 sort <<<"$output"
@@ -425,6 +428,7 @@ HANDLE +RETRIES +IGNORED +PERSISTED +TARGET$"
 	run -0 gm-submit -b -f later z
 	hz=$output
 	server_stop s1 KILL
+	port_hold "$PORT_s1"
 	JOURNAL_s1=$BATS_TEST_TMPDIR/journal server_start s1
 	run -0 admin "show jobs"
 	assert_output "$hz	0	0	1
@@ -434,8 +438,11 @@ HANDLE +RETRIES +IGNORED +PERSISTED +TARGET$"
 @test "-b: the admin views and the page show per-member jobs; one is cancelled by its handle" {
 	gm_only
 	local http
-	http=$(free_port)
+	port_hold
+	http=$HELD_PORT
+	# Restarted on its port (held meanwhile), with HTTP.
 	server_stop s1
+	port_hold "$PORT_s1"
 	server_start s1 --http-port "$http"
 	wait_until 20 port_open "$http"
 	run -0 --separate-stderr gm-submit -b --to web1 --to web2 -f up hi
