@@ -188,16 +188,24 @@ ok: fine"
 gm-submit: up: 1 member: 1 done, 0 failed, 0 no answer"
 }
 
+# restart_http: restart s1 on its port (held meanwhile) with HTTP on a
+# port held until it binds it; HELD_PORT is the HTTP port.
+restart_http() {
+	local http
+	port_hold
+	http=$HELD_PORT
+	server_stop s1
+	port_hold "$PORT_s1"
+	HELD_PORT=$http
+	server_start s1 --http-port "$http"
+	wait_until 20 port_open "$http"
+}
+
 @test "a job held for a busy member is the function's oldest queued on the status page" {
 	gm_only
 	local http page row hold sub
-	port_hold
+	restart_http
 	http=$HELD_PORT
-	# Restarted on its port (held meanwhile), with HTTP.
-	server_stop s1
-	port_hold "$PORT_s1"
-	server_start s1 --http-port "$http"
-	wait_until 20 port_open "$http"
 	work_start w2 --id web2 -f up -f hold -- sh -c "d=\$(cat); [ \"\$d\" != block ] ||
 	    while [ ! -e '$BATS_TEST_TMPDIR/go' ]; do sleep 0.05; done; echo two \$d"
 	gm-submit -f hold block >/dev/null &
@@ -438,13 +446,8 @@ HANDLE +RETRIES +IGNORED +PERSISTED +TARGET$"
 @test "-b: the admin views and the page show per-member jobs; one is cancelled by its handle" {
 	gm_only
 	local http
-	port_hold
+	restart_http
 	http=$HELD_PORT
-	# Restarted on its port (held meanwhile), with HTTP.
-	server_stop s1
-	port_hold "$PORT_s1"
-	server_start s1 --http-port "$http"
-	wait_until 20 port_open "$http"
 	run -0 --separate-stderr gm-submit -b --to web1 --to web2 -f up hi
 	h1=$(handle_of "$output" web1)
 	h2=$(handle_of "$output" web2)
