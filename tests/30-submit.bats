@@ -302,26 +302,33 @@ teardown_file() {
 	run gm-submit --status "$h"
 	[ "$status" -eq 0 ]
 	[ "$output" = "$h: queued" ]
-	gm-submit -f hold y >/dev/null 2>&1 3>&- &
-	local pid=$!
-	wait_until 15 eval '[ "$(admin "show jobs" | wc -l)" -gt 0 ]'
+	hold_submit y
+	wait_until 15 eval '[ "$(gm-submit --status "$HOLD_HANDLE")" = "$HOLD_HANDLE: running 0/0" ]'
 	run gm-submit --status "${h%:*}:999999"
 	[ "$status" -eq 1 ]
 	[ "$output" = "${h%:*}:999999: unknown" ]
-	kill "$pid"
-	wait "$pid" || true
+	kill "$HOLD_PID"
+	wait "$HOLD_PID" || true
+}
+
+# hold_submit PAYLOAD: submit a job of hold (its worker takes it and never
+# answers) in the background; sets HOLD_PID, and HOLD_HANDLE once the
+# server has created the job.
+hold_submit() {
+	local err=$BATS_TEST_TMPDIR/hold-$1.err
+	gm-submit -v -f hold "$1" >/dev/null 2>"$err" 3>&- &
+	HOLD_PID=$!
+	wait_until 15 grep -q 'created on' "$err"
+	HOLD_HANDLE=$(sed -n 's/^gm-submit: hold: \(.*\): created on .*/\1/p' \
+	    "$err")
+	[ -n "$HOLD_HANDLE" ]
 }
 
 @test "--status of a running job shows its progress" {
-	gm-submit -v -f hold z >/dev/null 2>"$BATS_TEST_TMPDIR/err" 3>&- &
-	local pid=$!
-	wait_until 15 grep -q 'created on' "$BATS_TEST_TMPDIR/err"
-	local h
-	h=$(sed -n 's/^gm-submit: hold: \(.*\): created on .*/\1/p' \
-	    "$BATS_TEST_TMPDIR/err")
-	wait_until 15 eval '[ "$(gm-submit --status "$h")" = "$h: running 0/0" ]'
-	kill "$pid"
-	wait "$pid" || true
+	hold_submit z
+	wait_until 15 eval '[ "$(gm-submit --status "$HOLD_HANDLE")" = "$HOLD_HANDLE: running 0/0" ]'
+	kill "$HOLD_PID"
+	wait "$HOLD_PID" || true
 }
 
 @test "--at submits a scheduled job and prints its handle" {
