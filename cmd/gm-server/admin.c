@@ -500,18 +500,22 @@ failed_act(struct conn *c, char **tok, int n)
 
 	if (!trusted(c, retry ? "retry" : "purge"))
 		return;
+	/* A retry also runs jobs that wait for their next try now. */
 	if (n == 4 && strcasecmp(tok[2], "job") == 0) {
 		if (queue_handle_parse(tok[3], strlen(tok[3]), &num) == -1 ||
-		    (retry ? failed_retry(num) : failed_purge(num)) == -1) {
+		    ((retry ? failed_retry(num) : failed_purge(num)) == -1 &&
+		    (!retry || queue_retry_now(tok[3], strlen(tok[3])) == -1))) {
 			conn_printf(c, "ERR UNKNOWN_JOB\r\n");
 			return;
 		}
 		done = 1;
 	} else if (n == 4 && strcasecmp(tok[2], "function") == 0)
-		done = retry ? failed_retry_func(tok[3], strlen(tok[3])) :
+		done = retry ? failed_retry_func(tok[3], strlen(tok[3])) +
+		    queue_retry_now_func(tok[3], strlen(tok[3])) :
 		    failed_purge_func(tok[3], strlen(tok[3]));
 	else if (n == 3 && strcasecmp(tok[2], "all") == 0)
-		done = retry ? failed_retry_func(NULL, 0) :
+		done = retry ? failed_retry_func(NULL, 0) +
+		    queue_retry_now_func(NULL, 0) :
 		    failed_purge_func(NULL, 0);
 	else {
 		conn_printf(c, "ERR INVALID_ARGUMENTS usage:+failed+%s+"

@@ -512,6 +512,8 @@ int		 queue_handle(const struct job *, char *, size_t);
 int		 queue_handle_num(uint64_t, char *, size_t);
 int		 queue_cancel(const char *, size_t);
 void		 queue_foreach_job(void (*)(struct job *, void *), void *);
+int		 queue_retry_now(const void *, size_t);
+uint64_t	 queue_retry_now_func(const char *, size_t);
 uint64_t	 queue_running(void);
 int		 queue_handle_parse(const void *, size_t, uint64_t *);
 uint64_t	 queue_retrying(void);

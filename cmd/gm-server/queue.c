@@ -743,6 +743,56 @@ queue_timer_due(struct job *j)
 		queue_requeue(j, "timed out (CAN_DO_TIMEOUT)");
 }
 
+/* Arguments of retry_now_one. */
+struct retry_now {
+	const char	*func;		/* NULL: every function */
+	size_t		 len;
+	uint64_t	 n;		/* jobs made due */
+};
+
+/* Make j due now if it waits for a retry of the function asked for. */
+static void
+retry_now_one(struct job *j, void *arg)
+{
+	struct retry_now	*rn = arg;
+
+	if (j->j_state != JOB_WAITING || !(j->j_flags & JOB_RETRY) ||
+	    (j->j_flags & JOB_CANCELLED) || (rn->func != NULL &&
+	    (j->j_func->f_len != rn->len ||
+	    memcmp(j->j_func->f_name, rn->func, rn->len) != 0)))
+		return;
+	timer_del(j);
+	queue_timer_due(j);
+	rn->n++;
+}
+
+/*
+ * An operator's retry of jobs that wait for their next try (after a
+ * failure, under a retry policy): the job of handle p runs now instead of
+ * at its due time; -1 if it does not wait for a retry.
+ */
+int
+queue_retry_now(const void *p, size_t len)
+{
+	struct retry_now	 rn = { NULL, 0, 0 };
+	struct job		*j;
+
+	if ((j = queue_find_handle(p, len)) == NULL)
+		return -1;
+	retry_now_one(j, &rn);
+	return rn.n == 1 ? 0 : -1;
+}
+
+/* The same for every job of function func (NULL: all); how many. */
+uint64_t
+queue_retry_now_func(const char *func, size_t len)
+{
+	struct retry_now	 rn = { func, len, 0 };
+
+	queue_foreach_job(retry_now_one, &rn);
+	return rn.n;
+}
+
 /*
  * When the oldest queued job of f was queued (monotonic us), or -1: the
  * heads of the queues are their oldest, as jobs join at the tail; jobs

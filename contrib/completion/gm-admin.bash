@@ -26,6 +26,14 @@ _gm_admin_failed()
 	    awk -F '\t' 'NF == 9 { print $1 }'
 }
 
+# Handles of jobs waiting for a retry (retry runs them now).
+_gm_admin_retrying()
+{
+	local srv=${GEARMAN_SERVER:-localhost:4730}
+	gm-admin -t 500 -h "$srv" --raw retrying 2>/dev/null |
+	    awk -F '\t' 'NF == 6 { print $1 }'
+}
+
 _gm_admin()
 {
 	local cur prev words cword i sub= nwords=0
@@ -104,8 +112,8 @@ _gm_admin()
 		;;
 	retry|purge)
 		[ "$nwords" -eq 0 ] &&
-		    COMPREPLY=($(compgen -W "all function $(_gm_admin_failed)" \
-		    -- "$cur"))
+		    COMPREPLY=($(compgen -W "all function $(_gm_admin_failed)
+		    $([ "$sub" = purge ] || _gm_admin_retrying)" -- "$cur"))
 		[ "$nwords" -eq 1 ] && [ "$prev" = function ] &&
 		    COMPREPLY=($(compgen -W "$(_gm_admin_functions)" -- "$cur"))
 		;;
