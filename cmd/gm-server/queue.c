@@ -26,6 +26,7 @@
 
 static void	 job_retry_at(struct job *, int64_t);
 static void	 job_failed(struct job *, const void *, size_t);
+static void	 journal_retry(struct job *, int64_t);
 static void	 job_to_failed(struct job *, int64_t, int64_t, const void *,
 		    size_t);
 static void	 job_unrun(struct job *);
@@ -401,7 +402,6 @@ static void
 job_failed(struct job *j, const void *err, size_t len)
 {
 	struct retry_policy	 rp;
-	struct journal_fate	 jf;
 	int64_t			 now = timer_now_ms(), first;
 	char			 h[GM_HANDLE_SIZE];
 
@@ -423,16 +423,27 @@ job_failed(struct job *j, const void *err, size_t len)
 	log_debug("%s: job %s (function %s) failed, retry %u of %u in "
 	    "%" PRId64 " ms", __func__, h, j->j_func->f_name, j->j_tries,
 	    rp.rp_retries, j->j_key - now);
-	if (j->j_flags & JOB_JOURNAL) {
-		memset(&jf, 0, sizeof(jf));
-		jf.state = JOURNAL_FATE_RETRY;
-		jf.tries = j->j_tries;
-		jf.due = j->j_key;
-		jf.first = first;
-		jf.last = now;
-		failed_note_get(j->j_num, &jf.first, &jf.error, &jf.error_len);
-		journal_fate(jnl, j->j_jid, &jf);
-	}
+	journal_retry(j, now);
+}
+
+/*
+ * Journal that j waits for a retry due at j_key, with its tries and last
+ * error (failed.c's note), the last failure at wall ms last.
+ */
+static void
+journal_retry(struct job *j, int64_t last)
+{
+	struct journal_fate	 jf;
+
+	if (!(j->j_flags & JOB_JOURNAL))
+		return;
+	memset(&jf, 0, sizeof(jf));
+	jf.state = JOURNAL_FATE_RETRY;
+	jf.tries = j->j_tries;
+	jf.due = j->j_key;
+	jf.last = last;
+	failed_note_get(j->j_num, &jf.first, &jf.error, &jf.error_len);
+	journal_fate(jnl, j->j_jid, &jf);
 }
 
 /* A background job has no tries left: over to the failed list. */
@@ -762,6 +773,9 @@ retry_now_one(struct job *j, void *arg)
 	    memcmp(j->j_func->f_name, rn->func, rn->len) != 0)))
 		return;
 	timer_del(j);
+	/* Due now, after a restart as well (tries and error kept). */
+	j->j_key = timer_now_ms();
+	journal_retry(j, j->j_key);
 	queue_timer_due(j);
 	rn->n++;
 }
