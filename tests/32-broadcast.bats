@@ -123,9 +123,9 @@ ok: fine"
 	run tail -n 1 "$BATS_TEST_TMPDIR/err"
 	assert_output "gm-submit: f: 3 members: 1 done, 2 failed (bad: sh: exited with status 1, dead: failed), 0 no answer"
 	# A member that provably never answers within -t (its command runs
-	# far longer), next to one that answered: the deadline has nothing
-	# else to wait for.
-	# (Its worker's SIGINT at teardown kills the command.)
+	# far longer), alone under the deadline: no other member has to
+	# start a command within it.  (Its worker's SIGINT at teardown kills
+	# the command.)
 	work_start silent --id silent -f g -- sleep 600
 	rc=0
 	gm-submit --all -t 1000 -f g hi >"$BATS_TEST_TMPDIR/out" \
