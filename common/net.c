@@ -104,90 +104,155 @@ net_unix_addr(const char *path, struct sockaddr_un *sun)
 	return 0;
 }
 
-/* Connect one address, giving up after timeout ms (<= 0: no limit). */
-static int
-connect_one(const struct addrinfo *ai, int timeout)
+/*
+ * Connecting without blocking: the addresses a name resolves to (IPv6 ones
+ * first, as getaddrinfo orders them), tried one after the other.
+ */
+struct net_dial {
+	struct addrinfo		*nd_res;	/* getaddrinfo's list, or NULL */
+	const struct addrinfo	*nd_next;	/* the next address to try */
+	struct addrinfo		 nd_uai;	/* "unix:/path": the address */
+	struct sockaddr_un	 nd_sun;
+	int			 nd_error;	/* errno of the last failure */
+};
+
+/*
+ * Resolve host:port (a name or a number; "unix:/path" is a unix-domain
+ * socket and the port is not used) for net_dial_next.  Returns NULL with
+ * errno set (EHOSTUNREACH for a name that does not resolve).  Resolving a
+ * name may block; numbers and /etc/hosts do not wait on the network.
+ */
+struct net_dial *
+net_dial_new(const char *host, const char *port)
 {
+	struct net_dial	*d;
+	struct addrinfo	 hints;
+	int		 error;
+
+	d = xcalloc(1, sizeof(*d));
+	d->nd_error = ECONNREFUSED;
+	if (net_is_unix(host)) {
+		if (net_unix_addr(host + strlen(NET_UNIX_PREFIX),
+		    &d->nd_sun) == -1) {
+			free(d);
+			return NULL;
+		}
+		d->nd_uai.ai_family = AF_UNIX;
+		d->nd_uai.ai_socktype = SOCK_STREAM;
+		d->nd_uai.ai_addr = (struct sockaddr *)&d->nd_sun;
+		d->nd_uai.ai_addrlen = sizeof(d->nd_sun);
+		d->nd_next = &d->nd_uai;
+		return d;
+	}
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	if ((error = getaddrinfo(host, port, &hints, &d->nd_res)) != 0) {
+		free(d);
+		errno = error == EAI_SYSTEM ? errno : EHOSTUNREACH;
+		return NULL;
+	}
+	d->nd_next = d->nd_res;
+	return d;
+}
+
+/*
+ * Start connecting the next address: returns a non-blocking, close-on-exec
+ * socket whose connect is under way (or done), to be handed to
+ * net_dial_done once it is writable or its deadline has passed; -1 with
+ * errno set to the last failure when no address is left.
+ */
+int
+net_dial_next(struct net_dial *d)
+{
+	const struct addrinfo	*ai;
+	int			 fd;
+
+	while ((ai = d->nd_next) != NULL) {
+		d->nd_next = ai->ai_next;
+		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC |
+		    SOCK_NONBLOCK, ai->ai_protocol);
+		if (fd == -1) {
+			d->nd_error = errno;
+			continue;
+		}
+		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0 ||
+		    errno == EINPROGRESS || errno == EAGAIN)
+			return fd;
+		d->nd_error = errno;
+		close(fd);
+	}
+	errno = d->nd_error;
+	return -1;
+}
+
+/*
+ * The connect on fd (from net_dial_next) has finished, or failed with
+ * error (ETIMEDOUT when its deadline passed; 0: ask the socket).  Returns
+ * 0 with fd ready, Nagle off and keepalive set on TCP; or -1 with errno
+ * set and fd closed, net_dial_next being next.
+ */
+int
+net_dial_done(struct net_dial *d, int fd, int error)
+{
+	struct sockaddr_storage	 ss;
+	socklen_t		 len = sizeof(error);
+	socklen_t		 slen = sizeof(ss);
+
+	if (error == 0 &&
+	    getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &len) == -1)
+		error = errno;
+	if (error != 0) {
+		close(fd);
+		d->nd_error = errno = error;
+		return -1;
+	}
+	if (getsockname(fd, (struct sockaddr *)&ss, &slen) == 0 &&
+	    ss.ss_family != AF_UNIX) {
+		net_nodelay(fd);
+		net_keepalive(fd, NET_KA_IDLE, NET_KA_INTERVAL, NET_KA_COUNT);
+	}
+	return 0;
+}
+
+/* Free what net_dial_new made (sockets handed out are the caller's). */
+void
+net_dial_free(struct net_dial *d)
+{
+	if (d == NULL)
+		return;
+	if (d->nd_res != NULL)
+		freeaddrinfo(d->nd_res);
+	free(d);
+}
+
+/*
+ * Connect to host:port as net_dial_new resolves it, waiting for each
+ * address at most timeout ms (<= 0: no limit), and return a non-blocking,
+ * close-on-exec socket with Nagle off, or -1 with errno set.
+ */
+int
+net_connect(const char *host, const char *port, int timeout)
+{
+	struct net_dial	*d;
 	struct pollfd	 pfd;
-	socklen_t	 len;
 	int		 fd, rv, error;
 
-	fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
-	    ai->ai_protocol);
-	if (fd == -1)
+	if ((d = net_dial_new(host, port)) == NULL)
 		return -1;
-	if (net_nonblock(fd, 1) == -1)
-		goto fail;
-	if (connect(fd, ai->ai_addr, ai->ai_addrlen) == -1) {
-		if (errno != EINPROGRESS && errno != EAGAIN)
-			goto fail;
+	while ((fd = net_dial_next(d)) != -1) {
 		pfd.fd = fd;
 		pfd.events = POLLOUT;
 		do
 			rv = poll(&pfd, 1, timeout > 0 ? timeout : -1);
 		while (rv == -1 && errno == EINTR);
-		if (rv == 0)
-			errno = ETIMEDOUT;
-		if (rv <= 0)
-			goto fail;
-		len = sizeof(error);
-		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &len) == -1)
-			goto fail;
-		if (error != 0) {
-			errno = error;
-			goto fail;
-		}
-	}
-	if (ai->ai_family != AF_UNIX) {
-		net_nodelay(fd);
-		net_keepalive(fd, NET_KA_IDLE, NET_KA_INTERVAL, NET_KA_COUNT);
-	}
-	return fd;
-fail:
-	error = errno;
-	close(fd);
-	errno = error;
-	return -1;
-}
-
-/*
- * Connect to host:port (a name or a number) and return a non-blocking,
- * close-on-exec TCP socket with Nagle off, or -1 with errno set (EHOSTUNREACH
- * for a name that does not resolve).  A host "unix:/path" is a unix-domain
- * socket (the port is not used).
- */
-int
-net_connect(const char *host, const char *port, int timeout)
-{
-	struct addrinfo	 hints, *res, *ai, uai;
-	struct sockaddr_un sun;
-	int		 fd = -1, error, saved = ECONNREFUSED;
-
-	if (net_is_unix(host)) {
-		if (net_unix_addr(host + strlen(NET_UNIX_PREFIX), &sun) == -1)
-			return -1;
-		memset(&uai, 0, sizeof(uai));
-		uai.ai_family = AF_UNIX;
-		uai.ai_socktype = SOCK_STREAM;
-		uai.ai_addr = (struct sockaddr *)&sun;
-		uai.ai_addrlen = sizeof(sun);
-		return connect_one(&uai, timeout);
-	}
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	if ((error = getaddrinfo(host, port, &hints, &res)) != 0) {
-		errno = error == EAI_SYSTEM ? errno : EHOSTUNREACH;
-		return -1;
-	}
-	for (ai = res; ai != NULL; ai = ai->ai_next) {
-		if ((fd = connect_one(ai, timeout)) != -1)
+		error = rv == 0 ? ETIMEDOUT : rv == -1 ? errno : 0;
+		if (net_dial_done(d, fd, error) == 0)
 			break;
-		saved = errno;
 	}
-	freeaddrinfo(res);
-	if (fd == -1)
-		errno = saved;
+	error = errno;
+	net_dial_free(d);
+	errno = error;
 	return fd;
 }
 

@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 
+struct net_dial;
 struct sockaddr_un;
 
 /* A server or listening address "unix:/path" is a unix-domain socket. */
@@ -25,6 +26,10 @@ struct gm_server {
 };
 
 int	net_connect(const char *, const char *, int);
+struct net_dial *net_dial_new(const char *, const char *);
+int	net_dial_next(struct net_dial *);
+int	net_dial_done(struct net_dial *, int, int);
+void	net_dial_free(struct net_dial *);
 int	net_listen(const char *, const char *, int, int *, int);
 int	net_local_port(int);
 int	net_is_unix(const char *);

@@ -208,3 +208,64 @@ three_servers() {
 @test "three servers, two worker and two client hosts, one server's link cut: nothing acknowledged is lost, the jobs held there run again once" {
 	three_servers cut
 }
+
+# unreachable_peer before|after: gm-work -v --probe 1 on host w serves
+# "fast" (echo, no command) on s1 and s2, and s2's link is cut before
+# gm-work starts, or once it is registered on both (the probe then finds
+# it).  Then 20 jobs go to s1 one after the other, each given 1 s (gm-submit
+# -t 1000) from submission to result, while gm-work keeps trying s2: a
+# worker that waited in connect(2) for up to 3 s per attempt on s2 (every
+# reconnect, at most 5 s apart) fails most of them.
+unreachable_peer() {
+	local when=$1 d=$BATS_TEST_TMPDIR i ok=0 n=20 t0 t1 s1ip s2ip
+	hstart s1
+	hstart s2
+	s1ip="$(ip_of s1):4731"
+	s2ip="$(ip_of s2):4731"
+	[ "$when" = after ] || netns_cut s2
+	netns_spawn w sh -c "exec '$GM_BIN/gm-work' -v --probe 1 \
+	    -h $s1ip,$s2ip -f fast 2>'$d/work.err'"
+	if [ "$when" = after ]; then
+		wait_until 30 eval '[ "$(workers s2 fast)" = 1 ]'
+		netns_cut s2
+		wait_until 30 grep -q "lost connection to $s2ip" "$d/work.err"
+	else
+		wait_until 30 grep -q "cannot connect to $s2ip, will keep trying" \
+		    "$d/work.err"
+	fi
+	wait_until 30 eval '[ "$(workers s1 fast)" = 1 ]'
+	t0=$(now_ms)
+	for i in $(seq "$n"); do
+		if netns_run c "$GM_BIN/gm-submit" -t 1000 -f fast -h "$s1ip" \
+		    "job$i" >"$d/out" 2>>"$d/submit.err" &&
+		    [ "$(cat "$d/out")" = "job$i" ]; then
+			ok=$((ok + 1))
+		fi
+	done
+	t1=$(now_ms)
+	# It went on trying s2 meanwhile, and still does.
+	wait_until 30 eval '[ "$(grep -c "cannot connect to $s2ip" \
+	    "$d/work.err")" -ge 3 ]'
+	figures "s2 cut ($when gm-work started): $ok of $n" \
+	    "jobs on s1 done within their 1 s, all in $((t1 - t0)) ms; gm-work" \
+	    "tried s2 $(grep -c "cannot connect to $s2ip" "$d/work.err") times"
+	run cat "$d/submit.err"
+	assert_output ""
+	[ "$ok" = "$n" ]
+	run grep -c "lost connection\|reconnected" "$d/work.err"
+	assert_output "$([ "$when" = after ] && echo 1 || echo 0)"
+}
+
+# workers HOST FUNC: the workers able to do FUNC on HOST's server, from c.
+workers() {
+	netns_run c "$GM_BIN/gm-admin" -h "$(ip_of "$1"):4731" --raw status |
+	    awk -v f="$2" -F '\t' '$1 == f { print $4 }'
+}
+
+@test "gm-work against two servers, one cut off before it starts: jobs on the other all finish within 1 s each while it keeps trying the dead one" {
+	unreachable_peer before
+}
+
+@test "gm-work against two servers, one cut off while it runs: jobs on the other all finish within 1 s each while it keeps trying the dead one" {
+	unreachable_peer after
+}

@@ -1,7 +1,8 @@
 /* Public domain. See README.md for the licence of this project. */
 /*
  * gm-work's connections to its servers: the list made from -h, connecting
- * with a timeout (and TLS), reconnecting after a growing delay with jitter,
+ * without blocking (each address with a deadline, then TLS with one),
+ * reconnecting after a growing delay with jitter,
  * registering the functions, sending packets and reading the server's,
  * probing a silent server with ECHO_REQ (--probe), and asking for jobs in
  * turn while the worker has free slots.  What a job does once it arrives,
@@ -16,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -37,7 +39,7 @@
 /* Reconnect delays: the first, and the longest (ms). */
 #define BACKOFF_MIN	100
 #define BACKOFF_MAX	5000
-/* How long a connect may take (ms). */
+/* How long a connect may take, per address, and a TLS handshake (ms). */
 #define CONNECT_TIMEOUT	3000
 /* Extra time the server's CAN_DO_TIMEOUT allows over -t (ms). */
 #define SERVER_GRACE	2000
@@ -46,6 +48,7 @@
 
 enum srv_state {
 	S_DOWN,		/* not connected; s_retry is pending */
+	S_CONNECTING,	/* s_dial's connect under way, s_conn waits */
 	S_READY,	/* connected, may ask (s_grabs asks are out) */
 	S_SLEEPING	/* PRE_SLEEP sent, waiting for NOOP */
 };
@@ -54,6 +57,10 @@ struct server {
 	TAILQ_ENTRY(server)	 s_entry;
 	struct gm_server	 s_addr;
 	char			 s_name[300];	/* host:port, for messages */
+	struct net_dial		*s_dial;	/* S_CONNECTING: its addresses */
+	struct event		*s_conn;	/* S_CONNECTING: writable or
+						   deadline */
+	struct event		*s_hs;		/* TLS handshake deadline */
 	struct bufferevent	*s_bev;
 	unsigned int		 s_gen;		/* bumped per connection */
 	enum srv_state		 s_state;
@@ -77,6 +84,12 @@ static SSL_CTX		*tls_ctx;	/* -S: TLS to TCP servers */
 static long long	 grabs;		/* GRAB_JOB_UNIQ without reply */
 
 static void	server_connect(struct server *);
+static void	server_dial(struct server *);
+static void	server_dialed(evutil_socket_t, short, void *);
+static void	server_dial_end(struct server *);
+static void	server_dial_abort(struct server *);
+static void	server_up(struct server *, int);
+static void	server_hs_timeout(evutil_socket_t, short, void *);
 static void	server_down(struct server *, const char *);
 static void	server_read(struct bufferevent *, void *);
 static void	server_event(struct bufferevent *, short, void *);
@@ -108,7 +121,8 @@ servers_add(struct tool_opts *tool)
 		s->s_state = S_DOWN;
 		s->s_backoff = BACKOFF_MIN;
 		if ((s->s_retry = evtimer_new(base, server_retry, s)) == NULL ||
-		    (s->s_probe = evtimer_new(base, server_probe, s)) == NULL)
+		    (s->s_probe = evtimer_new(base, server_probe, s)) == NULL ||
+		    (s->s_hs = evtimer_new(base, server_hs_timeout, s)) == NULL)
 			fatalx("evtimer_new");
 		TAILQ_INSERT_TAIL(&servers, s, s_entry);
 	}
@@ -173,28 +187,110 @@ server_send0(struct server *s, uint32_t type)
 	server_send(s, s->s_gen, type, NULL, 0, NULL);
 }
 
-/* Connect a server and register our functions; on failure, retry later. */
+/*
+ * Start connecting a server, without blocking: its addresses are tried in
+ * turn (server_dial), each for CONNECT_TIMEOUT at most, while the worker
+ * goes on serving the others; once one answers, server_up registers.
+ */
 static void
 server_connect(struct server *s)
 {
+	if ((s->s_dial = net_dial_new(s->s_addr.host, s->s_addr.port)) ==
+	    NULL) {
+		server_dial_end(s);
+		return;
+	}
+	s->s_state = S_CONNECTING;
+	server_dial(s);
+}
+
+/* Start connecting the next address of the server; none left: failed. */
+static void
+server_dial(struct server *s)
+{
+	struct timeval	 tv = { CONNECT_TIMEOUT / 1000,
+			    (CONNECT_TIMEOUT % 1000) * 1000 };
+	int		 fd;
+
+	if ((fd = net_dial_next(s->s_dial)) == -1) {
+		server_dial_end(s);
+		return;
+	}
+	if ((s->s_conn = event_new(base, fd, EV_WRITE, server_dialed, s)) ==
+	    NULL)
+		fatalx("event_new");
+	event_add(s->s_conn, &tv);
+}
+
+/* The connect under way finished, or its deadline passed. */
+static void
+server_dialed(evutil_socket_t fd, short ev, void *arg)
+{
+	struct server	*s = arg;
+
+	event_free(s->s_conn);
+	s->s_conn = NULL;
+	if (net_dial_done(s->s_dial, fd, ev & EV_TIMEOUT ? ETIMEDOUT : 0) ==
+	    -1) {
+		server_dial(s);
+		return;
+	}
+	net_dial_free(s->s_dial);
+	s->s_dial = NULL;
+	server_up(s, fd);
+}
+
+/*
+ * Every address of the server failed (errno says why of the last): log it
+ * and retry later.
+ */
+static void
+server_dial_end(struct server *s)
+{
+	int	 error = errno;
+
+	net_dial_free(s->s_dial);
+	s->s_dial = NULL;
+	errno = error;
+	/* Once per outage; with -v, every attempt. */
+	if (!s->s_outage) {
+		warn("cannot connect to %s, will keep trying", s->s_name);
+		s->s_outage = 1;
+	} else if (conf.verbose)
+		warn("cannot connect to %s", s->s_name);
+	server_down(s, NULL);
+}
+
+/* Stop connecting the server, when leaving. */
+static void
+server_dial_abort(struct server *s)
+{
+	if (s->s_conn != NULL) {
+		close(event_get_fd(s->s_conn));
+		event_free(s->s_conn);
+		s->s_conn = NULL;
+	}
+	net_dial_free(s->s_dial);
+	s->s_dial = NULL;
+	if (s->s_state == S_CONNECTING)
+		s->s_state = S_DOWN;
+}
+
+/*
+ * Connected to the server on fd: start TLS if configured (the packets
+ * below go out once the handshake is done, which has CONNECT_TIMEOUT),
+ * register our functions, and ask for jobs.
+ */
+static void
+server_up(struct server *s, int fd)
+{
 	struct gm_arg	 a[2];
+	struct timeval	 tv = { CONNECT_TIMEOUT / 1000,
+			    (CONNECT_TIMEOUT % 1000) * 1000 };
 	SSL		*ssl;
 	char		 ms[32];
 	size_t		 i;
-	int		 fd;
 
-	fd = net_connect(s->s_addr.host, s->s_addr.port, CONNECT_TIMEOUT);
-	if (fd == -1) {
-		/* Once per outage; with -v, every attempt. */
-		if (!s->s_outage) {
-			warn("cannot connect to %s, will keep trying",
-			    s->s_name);
-			s->s_outage = 1;
-		} else if (conf.verbose)
-			warn("cannot connect to %s", s->s_name);
-		server_down(s, NULL);
-		return;
-	}
 	if (tls_ctx != NULL && !net_is_unix(s->s_addr.host)) {
 		/* The packets below go out once the handshake is done. */
 		if ((ssl = tls_client_new(tls_ctx, fd, s->s_addr.host)) == NULL)
@@ -204,6 +300,7 @@ server_connect(struct server *s)
 		if (s->s_bev != NULL)
 			bufferevent_openssl_set_allow_dirty_shutdown(s->s_bev,
 			    1);
+		evtimer_add(s->s_hs, &tv);
 	} else
 		s->s_bev = bufferevent_socket_new(base, fd,
 		    BEV_OPT_CLOSE_ON_FREE);
@@ -254,6 +351,7 @@ server_down(struct server *s, const char *reason)
 	struct timeval	 tv;
 	int		 ms;
 
+	evtimer_del(s->s_hs);
 	if (s->s_bev != NULL) {
 		bufferevent_free(s->s_bev);
 		s->s_bev = NULL;
@@ -352,7 +450,16 @@ server_retry(evutil_socket_t fd, short ev, void *arg)
 	server_connect(arg);
 }
 
-/* EOF or an error on a server connection. */
+/* The TLS handshake has not finished in time. */
+static void
+server_hs_timeout(evutil_socket_t fd, short ev, void *arg)
+{
+	(void)fd;
+	(void)ev;
+	server_down(arg, "TLS handshake timed out");
+}
+
+/* The TLS handshake is done, or EOF or an error on a connection. */
 static void
 server_event(struct bufferevent *bev, short what, void *arg)
 {
@@ -361,7 +468,10 @@ server_event(struct bufferevent *bev, short what, void *arg)
 	char		 why[256];
 	const char	*r = NULL;
 
-	if (what & BEV_EVENT_EOF)
+	if (what & BEV_EVENT_CONNECTED)
+		/* The TLS handshake is done. */
+		evtimer_del(s->s_hs);
+	else if (what & BEV_EVENT_EOF)
 		server_down(s, "closed by server");
 	else if (what & BEV_EVENT_ERROR) {
 		if ((ssl = bufferevent_openssl_get_ssl(bev)) != NULL)
@@ -616,6 +726,8 @@ servers_quiesce(void)
 	TAILQ_FOREACH(s, &servers, s_entry) {
 		evtimer_del(s->s_retry);
 		evtimer_del(s->s_probe);
+		evtimer_del(s->s_hs);
+		server_dial_abort(s);
 		if (s->s_bev == NULL)
 			continue;
 		bufferevent_disable(s->s_bev, EV_READ);
@@ -633,9 +745,11 @@ servers_free(void)
 
 	while ((s = TAILQ_FIRST(&servers)) != NULL) {
 		TAILQ_REMOVE(&servers, s, s_entry);
+		server_dial_abort(s);
 		if (s->s_bev != NULL)
 			bufferevent_free(s->s_bev);
 		event_free(s->s_retry);
+		event_free(s->s_hs);
 		event_free(s->s_probe);
 		free(s);
 	}
