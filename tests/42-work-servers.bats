@@ -305,3 +305,14 @@ $WIRE_TAIL"
 	run sed -n 1p "$(work_err w)"
 	assert_output "gm-work: lost connection to $fake_addr (no answer to ECHO_REQ within 1 s), reconnecting"
 }
+
+@test "-S: a server that takes the connection and never answers the TLS handshake is left after 3 s" {
+	gm_only "a fake server: the target is not involved"
+	fake_start silent
+	NOWAIT=1 work_start w -S -h "$fake_addr" -f f1 -- cat
+	wait_until 20 test -s "$(work_err w)" || { kill "$fake"; false; }
+	# It hung up, so the fake server ends.
+	wait "$fake"
+	run sed -n 1p "$(work_err w)"
+	assert_output "gm-work: lost connection to $fake_addr (TLS handshake timed out), reconnecting"
+}

@@ -212,12 +212,12 @@ three_servers() {
 # unreachable_peer before|after: gm-work -v --probe 1 on host w serves
 # "fast" (echo, no command) on s1 and s2, and s2's link is cut before
 # gm-work starts, or once it is registered on both (the probe then finds
-# it).  Then 20 jobs go to s1 one after the other, each given 1 s (gm-submit
+# it).  Then 30 jobs go to s1 one after the other, each given 1 s (gm-submit
 # -t 1000) from submission to result, while gm-work keeps trying s2: a
 # worker that waited in connect(2) for up to 3 s per attempt on s2 (every
 # reconnect, at most 5 s apart) fails most of them.
 unreachable_peer() {
-	local when=$1 d=$BATS_TEST_TMPDIR i ok=0 n=20 t0 t1 s1ip s2ip
+	local when=$1 d=$BATS_TEST_TMPDIR i ok=0 n=30 t0 t1 s1ip s2ip
 	hstart s1
 	hstart s2
 	s1ip="$(ip_of s1):4731"
