@@ -269,3 +269,39 @@ workers() {
 @test "gm-work against two servers, one cut off while it runs: jobs on the other all finish within 1 s each while it keeps trying the dead one" {
 	unreachable_peer after
 }
+
+@test "a name with an IPv6 and an IPv4 address, one of them dead: gm-work tries them in turn and registers" {
+	local d=$BATS_TEST_TMPDIR ip4
+	ip4=$(ip_of s1)
+	# IPv6 on the bed too (2001:db8::/32, documentation addresses).
+	ip -n "$(netns_field s1 2)" addr add 2001:db8::1/64 dev eth0 nodad
+	ip -n "$(netns_field w 2)" addr add 2001:db8::2/64 dev eth0 nodad
+	# Nobody has 2001:db8::99 nor .250: connecting there gets no answer.
+	netns_names w "2001:db8::99 dead6" "$ip4 dead6" \
+	    "2001:db8::1 dead4" "$NETNS_NET.250 dead4"
+	netns_spawn s1 "$GM_BIN/gm-server" -L "$ip4" -L 2001:db8::1 -p 4732 \
+	    -l "$d/s1.log"
+	wait_until 20 netns_connect c "$ip4" 4732
+	netns_spawn w sh -c "exec '$GM_BIN/gm-work' -v \
+	    -h dead6:4732,dead4:4732 -f named 2>'$d/work.err'"
+	wait_until 30 eval '[ "$(netns_run c "$GM_BIN/gm-admin" \
+	    -h "$ip4:4732" --raw status |
+	    awk -F "\t" "\$1 == \"named\" { print \$4 }")" = 2 ]'
+	run netns_run c "$GM_BIN/gm-submit" -f named -h "$ip4:4732" hello
+	assert_output hello
+	# Each name connected at the first attempt (with -v, a failed one
+	# says "cannot connect").
+	run grep "connect" "$d/work.err"
+	assert_output --regexp '^gm-work: connected to dead[46]:4732
+gm-work: connected to dead[46]:4732$'
+	run grep -c "connected to dead6:4732" "$d/work.err"
+	assert_output 1
+	# One connection over IPv6 and one over IPv4: each name has both,
+	# so one of them had its dead address tried first, whatever the
+	# order.
+	run netns_run c "$GM_BIN/gm-admin" -h "$ip4:4732" --raw workers
+	assert_output --partial " 2001:db8::2 "
+	assert_output --partial " $(ip_of w) "
+	ip -n "$(netns_field s1 2)" addr del 2001:db8::1/64 dev eth0
+	ip -n "$(netns_field w 2)" addr del 2001:db8::2/64 dev eth0
+}

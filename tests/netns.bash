@@ -16,6 +16,10 @@
 #   netns_cut NAME         pull host NAME's cable: its packets vanish, no
 #                          reset reaches anyone; netns_restore NAME plugs it in
 #   netns_kill NAME [SIG]  kill every process on host NAME, by pid (KILL)
+#   netns_names NAME LINE...  host NAME's /etc/hosts is these lines ("ADDR
+#                          NAME"), for what netns_run and netns_spawn start
+#                          (ip netns exec mounts /etc/netns/NS/hosts there);
+#                          netns_reset removes it
 #   netns_reset            between tests: kill what runs on the hosts, plug
 #                          every cable in
 #   netns_teardown         remove everything the bed made (teardown_file; an
@@ -256,6 +260,21 @@ netns_kill() {
 	    wait_until 10 test -z "$(ip netns pids "$ns" 2>/dev/null)"
 }
 
+# netns_names NAME LINE...: the lines are host NAME's /etc/hosts.
+netns_names() {
+	local ns
+	ns=$(netns_field "$1" 2)
+	shift
+	mkdir -p "/etc/netns/$ns" && printf '%s\n' "$@" >"/etc/netns/$ns/hosts"
+}
+
+# netns_names_clear: remove the hosts files netns_names wrote.
+netns_names_clear() {
+	rm -rf "/etc/netns/$NETNS_TAG"-*
+	rmdir /etc/netns 2>/dev/null
+	return 0
+}
+
 # netns_reset: kill every process on the hosts (and what netns_spawn
 # started), plug every host's cable in: the bed as made, for the next test.
 netns_reset() {
@@ -271,6 +290,7 @@ netns_reset() {
 		[ "$ns" = - ] || netns_kill "$name" KILL
 		netns_restore "$name"
 	done <"$NETNS_DIR/hosts"
+	netns_names_clear
 }
 
 # netns_teardown: kill what runs on the hosts, remove the namespaces and
@@ -296,6 +316,7 @@ netns_teardown() {
 		fi
 	done <"$NETNS_DIR/hosts"
 	ip netns del "$NETNS_TAG-sw" 2>/dev/null
+	netns_names_clear
 	[ ! -s "$NETNS_DIR/claim" ] || rm -rf "$(cat "$NETNS_DIR/claim")"
 	rm -rf "$NETNS_DIR"
 	true
