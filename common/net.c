@@ -1,5 +1,8 @@
 /* Public domain. See README.md for the licence of this project. */
-/* Connect and listen by host name, and parse lists of servers. */
+/*
+ * Connect by host name (at once with net_connect, or without blocking, an
+ * address at a time, with net_dial_*), listen, and parse lists of servers.
+ */
 
 #include <sys/types.h>
 #include <sys/socket.h>
