@@ -63,6 +63,8 @@ gm-submit: no server reachable"
 	# An idle worker on s1, asleep after PRE_SLEEP.
 	netns_spawn w sh -c "exec '$GM_BIN/gm-work' --probe 2 \
 	    -h $(ip_of s1):4731 -f idle -- cat 2>'$d/work.err'"
+	# Registered before the cut, or it would only fail to connect.
+	wait_until 30 eval '[ "$(workers s1 idle)" = 1 ]'
 	netns_spawn c sh -c "seq 4 | '$GM_BIN/gm-submit' -v -n --unordered \
 	    --probe 2 -f held -h $(ip_of s1):4731,$(ip_of s2):4731 \
 	    >'$d/out' 2>'$d/err'; echo \$? >'$d/rc'"
