@@ -146,12 +146,15 @@ three_servers() {
 	else
 		netns_cut "$victim"
 	fi
-	touch "$d/gate"
 	wait_until 90 grep -q "^gm-submit: $vip: .*; resubmitting" "$d/fg.err"
 	tc=$(now_ms)
 	wait_until 90 eval 'grep -q "lost connection to $vip" "$d/w.err" &&
 	    grep -q "lost connection to $vip" "$d/w2.err"'
 	tw=$(now_ms)
+	# The gate opens only once both workers know the victim is gone, so
+	# each held job ends after its connection was lost: its result is
+	# dropped, never written to a socket the worker has not yet seen close.
+	touch "$d/gate"
 	wait_until 90 test -s "$d/fg.rc"
 	if [ "$how" = kill ]; then
 		hstart "$victim"
