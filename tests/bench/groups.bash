@@ -88,23 +88,28 @@ tool_check() {
 	fi
 }
 
-# fn_has_worker FUNC: the admin status of the server lists a worker for it.
-fn_has_worker() {
-	local line
+# fn_status FUNC N: field N of FUNC's line in the server's admin status
+# (2 queued, 3 running, 4 workers); empty when FUNC is not listed.
+fn_status() {
+	local line v= f
 	exec 8<>"/dev/tcp/127.0.0.1/$sport" || return 1
 	printf 'status\n' >&8
 	while IFS= read -r -t 5 line <&8; do
 		line=${line%$'\r'}
 		[ "$line" = . ] && break
 		case $line in
-		"$1"$'\t'*) set -- $line
-			exec 8<&-
-			[ "${4:-0}" -gt 0 ]
-			return ;;
+		"$1"$'\t'*) IFS=$'\t' read -r -a f <<<"$line"
+			v=${f[$2 - 1]} ;;
 		esac
 	done
 	exec 8<&-
-	return 1
+	echo "$v"
+}
+
+# fn_has_worker FUNC: the admin status of the server lists a worker for it.
+fn_has_worker() {
+	local n
+	n=$(fn_status "$1" 4) && [ "${n:-0}" -gt 0 ]
 }
 
 # worker_run KEY FUNC CMD...: time COMMAND as the worker of n_tool
@@ -267,18 +272,8 @@ s_journal() {
 
 # fn_queued FUNC: the number of queued jobs the admin status shows.
 fn_queued() {
-	local line n=
-	exec 8<>"/dev/tcp/127.0.0.1/$sport" || return 1
-	printf 'status\n' >&8
-	while IFS= read -r -t 5 line <&8; do
-		line=${line%$'\r'}
-		[ "$line" = . ] && break
-		case $line in
-		"$1"$'\t'*) set -- $line
-			n=$2 ;;
-		esac
-	done
-	exec 8<&-
+	local n
+	n=$(fn_status "$1" 2) || return 1
 	echo "${n:-0}"
 }
 
