@@ -9,12 +9,17 @@
  * can do the function grabs them; NAME need not be connected yet.  A
  * background one is journaled with NAME (a TADD record), so it waits for
  * its member across restarts of the server and of the member.  Workers
- * see ordinary JOB_ASSIGNs.  This file owns the targeted list.
+ * see ordinary JOB_ASSIGNs.  This file owns the targeted jobs, held per
+ * member name (struct target, indexed by name) so that a grab looks only
+ * at the grabbing member's own jobs, however many wait for members that
+ * are away.
  */
 
 #include <sys/queue.h>
 #include <sys/types.h>
 
+#include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,8 +31,46 @@
 #define TARGET_OPT	"target="
 #define TARGET_OPT_LEN	(sizeof(TARGET_OPT) - 1)
 
-/* Queued targeted jobs, oldest first (j_entry). */
-static TAILQ_HEAD(, job) targeted = TAILQ_HEAD_INITIALIZER(targeted);
+/* The queued jobs of one member name, oldest first (j_entry). */
+struct target {
+	TAILQ_HEAD(, job)	 t_jobs;
+	void			*t_hnext;	/* name index chain (htable) */
+	uint32_t		 t_hash;
+	char			 t_name[];
+};
+
+static struct htable	targets;	/* struct target by name */
+static size_t		ntargeted;	/* jobs on every target's list */
+
+static uint32_t
+target_hash(const void *e)
+{
+	return ((const struct target *)e)->t_hash;
+}
+
+/* The target named name, made when create is set; or NULL. */
+static struct target *
+target_get(const char *name, int create)
+{
+	struct target	*t;
+	size_t		 len = strlen(name);
+	uint32_t	 h = htable_hash(name, len, HTABLE_SEED);
+
+	if (targets.t_b == NULL)
+		htable_init(&targets, offsetof(struct target, t_hnext),
+		    target_hash);
+	for (t = htable_first(&targets, h); t != NULL; t = t->t_hnext)
+		if (t->t_hash == h && strcmp(t->t_name, name) == 0)
+			return t;
+	if (!create)
+		return NULL;
+	t = xcalloc(1, sizeof(*t) + len + 1);
+	memcpy(t->t_name, name, len);
+	t->t_hash = h;
+	TAILQ_INIT(&t->t_jobs);
+	htable_insert(&targets, t, h);
+	return t;
+}
 
 /* A member's name: its client id, else its peer address. */
 const char *
@@ -70,27 +113,15 @@ bcast_option(struct conn *c, const void *opt, size_t len)
 	return 1;
 }
 
-/* Whether c is member target of f. */
-static int
-is_member(struct conn *c, const struct func *f, const char *target)
-{
-	struct reg	*r;
-
-	if (strcmp(bcast_member(c), target) != 0)
-		return 0;
-	TAILQ_FOREACH(r, &c->c_regs, r_wentry)
-		if (r->r_func == f)
-			return 1;
-	return 0;
-}
-
 /* queue.c: a targeted job is runnable; wake its member if it sleeps. */
 void
 bcast_enqueue(struct job *j)
 {
+	struct target	*t = target_get(j->j_target, 1);
 	struct reg	*r;
 
-	TAILQ_INSERT_TAIL(&targeted, j, j_entry);
+	TAILQ_INSERT_TAIL(&t->t_jobs, j, j_entry);
+	ntargeted++;
 	TAILQ_FOREACH(r, &j->j_func->f_sleepers, r_sentry) {
 		if (strcmp(bcast_member(r->r_conn), j->j_target) == 0) {
 			worker_noop(r->r_conn);
@@ -99,45 +130,85 @@ bcast_enqueue(struct job *j)
 	}
 }
 
-/* queue.c: a targeted job leaves the list (assigned or ended). */
+/* queue.c: a targeted job leaves its list (assigned or ended). */
 void
 bcast_remove(struct job *j)
 {
-	TAILQ_REMOVE(&targeted, j, j_entry);
+	struct target	*t = target_get(j->j_target, 0);
+
+	if (t == NULL)
+		fatalx("bcast_remove: no target %s", j->j_target);
+	TAILQ_REMOVE(&t->t_jobs, j, j_entry);
+	ntargeted--;
+	if (TAILQ_EMPTY(&t->t_jobs)) {
+		htable_remove(&targets, t, t->t_hash);
+		free(t);
+	}
 }
 
 /* The oldest targeted job of priority prio that c may run, or NULL. */
 struct job *
 bcast_best(struct conn *c, int prio)
 {
+	struct target	*t;
 	struct job	*j;
 
-	TAILQ_FOREACH(j, &targeted, j_entry)
-		if (j->j_prio == prio && is_member(c, j->j_func, j->j_target))
+	if (ntargeted == 0 || (t = target_get(bcast_member(c), 0)) == NULL)
+		return NULL;
+	TAILQ_FOREACH(j, &t->t_jobs, j_entry)
+		if (j->j_prio == prio && worker_reg(c, j->j_func) != NULL)
 			return j;
 	return NULL;
 }
 
-/* Call fn for every queued targeted job, oldest first. */
+struct target_walk {
+	void	(*fn)(struct job *, void *);
+	void	 *arg;
+};
+
+static void
+target_walk(void *e, void *arg)
+{
+	struct target		*t = e;
+	struct target_walk	*w = arg;
+	struct job		*j, *next;
+
+	TAILQ_FOREACH_SAFE(j, &t->t_jobs, j_entry, next)
+		w->fn(j, w->arg);
+}
+
+/* Call fn for every queued targeted job: member by member, oldest first. */
 void
 bcast_foreach(void (*fn)(struct job *, void *), void *arg)
 {
-	struct job	*j;
+	struct target_walk	 w = { fn, arg };
 
-	TAILQ_FOREACH(j, &targeted, j_entry)
-		fn(j, arg);
+	if (ntargeted > 0)
+		htable_foreach(&targets, target_walk, &w);
+}
+
+struct oldest {
+	const struct func	*f;
+	int64_t			 us;
+};
+
+static void
+oldest_of(struct job *j, void *arg)
+{
+	struct oldest	*o = arg;
+
+	if (j->j_func == o->f && (o->us == -1 || j->j_since < o->us))
+		o->us = j->j_since;
 }
 
 /* When f's oldest targeted job was queued (monotonic us), or -1. */
 int64_t
 bcast_oldest_us(const struct func *f)
 {
-	struct job	*j;
+	struct oldest	 o = { f, -1 };
 
-	TAILQ_FOREACH(j, &targeted, j_entry)
-		if (j->j_func == f)
-			return j->j_since;
-	return -1;
+	bcast_foreach(oldest_of, &o);
+	return o.us;
 }
 
 /* Admin `members`: f's member lines, a connection registered twice once. */
@@ -173,4 +244,21 @@ bcast_members(struct conn *c, const char *name)
 	else if ((f = func_get(name, strlen(name), 0)) != NULL)
 		members_of(f, c);
 	conn_printf(c, ".\n");
+}
+
+static void
+target_free(void *e, void *arg __unused)
+{
+	free(e);
+}
+
+/* At exit, after queue_free_all freed the jobs: free the targets. */
+void
+bcast_free_all(void)
+{
+	if (targets.t_b == NULL)
+		return;
+	htable_foreach(&targets, target_free, NULL);
+	htable_free(&targets);
+	ntargeted = 0;
 }

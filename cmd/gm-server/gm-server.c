@@ -459,6 +459,7 @@ main(int argc, char *argv[], char *envp[])
 	queue_stop_running();
 	conn_free_all();
 	queue_free_all();
+	bcast_free_all();
 	failed_free_all();
 	ended_free();
 	func_free_all();

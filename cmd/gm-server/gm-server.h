@@ -604,6 +604,7 @@ void	 htable_foreach(const struct htable *, void (*)(void *, void *),
 uint32_t htable_hash(const void *, size_t, uint32_t);
 
 /* worker.c */
+struct reg *worker_reg(struct conn *, const struct func *);
 void	worker_can_do(struct conn *, const char *, size_t, int);
 void	worker_cant_do(struct conn *, const char *, size_t);
 void	worker_reset(struct conn *);
@@ -625,6 +626,7 @@ struct job *bcast_best(struct conn *, int);
 int64_t	bcast_oldest_us(const struct func *);
 void	bcast_foreach(void (*)(struct job *, void *), void *);
 void	bcast_members(struct conn *, const char *);
+void	bcast_free_all(void);
 
 /* timer.c */
 void	timer_init(void);

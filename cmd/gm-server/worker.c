@@ -75,6 +75,18 @@ worker_requeue(struct conn *c, struct func *f, const char *why)
 			queue_requeue(j, why);
 }
 
+/* c's registration of f, or NULL when c cannot do f. */
+struct reg *
+worker_reg(struct conn *c, const struct func *f)
+{
+	struct reg	*r;
+
+	TAILQ_FOREACH(r, &c->c_regs, r_wentry)
+		if (r->r_func == f)
+			return r;
+	return NULL;
+}
+
 /* CANT_DO: drop every registration of that name; requeue its jobs. */
 void
 worker_cant_do(struct conn *c, const char *name, size_t len)
@@ -233,9 +245,7 @@ worker_grab(struct conn *c, uint32_t type)
 	for (p = 0; p < PRIO_COUNT && best == NULL; p++) {
 		/* A job for this member alone comes first. */
 		if ((best = bcast_best(c, p)) != NULL) {
-			TAILQ_FOREACH(best_r, &c->c_regs, r_wentry)
-				if (best_r->r_func == best->j_func)
-					break;
+			best_r = worker_reg(c, best->j_func);
 			break;
 		}
 		TAILQ_FOREACH(r, &c->c_regs, r_wentry) {
