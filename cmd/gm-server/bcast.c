@@ -10,9 +10,9 @@
  * background one is journaled with NAME (a TADD record), so it waits for
  * its member across restarts of the server and of the member.  Workers
  * see ordinary JOB_ASSIGNs.  This file owns the targeted jobs, held per
- * member name (struct target, indexed by name) so that a grab looks only
- * at the grabbing member's own jobs, however many wait for members that
- * are away.
+ * member name (struct target, indexed by name) and priority, so that a
+ * grab looks only at the head of the grabbing member's own queues,
+ * however many jobs wait for it or for members that are away.
  */
 
 #include <sys/queue.h>
@@ -31,9 +31,9 @@
 #define TARGET_OPT	"target="
 #define TARGET_OPT_LEN	(sizeof(TARGET_OPT) - 1)
 
-/* The queued jobs of one member name, oldest first (j_entry). */
+/* The queued jobs of one member name by priority, oldest first (j_entry). */
 struct target {
-	TAILQ_HEAD(, job)	 t_jobs;
+	TAILQ_HEAD(, job)	 t_jobs[PRIO_COUNT];
 	void			*t_hnext;	/* name index chain (htable) */
 	uint32_t		 t_hash;
 	char			 t_name[];
@@ -55,6 +55,7 @@ target_get(const char *name, int create)
 	struct target	*t;
 	size_t		 len = strlen(name);
 	uint32_t	 h = htable_hash(name, len, HTABLE_SEED);
+	int		 p;
 
 	if (targets.t_b == NULL)
 		htable_init(&targets, offsetof(struct target, t_hnext),
@@ -67,7 +68,8 @@ target_get(const char *name, int create)
 	t = xcalloc(1, sizeof(*t) + len + 1);
 	memcpy(t->t_name, name, len);
 	t->t_hash = h;
-	TAILQ_INIT(&t->t_jobs);
+	for (p = 0; p < PRIO_COUNT; p++)
+		TAILQ_INIT(&t->t_jobs[p]);
 	htable_insert(&targets, t, h);
 	return t;
 }
@@ -120,7 +122,7 @@ bcast_enqueue(struct job *j)
 	struct target	*t = target_get(j->j_target, 1);
 	struct reg	*r;
 
-	TAILQ_INSERT_TAIL(&t->t_jobs, j, j_entry);
+	TAILQ_INSERT_TAIL(&t->t_jobs[j->j_prio], j, j_entry);
 	ntargeted++;
 	TAILQ_FOREACH(r, &j->j_func->f_sleepers, r_sentry) {
 		if (strcmp(bcast_member(r->r_conn), j->j_target) == 0) {
@@ -135,29 +137,36 @@ void
 bcast_remove(struct job *j)
 {
 	struct target	*t = target_get(j->j_target, 0);
+	int		 p;
 
 	if (t == NULL)
 		fatalx("bcast_remove: no target %s", j->j_target);
-	TAILQ_REMOVE(&t->t_jobs, j, j_entry);
+	TAILQ_REMOVE(&t->t_jobs[j->j_prio], j, j_entry);
 	ntargeted--;
-	if (TAILQ_EMPTY(&t->t_jobs)) {
-		htable_remove(&targets, t, t->t_hash);
-		free(t);
-	}
+	for (p = 0; p < PRIO_COUNT; p++)
+		if (!TAILQ_EMPTY(&t->t_jobs[p]))
+			return;
+	htable_remove(&targets, t, t->t_hash);
+	free(t);
 }
 
-/* The oldest targeted job of priority prio that c may run, or NULL. */
+/*
+ * The job for c alone that c runs next: of the highest priority, oldest
+ * first, of a function c can do; or NULL.
+ */
 struct job *
-bcast_best(struct conn *c, int prio)
+bcast_best(struct conn *c)
 {
 	struct target	*t;
 	struct job	*j;
+	int		 p;
 
 	if (ntargeted == 0 || (t = target_get(bcast_member(c), 0)) == NULL)
 		return NULL;
-	TAILQ_FOREACH(j, &t->t_jobs, j_entry)
-		if (j->j_prio == prio && worker_reg(c, j->j_func) != NULL)
-			return j;
+	for (p = 0; p < PRIO_COUNT; p++)
+		TAILQ_FOREACH(j, &t->t_jobs[p], j_entry)
+			if (worker_reg(c, j->j_func) != NULL)
+				return j;
 	return NULL;
 }
 
@@ -172,12 +181,17 @@ target_walk(void *e, void *arg)
 	struct target		*t = e;
 	struct target_walk	*w = arg;
 	struct job		*j, *next;
+	int			 p;
 
-	TAILQ_FOREACH_SAFE(j, &t->t_jobs, j_entry, next)
-		w->fn(j, w->arg);
+	for (p = 0; p < PRIO_COUNT; p++)
+		TAILQ_FOREACH_SAFE(j, &t->t_jobs[p], j_entry, next)
+			w->fn(j, w->arg);
 }
 
-/* Call fn for every queued targeted job: member by member, oldest first. */
+/*
+ * Call fn for every queued targeted job: member by member, by priority,
+ * oldest first.
+ */
 void
 bcast_foreach(void (*fn)(struct job *, void *), void *arg)
 {

@@ -622,7 +622,7 @@ const char *bcast_member(const struct conn *);
 int	bcast_option(struct conn *, const void *, size_t);
 void	bcast_enqueue(struct job *);
 void	bcast_remove(struct job *);
-struct job *bcast_best(struct conn *, int);
+struct job *bcast_best(struct conn *);
 int64_t	bcast_oldest_us(const struct func *);
 void	bcast_foreach(void (*)(struct job *, void *), void *);
 void	bcast_members(struct conn *, const char *);

@@ -120,9 +120,8 @@ worker_has_job(struct conn *c)
 	struct reg	*r;
 	int		 p;
 
-	for (p = 0; p < PRIO_COUNT; p++)
-		if (bcast_best(c, p) != NULL)
-			return 1;
+	if (bcast_best(c) != NULL)
+		return 1;
 	TAILQ_FOREACH(r, &c->c_regs, r_wentry)
 		for (p = 0; p < PRIO_COUNT; p++)
 			if (queue_best(r->r_func, p) != NULL)
@@ -223,7 +222,7 @@ void
 worker_grab(struct conn *c, uint32_t type)
 {
 	struct reg	*r, *best_r = NULL;
-	struct job	*j, *best = NULL;
+	struct job	*j, *best = NULL, *mine;
 	struct gm_arg	 a[4];
 	char		 h[GM_HANDLE_SIZE];
 	int		 p, n;
@@ -242,9 +241,11 @@ worker_grab(struct conn *c, uint32_t type)
 		conn_send(c, GM_NO_JOB, NULL, 0, NULL, 0);
 		return;
 	}
+	/* A job for this member alone comes first in its priority. */
+	mine = bcast_best(c);
 	for (p = 0; p < PRIO_COUNT && best == NULL; p++) {
-		/* A job for this member alone comes first. */
-		if ((best = bcast_best(c, p)) != NULL) {
+		if (mine != NULL && mine->j_prio == p) {
+			best = mine;
 			best_r = worker_reg(c, best->j_func);
 			break;
 		}
