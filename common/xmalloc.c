@@ -50,6 +50,19 @@ xstrdup(const char *s)
 	return p;
 }
 
+/* Copy len bytes and add a NUL after them.  Caller frees. */
+void *
+xmemdup(const void *src, size_t len)
+{
+	char	*p;
+
+	p = xmalloc(len + 1);
+	if (len > 0)
+		memcpy(p, src, len);
+	p[len] = '\0';
+	return p;
+}
+
 int
 xasprintf(char **ret, const char *fmt, ...)
 {

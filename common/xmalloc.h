@@ -9,6 +9,7 @@ void	*xmalloc(size_t);
 void	*xcalloc(size_t, size_t);
 void	*xreallocarray(void *, size_t, size_t);
 char	*xstrdup(const char *);
+void	*xmemdup(const void *, size_t);
 int	 xasprintf(char **, const char *, ...)
 	    __attribute__((__format__(printf, 2, 3)));
 

@@ -90,16 +90,11 @@ reply_raw(struct reply *r, const char *line, size_t len)
 static char *
 chomp(const char *line, size_t len)
 {
-	char	*s;
-
 	if (len > 0 && line[len - 1] == '\n')
 		len--;
 	if (len > 0 && line[len - 1] == '\r')
 		len--;
-	s = xmalloc(len + 1);
-	memcpy(s, line, len);
-	s[len] = '\0';
-	return s;
+	return xmemdup(line, len);
 }
 
 /*

@@ -54,7 +54,6 @@ static struct member	*members;
 static size_t		 nmembers;
 static size_t		 nopen;		/* members not done or failed */
 
-static char	*copy(const void *, size_t);
 static struct sconn *first_up(void);
 static void	 list_members(const char *);
 static int	 add_member(const char *, size_t, struct sconn *);
@@ -67,18 +66,6 @@ static void	 on_packet(struct sconn *, struct gm_packet *);
 static void	 conn_gone(struct sconn *, const char *);
 static struct member *by_handle(struct sconn *, const struct gm_arg *);
 static void	 summary(const char *);
-
-/* A NUL-terminated copy of len bytes. */
-static char *
-copy(const void *p, size_t len)
-{
-	char	*s;
-
-	s = xmalloc(len + 1);
-	memcpy(s, p, len);
-	s[len] = '\0';
-	return s;
-}
 
 /* The first server that answered the members list, or NULL. */
 static struct sconn *
@@ -163,7 +150,7 @@ add_member(const char *name, size_t len, struct sconn *s)
 	members = xreallocarray(members, nmembers + 1, sizeof(*members));
 	m = &members[nmembers++];
 	memset(m, 0, sizeof(*m));
-	m->m_name = copy(name, len);
+	m->m_name = xmemdup(name, len);
 	m->m_conn = s;
 	return 1;
 }
@@ -267,7 +254,7 @@ member_fail(struct member *m, const char *why, size_t len)
 		e = "failed";
 		len = 6;
 	}
-	msg = copy(e, len);
+	msg = xmemdup(e, len);
 	free(m->m_error);
 	m->m_error = msg;
 	member_end(m, M_FAILED);
@@ -372,8 +359,7 @@ on_packet(struct sconn *s, struct gm_packet *pkt)
 			label_stderr(m, pkt->arg[1].ptr, pkt->arg[1].len);
 		/* Keep the message for the WORK_FAIL that may follow. */
 		free(m->m_error);
-		m->m_error = copy((const char *)pkt->arg[1].ptr,
-		    pkt->arg[1].len);
+		m->m_error = xmemdup(pkt->arg[1].ptr, pkt->arg[1].len);
 		break;
 	case GM_WORK_EXCEPTION:
 		if (!opt.json)

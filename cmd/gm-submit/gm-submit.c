@@ -129,9 +129,7 @@ query_fate(struct sconn *s, const char *handle, int64_t deadline, int *st)
 		return -1;
 	while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
 		len--;
-	l = xmalloc(len + 1);
-	memcpy(l, line, len);
-	l[len] = '\0';
+	l = xmemdup(line, len);
 	if (strcmp(l, "ERR UNKNOWN_JOB") == 0) {
 		free(l);
 		return 0;

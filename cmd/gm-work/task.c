@@ -20,18 +20,6 @@
 #include "xmalloc.h"
 #include "gm-work.h"
 
-/* Copy argument i of pkt into a new string. */
-static char *
-arg_dup(const struct gm_packet *pkt, int i)
-{
-	char	*s;
-
-	s = xmalloc(pkt->arg[i].len + 1);
-	memcpy(s, pkt->arg[i].ptr, pkt->arg[i].len);
-	s[pkt->arg[i].len] = '\0';
-	return s;
-}
-
 /*
  * A job assigned on connection gen of server s: its handle, function and
  * (with hasuniq) unique id are the arguments of pkt.
@@ -45,9 +33,10 @@ task_new(struct server *s, unsigned int gen, const struct gm_packet *pkt,
 	t = xcalloc(1, sizeof(*t));
 	t->t_srv = s;
 	t->t_gen = gen;
-	t->t_handle = arg_dup(pkt, 0);
-	t->t_func = arg_dup(pkt, 1);
-	t->t_unique = hasuniq ? arg_dup(pkt, 2) : xstrdup("");
+	t->t_handle = xmemdup(pkt->arg[0].ptr, pkt->arg[0].len);
+	t->t_func = xmemdup(pkt->arg[1].ptr, pkt->arg[1].len);
+	t->t_unique = hasuniq ? xmemdup(pkt->arg[2].ptr, pkt->arg[2].len) :
+	    xstrdup("");
 	clock_gettime(CLOCK_MONOTONIC, &t->t_start);
 	if (conf.verbose)
 		warnx("job %s (%s): start", t->t_handle, t->t_func);
