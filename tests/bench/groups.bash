@@ -45,6 +45,12 @@ ms() {
 	date +%s%3N
 }
 
+# rec_secs KEY T0 T1: record the seconds from T0 to T1 (both ms()).
+rec_secs() {
+	rec "$1" "$(awk -v a="$2" -v b="$3" \
+	    'BEGIN { printf "%.3f", (b - a) / 1000 }')"
+}
+
 # tool_ok: a quick check that gm-submit -n and gm-work work here.
 tool_check() {
 	local p wp res
@@ -130,8 +136,7 @@ worker_run() {
 	if "$gen" -p "$sport" -t 240 -c 1 -w 0 -W 16 -n "$n_tool" -f "$fn" \
 	    fg >/dev/null 2>"$work/gen.err"; then
 		t1=$(ms)
-		rec "$key" "$(awk -v a="$t0" -v b="$t1" \
-		    'BEGIN { printf "%.3f", (b - a) / 1000 }')"
+		rec_secs "$key" "$t0" "$t1"
 	else
 		fail "$key: $(tail -2 "$work/gen.err")"
 	fi
@@ -158,8 +163,7 @@ submit_run() {
 		fail "$key: output differs from input: $(head -c 200 \
 		    "$work/sub.err")"
 	else
-		rec "$key" "$(awk -v a="$t0" -v b="$t1" \
-		    'BEGIN { printf "%.3f", (b - a) / 1000 }')"
+		rec_secs "$key" "$t0" "$t1"
 	fi
 }
 
@@ -177,8 +181,7 @@ stream_run() {
 	    --stream -f wst 2>"$work/w.log" 3>&- </dev/null | wc -l)
 	t1=$(ms)
 	if [ "$n" = "$n_tool" ]; then
-		rec "$key" "$(awk -v a="$t0" -v b="$t1" \
-		    'BEGIN { printf "%.3f", (b - a) / 1000 }')"
+		rec_secs "$key" "$t0" "$t1"
 	else
 		fail "$key: $n of $n_tool records: $(tail -2 "$work/w.log")"
 	fi
@@ -390,8 +393,7 @@ s_replay() {
 	t1=$(ms)
 	q=$(fn_queued rp)
 	if [ "$q" = "$n_mem" ]; then
-		rec gm.replay.secs "$(awk -v a="$t0" -v b="$t1" \
-		    'BEGIN { printf "%.3f", (b - a) / 1000 }')"
+		rec_secs gm.replay.secs "$t0" "$t1"
 	else
 		fail "replay: $q of $n_mem jobs queued after restart"
 	fi

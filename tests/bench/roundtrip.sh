@@ -76,11 +76,29 @@ pids+=("$wpid")
 ev=context-switches,syscalls:sys_enter_epoll_wait,syscalls:sys_enter_read
 ev=$ev,syscalls:sys_enter_recvfrom,syscalls:sys_enter_write
 ev=$ev,syscalls:sys_enter_writev,syscalls:sys_enter_sendto${probe:+,$probe}
-perf stat -x, -e "$ev" -p "$spid" -o "$work/server" &
-ps=$!
-perf stat -x, -e "$ev" -p "$wpid" -o "$work/worker" &
-pw=$!
-sleep 0.5
+# count NAME PID: perf stat counts ev in process PID into $work/NAME, from
+# when it has acknowledged "enable" on its control FIFO; sets cpid.
+count() {
+	local cfd afd ack=
+	mkfifo "$work/$1.ctl" "$work/$1.ack" || exit 1
+	perf stat -x, -e "$ev" -D -1 \
+	    --control "fifo:$work/$1.ctl,$work/$1.ack" -p "$2" \
+	    -o "$work/$1" 2>"$work/$1.err" &
+	cpid=$!
+	exec {cfd}<>"$work/$1.ctl" {afd}<>"$work/$1.ack"
+	echo enable >&"$cfd"
+	for _ in $(seq 30); do
+		read -r -t 1 -u "$afd" ack && break
+		kill -0 "$cpid" 2>/dev/null || break
+	done
+	exec {cfd}>&- {afd}<&-
+	[ "$ack" = ack ] ||
+	    { echo "$0: perf stat: $(tail -1 "$work/$1.err")" >&2; exit 1; }
+}
+count server "$spid"
+ps=$cpid
+count worker "$wpid"
+pw=$cpid
 for _ in $(seq "$rounds"); do
 	taskset -c 0 "$gmb" -p "$port" -P "$spid" -w 0 -n "$n" -f rt lat |
 	    tr ' ' '\n' | grep -E '^(p50|p99)_us=' | tr '\n' ' '

@@ -101,6 +101,18 @@ rec() {
 	[ -n "$2" ] && echo "$1 $round $2" >>"$vals"
 }
 
+# rec_ratio KEY A B: record A / B of the current round's values of A and
+# B, when both were recorded.
+rec_ratio() {
+	local a b
+	a=$(awk -v k="$2" -v r="$round" '$1 == k && $2 == r { print $3 }' \
+	    "$vals")
+	b=$(awk -v k="$3" -v r="$round" '$1 == k && $2 == r { print $3 }' \
+	    "$vals")
+	[ -n "$a" ] && [ -n "$b" ] && rec "$1" \
+	    "$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.3f", a / b }')"
+}
+
 # Note an error of the current scenario (makes the run fail).
 fail() {
 	errors+=("round $round: $*")
@@ -309,7 +321,7 @@ s_lat() {
 # One round of the core rows: each server in turn, on a fresh server, the
 # throughput rows unpinned, then the latency rows pinned.
 round_core() {
-	local t d a b
+	local t d
 	for t in gm gmj gearmand fifo; do
 		case $t in
 		gm)	[ -n "$gm_ok" ] || continue
@@ -338,18 +350,8 @@ round_core() {
 	done
 	pin=
 	# Durable over memory-only, per round.
-	a=$(awk -v r="$round" '$1 == "gmj.bg.rate" && $2 == r { print $3 }' \
-	    "$vals")
-	b=$(awk -v r="$round" '$1 == "gm.bg.rate" && $2 == r { print $3 }' \
-	    "$vals")
-	[ -n "$a" ] && [ -n "$b" ] && rec gmj.bgmem.ratio \
-	    "$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.3f", a / b }')"
-	a=$(awk -v r="$round" '$1 == "gmj.lgbg.rate" && $2 == r { print $3 }' \
-	    "$vals")
-	b=$(awk -v r="$round" '$1 == "gm.lgbg.rate" && $2 == r { print $3 }' \
-	    "$vals")
-	[ -n "$a" ] && [ -n "$b" ] && rec gmj.lgbgmem.ratio \
-	    "$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.3f", a / b }')"
+	rec_ratio gmj.bgmem.ratio gmj.bg.rate gm.bg.rate
+	rec_ratio gmj.lgbgmem.ratio gmj.lgbg.rate gm.lgbg.rate
 }
 
 # Scenario 5 (and 7 at the top): a million queued background jobs with
@@ -455,12 +457,7 @@ for round in $(seq "$rounds"); do
 	# Flatness: server CPU per job at the top over that at the bottom
 	# (CPU, not wall time, so that other load on the machine cancels).
 	for t in gm gearmand; do
-		a=$(awk -v k="$t.scale1m.srvus" -v r="$round" \
-		    '$1 == k && $2 == r { print $3 }' "$vals")
-		b=$(awk -v k="$t.scale10k.srvus" -v r="$round" \
-		    '$1 == k && $2 == r { print $3 }' "$vals")
-		[ -n "$a" ] && [ -n "$b" ] && rec "$t.scale.flat" \
-		    "$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.3f", a / b }')"
+		rec_ratio "$t.scale.flat" "$t.scale1m.srvus" "$t.scale10k.srvus"
 	done
 done
 

@@ -35,29 +35,19 @@ row() {
 	b=$(stats "$kb")
 	am=${a%% *}
 	bm=${b%% *}
-	ratio=-
-	if [ -n "$am" ] && [ -n "$bm" ]; then
-		ratio=$(awk -v a="$am" -v b="$bm" \
-		    'BEGIN { if (b != 0) printf "%.2f", a / b; else print "-" }')
-	fi
+	ratio=$(ratio "$am" "$bm")
 	verdict=
 	case $target in
-	"") verdict= ;;
+	"") ;;
 	A*)
 		if [ -n "$am" ]; then
-			verdict=$(awk -v a="$am" -v t="${target#A}" \
-			    'BEGIN { op = substr(t, 1, 2); v = substr(t, 3) + 0
-			    a += 0; ok = op == "<=" ? a <= v : a >= v
-			    print ok ? "met" : "MISSED" }')
+			verdict=$(cond "$am" "${target#A}")
 		else
 			verdict=n/a
 		fi ;;
 	*)
 		if [ "$ratio" != - ]; then
-			verdict=$(awk -v r="$ratio" -v t="$target" \
-			    'BEGIN { op = substr(t, 1, 2); v = substr(t, 3) + 0
-			    r += 0; ok = op == "<=" ? r <= v : r >= v
-			    print ok ? "met" : "MISSED" }')
+			verdict=$(cond "$ratio" "$target")
 		else
 			verdict=n/a
 		fi ;;
