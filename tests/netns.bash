@@ -250,14 +250,22 @@ netns_kill_ns() {
 }
 
 # netns_kill NAME [SIG]: signal every process on host NAME (a namespace of
-# its own), by pid; with KILL, wait until they are gone.
+# its own), by pid; with KILL, wait until they are gone.  A killed process
+# in the middle of a disk write (a journal's fdatasync) exits only once the
+# write completes, which on a machine busy with disk can take seconds: the
+# deadline is generous, and if it passes the survivors are shown with
+# their state.
 netns_kill() {
-	local ns sig=${2:-KILL}
+	local ns sig=${2:-KILL} left
 	ns=$(netns_field "$1" 2)
 	[ "$ns" != - ] || return 1
 	netns_kill_ns "$ns" "$sig"
-	[ "$sig" != KILL ] ||
-	    wait_until 10 test -z "$(ip netns pids "$ns" 2>/dev/null)"
+	[ "$sig" = KILL ] || return 0
+	wait_until 60 test -z "$(ip netns pids "$ns" 2>/dev/null)" && return 0
+	left=$(ip netns pids "$ns" 2>/dev/null | tr '\n' ,)
+	echo "netns_kill $1: still running 60 s after SIGKILL:" >&2
+	[ -z "$left" ] || ps -o pid,stat,wchan:32,etime,args -p "${left%,}" >&2
+	return 1
 }
 
 # netns_names NAME LINE...: the lines are host NAME's /etc/hosts.
