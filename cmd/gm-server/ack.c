@@ -13,8 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <event2/buffer.h>
-
 #include "compat.h"
 #include "log.h"
 #include "xmalloc.h"
@@ -86,10 +84,8 @@ conn_ack_new(struct conn *c, struct ack **chain, uint32_t type,
 		k = xmalloc(sizeof(*k));
 	k->k_done = 0;
 	ack_encode(k, type, args, nargs);
-	if (c->c_held == NULL)
-		c->c_held = evbuffer_new();
 	k->k_conn = c;
-	k->k_pos = c->c_held_base + evbuffer_get_length(c->c_held);
+	k->k_pos = c->c_held_base + obuf_len(&c->c_held);
 	TAILQ_INSERT_TAIL(&c->c_acks, k, k_centry);
 	k->k_next = NULL;
 	if (chain != NULL) {
@@ -130,24 +126,23 @@ conn_ack_done(struct ack *k, const char *code, const char *text)
 void
 conn_ack_flush(struct conn *c)
 {
-	struct evbuffer	*out = c->c_out;
+	struct obuf	*out = &c->c_out;
 	struct ack	*k;
 	size_t		 before = conn_pending(c), n;
 
 	conn_dirty(c);
 	while ((k = TAILQ_FIRST(&c->c_acks)) != NULL && k->k_done) {
 		n = (size_t)(k->k_pos - c->c_held_base);
-		if (n > 0)
-			evbuffer_remove_buffer(c->c_held, out, n);
+		obuf_move(out, &c->c_held, n);
 		c->c_held_base += n;
-		evbuffer_add(out, k->k_reply, k->k_len);
+		obuf_add(out, k->k_reply, k->k_len);
 		TAILQ_REMOVE(&c->c_acks, k, k_centry);
 		k->k_next = ack_pool;
 		ack_pool = k;
 	}
 	if (TAILQ_EMPTY(&c->c_acks)) {
-		c->c_held_base += evbuffer_get_length(c->c_held);
-		evbuffer_add_buffer(out, c->c_held);
+		c->c_held_base += obuf_len(&c->c_held);
+		obuf_move(out, &c->c_held, obuf_len(&c->c_held));
 	}
 	conn_check(c, before);
 	if ((c->c_flags & (CONN_CLOSING | CONN_DEAD)) == CONN_CLOSING)

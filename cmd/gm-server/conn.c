@@ -48,6 +48,8 @@
 #define TEXT_MAX	8192
 /* The most a TLS record holds. */
 #define TLS_RECORD	16384
+/* Room for a reply's header and leading arguments, most of the time. */
+#define PREFIX_GUESS	256
 
 static ssize_t	conn_io_read(struct conn *, void *, size_t);
 static ssize_t	conn_io_write(struct conn *, size_t);
@@ -58,7 +60,7 @@ static int	conn_write(struct conn *);
 static void	conn_process(struct conn *);
 static size_t	conn_items(struct conn *, const uint8_t *, size_t);
 static int	conn_item(struct conn *, const uint8_t *, size_t, size_t *);
-static void	conn_emit(struct conn *, struct evbuffer *, uint32_t,
+static void	conn_emit(struct conn *, struct obuf *, uint32_t,
 		    const struct gm_arg *, int, const void *, size_t);
 static void	conn_reap(evutil_socket_t, short, void *);
 static void	conn_flush(evutil_socket_t, short, void *);
@@ -135,24 +137,21 @@ conn_io_read(struct conn *c, void *buf, size_t len)
 static ssize_t
 conn_io_write(struct conn *c, size_t max)
 {
-	uint8_t	*p;
 	size_t	 len;
 	ssize_t	 n, done = 0;
 	int	 want;
 
 	if (c->c_ssl == NULL)
-		return evbuffer_write_atmost(c->c_out, c->c_fd, (ssize_t)max);
-	while ((size_t)done < max &&
-	    (len = evbuffer_get_length(c->c_out)) > 0) {
+		return obuf_write(&c->c_out, c->c_fd, max);
+	while ((size_t)done < max && (len = obuf_len(&c->c_out)) > 0) {
 		if (len > TLS_RECORD)
 			len = TLS_RECORD;
 		if (len > max - (size_t)done)
 			len = max - (size_t)done;
-		if ((p = evbuffer_pullup(c->c_out, (ssize_t)len)) == NULL)
-			fatalx("evbuffer_pullup");
-		if ((n = tls_io(c->c_ssl, p, len, 1, &want)) == -1)
+		if ((n = tls_io(c->c_ssl, obuf_data(&c->c_out), len, 1,
+		    &want)) == -1)
 			return done > 0 && errno == EAGAIN ? done : -1;
-		evbuffer_drain(c->c_out, (size_t)n);
+		obuf_drain(&c->c_out, (size_t)n);
 		done += n;
 	}
 	return done;
@@ -207,7 +206,7 @@ conn_write(struct conn *c)
 		conn_close(c, "%s", strerror(errno));
 		return -1;
 	}
-	if (evbuffer_get_length(c->c_out) > 0) {
+	if (obuf_len(&c->c_out) > 0) {
 		event_add(c->c_wev, NULL);
 		return 0;
 	}
@@ -228,7 +227,7 @@ conn_flush(evutil_socket_t fd __unused, short what __unused,
 	while ((c = TAILQ_FIRST(&dirty)) != NULL) {
 		TAILQ_REMOVE(&dirty, c, c_dentry);
 		c->c_flags &= ~CONN_DIRTY;
-		if (evbuffer_get_length(c->c_out) == 0)
+		if (obuf_len(&c->c_out) == 0)
 			continue;
 		if (conn_write(c) == 1)
 			conn_drained(c);
@@ -253,9 +252,7 @@ conn_accept(int fd, const char *host, int flags)
 	c->c_rev = event_new(base, fd, EV_READ | EV_PERSIST, conn_readcb, c);
 	c->c_wev = event_new(base, fd, EV_WRITE | EV_PERSIST, conn_writecb, c);
 	c->c_in = evbuffer_new();
-	c->c_out = evbuffer_new();
-	if (c->c_rev == NULL || c->c_wev == NULL || c->c_in == NULL ||
-	    c->c_out == NULL)
+	if (c->c_rev == NULL || c->c_wev == NULL || c->c_in == NULL)
 		fatalx("%s: out of memory", __func__);
 	c->c_fd = fd;
 	strlcpy(c->c_peer, host, sizeof(c->c_peer));
@@ -280,25 +277,20 @@ conn_accept(int fd, const char *host, int flags)
 }
 
 /* The buffer replies go to: held back while journal acks are pending. */
-static struct evbuffer *
+static struct obuf *
 conn_out(struct conn *c)
 {
 	if (!TAILQ_EMPTY(&c->c_acks))
-		return c->c_held;
+		return &c->c_held;
 	conn_dirty(c);
-	return c->c_out;
+	return &c->c_out;
 }
 
 /* Bytes waiting to go to the peer, held ones included. */
 size_t
 conn_pending(struct conn *c)
 {
-	size_t	 n;
-
-	n = evbuffer_get_length(c->c_out);
-	if (c->c_held != NULL)
-		n += evbuffer_get_length(c->c_held);
-	return n;
+	return obuf_len(&c->c_out) + obuf_len(&c->c_held);
 }
 
 /*
@@ -318,39 +310,34 @@ conn_check(struct conn *c, size_t before)
 		    conf.max_output);
 }
 
-/* Append one packet to buf: the leading args, then the last one (data). */
+/*
+ * Append one packet to buf, encoded in place: the header and the leading
+ * args, then the last one (data).
+ */
 static void
-conn_emit(struct conn *c, struct evbuffer *buf, uint32_t type,
+conn_emit(struct conn *c, struct obuf *buf, uint32_t type,
     const struct gm_arg *args, int nargs, const void *data, size_t len)
 {
-	uint8_t		 stack[512], *p = stack;
-	size_t		 n;
+	uint8_t		*p;
+	size_t		 n, room;
 	int		 rv;
 
-	rv = proto_encode_prefix(stack, sizeof(stack), GM_RES, type, args,
-	    nargs, len, &n);
+	p = obuf_room(buf, PREFIX_GUESS + len, &room);
+	rv = proto_encode_prefix(p, room - len, GM_RES, type, args, nargs,
+	    len, &n);
 	if (rv == PROTO_NEED_MORE) {
-		p = xmalloc(n);
+		p = obuf_room(buf, n + len, NULL);
 		rv = proto_encode_prefix(p, n, GM_RES, type, args, nargs, len,
 		    &n);
 	}
 	if (rv != PROTO_OK) {
 		log_rate(NULL, "fd %d: cannot encode %s: %s", c->c_fd,
 		    proto_type_name(type), proto_strerror(rv));
-		goto done;
+		return;
 	}
-	/* One evbuffer_add for small packets: each add runs callbacks. */
-	if (p == stack && len > 0 && n + len <= sizeof(stack)) {
-		memcpy(stack + n, data, len);
-		evbuffer_add(buf, stack, n + len);
-	} else {
-		evbuffer_add(buf, p, n);
-		if (len > 0)
-			evbuffer_add(buf, data, len);
-	}
-done:
-	if (p != stack)
-		free(p);
+	if (len > 0)
+		memcpy(p + n, data, len);
+	obuf_added(buf, n + len);
 }
 
 /*
@@ -361,45 +348,33 @@ void
 conn_send(struct conn *c, uint32_t type, const struct gm_arg *args, int nargs,
     const void *data, size_t len)
 {
-	struct evbuffer	*out;
-	size_t		 before;
+	size_t	 before;
 
 	if (c->c_flags & CONN_DEAD)
 		return;
-	out = conn_out(c);
-	before = evbuffer_get_length(out);
-	conn_emit(c, out, type, args, nargs, data, len);
-	/* Only a connection already behind needs the full count. */
-	if (evbuffer_get_length(out) > OUTPUT_SOFT || c->c_held != NULL)
-		conn_check(c, conn_pending(c) - (evbuffer_get_length(out) -
-		    before));
+	before = conn_pending(c);
+	conn_emit(c, conn_out(c), type, args, nargs, data, len);
+	conn_check(c, before);
 }
 
 /* Send a packet whose whole body the caller has (forwarding). */
 void
 conn_send_raw(struct conn *c, uint32_t type, const void *body, size_t len)
 {
-	struct evbuffer	*out;
-	uint8_t		 hdr[GM_HEADER_SIZE], small[512];
+	struct obuf	*out;
+	uint8_t		*p;
 	size_t		 before;
 
 	if (c->c_flags & CONN_DEAD)
 		return;
+	before = conn_pending(c);
 	out = conn_out(c);
-	before = evbuffer_get_length(out);
-	proto_encode_header(hdr, GM_RES, type, len);
-	if (len > 0 && len <= sizeof(small) - sizeof(hdr)) {
-		memcpy(small, hdr, sizeof(hdr));
-		memcpy(small + sizeof(hdr), body, len);
-		evbuffer_add(out, small, sizeof(hdr) + len);
-	} else {
-		evbuffer_add(out, hdr, sizeof(hdr));
-		if (len > 0)
-			evbuffer_add(out, body, len);
-	}
-	if (evbuffer_get_length(out) > OUTPUT_SOFT || c->c_held != NULL)
-		conn_check(c, conn_pending(c) - (evbuffer_get_length(out) -
-		    before));
+	p = obuf_room(out, GM_HEADER_SIZE + len, NULL);
+	proto_encode_header(p, GM_RES, type, len);
+	if (len > 0)
+		memcpy(p + GM_HEADER_SIZE, body, len);
+	obuf_added(out, GM_HEADER_SIZE + len);
+	conn_check(c, before);
 }
 
 /* Send an ERROR packet. */
@@ -422,7 +397,7 @@ conn_printf(struct conn *c, const char *fmt, ...)
 		return;
 	before = conn_pending(c);
 	va_start(ap, fmt);
-	evbuffer_add_vprintf(conn_out(c), fmt, ap);
+	obuf_vprintf(conn_out(c), fmt, ap);
 	va_end(ap);
 	conn_check(c, before);
 }
@@ -744,8 +719,7 @@ conn_finish(struct conn *c)
 {
 	c->c_flags |= CONN_CLOSING;
 	event_del(c->c_rev);
-	if (TAILQ_EMPTY(&c->c_acks) &&
-	    evbuffer_get_length(c->c_out) == 0)
+	if (TAILQ_EMPTY(&c->c_acks) && obuf_len(&c->c_out) == 0)
 		conn_close(c, "closed");
 }
 
@@ -814,12 +788,11 @@ conn_reap(evutil_socket_t fd __unused, short what __unused, void *arg __unused)
 		event_free(c->c_rev);
 		event_free(c->c_wev);
 		evbuffer_free(c->c_in);
-		evbuffer_free(c->c_out);
+		obuf_free(&c->c_out);
+		obuf_free(&c->c_held);
 		if (c->c_ssl != NULL)
 			tlsconn_free(c->c_ssl);
 		close(c->c_fd);
-		if (c->c_held != NULL)
-			evbuffer_free(c->c_held);
 		free(c->c_client_id);
 		free(c->c_target);
 		free(c);
@@ -866,9 +839,9 @@ conn_free_all(void)
 
 	/* Best effort: the last replies (shutdown's OK) still go out. */
 	TAILQ_FOREACH(c, &conns, c_entry)
-		if (evbuffer_get_length(c->c_out) > 0 &&
+		if (obuf_len(&c->c_out) > 0 &&
 		    (c->c_flags & CONN_HANDSHAKE) == 0)
-			(void)conn_io_write(c, evbuffer_get_length(c->c_out));
+			(void)conn_io_write(c, obuf_len(&c->c_out));
 	while ((c = TAILQ_FIRST(&conns)) != NULL)
 		conn_close(c, "server stopping");
 	conn_reap(-1, 0, NULL);

@@ -53,6 +53,7 @@
 
 #include <sys/types.h>
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -315,6 +316,19 @@ struct attach {
 #define CONN_CAPPED	0x4000	/* worker holds --max-held jobs */
 #define CONN_CAPLOGGED	0x8000	/* the cap was logged for this worker */
 
+/*
+ * Output bytes in one growable block (obuf.c): o_len bytes held from
+ * o_off.  All zero is an empty buffer with no block.
+ */
+struct obuf {
+	uint8_t			*o_buf;
+	size_t			 o_off;
+	size_t			 o_len;
+	size_t			 o_cap;
+};
+#define obuf_len(b)	((b)->o_len)
+#define obuf_data(b)	((b)->o_buf + (b)->o_off)
+
 /* A connection: client, worker, admin, or all of them at once. */
 struct conn {
 	TAILQ_ENTRY(conn)	 c_entry;	/* all, or the dead list */
@@ -323,7 +337,7 @@ struct conn {
 	struct event		*c_rev;		/* input ready */
 	struct event		*c_wev;		/* room for output left over */
 	struct evbuffer		*c_in;		/* input not yet handled */
-	struct evbuffer		*c_out;		/* output not yet written */
+	struct obuf		 c_out;		/* output not yet written */
 	struct ssl_st		*c_ssl;		/* TLS session, or NULL */
 	int			 c_fd;
 	int			 c_flags;
@@ -335,7 +349,7 @@ struct conn {
 	uint32_t		 c_njobs;	/* length of c_jobs */
 	uint32_t		 c_nregs;
 	TAILQ_HEAD(, ack)	 c_acks;	/* replies awaiting the journal */
-	struct evbuffer		*c_held;	/* output behind c_acks */
+	struct obuf		 c_held;	/* output behind c_acks */
 	uint64_t		 c_held_base;	/* bytes ever taken from held */
 	size_t			 c_inheld;	/* c_in's length, accounted */
 	size_t			 c_skip;	/* input bytes to discard */
@@ -403,6 +417,17 @@ void	 conn_dirty(struct conn *);
 size_t	 conn_pending(struct conn *);
 void	 conn_check(struct conn *, size_t);
 void	 conn_finish(struct conn *);
+
+/* obuf.c */
+void	*obuf_room(struct obuf *, size_t, size_t *);
+void	 obuf_added(struct obuf *, size_t);
+void	 obuf_add(struct obuf *, const void *, size_t);
+void	 obuf_vprintf(struct obuf *, const char *, va_list)
+	    __attribute__((__format__(printf, 2, 0)));
+void	 obuf_drain(struct obuf *, size_t);
+void	 obuf_move(struct obuf *, struct obuf *, size_t);
+ssize_t	 obuf_write(struct obuf *, int, size_t);
+void	 obuf_free(struct obuf *);
 
 /* budget.c */
 /* Input is read and parsed in contiguous blocks of this size. */
