@@ -33,30 +33,37 @@
  * Make room for n more bytes after the held ones and return where they
  * go; *avail, when not NULL, says how many bytes of room there are (at
  * least n).  Held bytes move to the front only when they are no more
- * than the space they free, so moving them costs at most what was taken.
+ * than the bytes taken before them, so a move costs no more than what
+ * was written; otherwise the block at least doubles.
  */
 void *
 obuf_room(struct obuf *b, size_t n, size_t *avail)
 {
+	uint8_t	*p;
 	size_t	 cap;
 
 	if (b->o_cap - b->o_off - b->o_len < n || b->o_buf == NULL) {
-		if (n > SIZE_MAX / 2 - b->o_len)
+		if (n > SIZE_MAX / 4 - b->o_len)
 			fatalx("%s: %zu bytes", __func__, n);
 		if (b->o_off > 0 && b->o_len <= b->o_off &&
 		    b->o_len + n <= b->o_cap) {
 			memcpy(b->o_buf, b->o_buf + b->o_off, b->o_len);
 			b->o_off = 0;
 		} else {
-			if (b->o_off > 0) {
-				memmove(b->o_buf, b->o_buf + b->o_off,
-				    b->o_len);
-				b->o_off = 0;
-			}
 			cap = b->o_cap > 0 ? b->o_cap : OBUF_MIN;
 			while (cap < b->o_len + n)
 				cap *= 2;
-			b->o_buf = xreallocarray(b->o_buf, cap, 1);
+			if (cap == b->o_cap)
+				cap *= 2;
+			if (b->o_off == 0)
+				b->o_buf = xreallocarray(b->o_buf, cap, 1);
+			else {
+				p = xmalloc(cap);
+				memcpy(p, b->o_buf + b->o_off, b->o_len);
+				free(b->o_buf);
+				b->o_buf = p;
+				b->o_off = 0;
+			}
 			b->o_cap = cap;
 		}
 	}
