@@ -51,8 +51,6 @@
 #define TEXT_MAX	8192
 /* The most a TLS record holds. */
 #define TLS_RECORD	16384
-/* Room for a reply's header and leading arguments, most of the time. */
-#define PREFIX_GUESS	256
 
 static ssize_t	conn_io_read(struct conn *, void *, size_t);
 static ssize_t	conn_io_write(struct conn *, size_t);
@@ -315,7 +313,9 @@ conn_check(struct conn *c, size_t before)
 
 /*
  * Append one packet to buf, encoded in place: the header and the leading
- * args, then the last one (data).
+ * args, then the last one (data).  The room asked for first is the least
+ * the packet takes, so a reply does not grow a small block it fits in;
+ * when the leading args do not fit in the room there is, it asks for more.
  */
 static void
 conn_emit(struct conn *c, struct obuf *buf, uint32_t type,
@@ -325,7 +325,7 @@ conn_emit(struct conn *c, struct obuf *buf, uint32_t type,
 	size_t		 n, room;
 	int		 rv;
 
-	p = obuf_room(buf, PREFIX_GUESS + len, &room);
+	p = obuf_room(buf, GM_HEADER_SIZE + len, &room);
 	rv = proto_encode_prefix(p, room - len, GM_RES, type, args, nargs,
 	    len, &n);
 	if (rv == PROTO_NEED_MORE) {

@@ -22,8 +22,12 @@
 #include "xmalloc.h"
 #include "gm-server.h"
 
-/* The first block: a loop pass's packets to one peer fit in it. */
-#define OBUF_MIN	2048
+/*
+ * The first block: small, since an idle connection keeps it (thousands
+ * of them may each have answered one ECHO); it doubles as a peer's
+ * passes need more, once.
+ */
+#define OBUF_MIN	256
 /* A block larger than this is freed when it empties. */
 #define OBUF_KEEP	65536
 /* Room asked for before formatting text of unknown length. */
