@@ -7,7 +7,8 @@
  * The files, and what each owns.  This map is the authority on the
  * server's layout: the file table in the design notes (STYLE.md)
  * predates the split of queue.c, conn.c, http.c and gm-server.c, and
- * conn.c writes from plain buffers, not bufferevents (see conn.c).
+ * conn.c writes from plain buffers (obuf.c), not bufferevents or
+ * evbuffers (see conn.c).
  *   gm-server.c     start-up (privileges, pid file, detaching, journal
  *                   replay), signals, the event loop and shutdown
  *   config.c        the options: struct config (conf), usage, checks
@@ -16,6 +17,8 @@
  *   tlsconn.c       TLS: the context and each connection's handshake
  *   conn.c          struct conn: buffers, packet framing, bounded output,
  *                   closing and deferred freeing
+ *   obuf.c          struct obuf: an output buffer (a connection's output
+ *                   and the replies held behind journal acks)
  *   budget.c        the input budget across connections (--max-input)
  *                   and the partial request deadline (--request-timeout)
  *   ack.c           struct ack: replies held until the journal answers
