@@ -221,7 +221,7 @@ $WIRE_TAIL"
 	# Without the third ask, the fifth line is the job's WORK_COMPLETE
 	# and the server waits in vain: it is ended here (a zombie until
 	# waited for, its pid is still its own).
-	wait_until 20 test "$(wc -l <"$log")" -ge 5 || true
+	wait_until 20 eval '[ "$(wc -l <"$log")" -ge 5 ]' || true
 	kill "$fake" 2>/dev/null || true
 	wait "$fake" || true
 	run sed -n 1,5p "$log"

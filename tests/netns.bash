@@ -249,21 +249,24 @@ netns_kill_ns() {
 	done
 }
 
+# netns_empty NS: no process is left in namespace NS.
+netns_empty() {
+	[ -z "$(ip netns pids "$1" 2>/dev/null)" ]
+}
+
 # netns_kill NAME [SIG]: signal every process on host NAME (a namespace of
-# its own), by pid; with KILL, wait until they are gone.  A killed process
-# in the middle of a disk write (a journal's fdatasync) exits only once the
-# write completes, which on a machine busy with disk can take seconds: the
-# deadline is generous, and if it passes the survivors are shown with
-# their state.
+# its own), by pid; with KILL, wait until they are gone (a killed process
+# in the middle of a disk write exits once the write completes); if they
+# are not, show the survivors with their state.
 netns_kill() {
 	local ns sig=${2:-KILL} left
 	ns=$(netns_field "$1" 2)
 	[ "$ns" != - ] || return 1
 	netns_kill_ns "$ns" "$sig"
 	[ "$sig" = KILL ] || return 0
-	wait_until 60 test -z "$(ip netns pids "$ns" 2>/dev/null)" && return 0
+	wait_until 30 netns_empty "$ns" && return 0
 	left=$(ip netns pids "$ns" 2>/dev/null | tr '\n' ,)
-	echo "netns_kill $1: still running 60 s after SIGKILL:" >&2
+	echo "netns_kill $1: still running 30 s after SIGKILL:" >&2
 	[ -z "$left" ] || ps -o pid,stat,wchan:32,etime,args -p "${left%,}" >&2
 	return 1
 }
