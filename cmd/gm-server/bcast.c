@@ -152,21 +152,26 @@ bcast_remove(struct job *j)
 
 /*
  * The job for c alone that c runs next: of the highest priority, oldest
- * first, of a function c can do; or NULL.
+ * first, of a function c can do; or NULL.  *rp, when not NULL, is set to
+ * c's registration of the job's function.
  */
 struct job *
-bcast_best(struct conn *c)
+bcast_best(struct conn *c, struct reg **rp)
 {
 	struct target	*t;
 	struct job	*j;
+	struct reg	*r;
 	int		 p;
 
 	if (ntargeted == 0 || (t = target_get(bcast_member(c), 0)) == NULL)
 		return NULL;
 	for (p = 0; p < PRIO_COUNT; p++)
 		TAILQ_FOREACH(j, &t->t_jobs[p], j_entry)
-			if (worker_reg(c, j->j_func) != NULL)
+			if ((r = worker_reg(c, j->j_func)) != NULL) {
+				if (rp != NULL)
+					*rp = r;
 				return j;
+			}
 	return NULL;
 }
 

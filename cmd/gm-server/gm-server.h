@@ -650,7 +650,7 @@ const char *bcast_member(const struct conn *);
 int	bcast_option(struct conn *, const void *, size_t);
 void	bcast_enqueue(struct job *);
 void	bcast_remove(struct job *);
-struct job *bcast_best(struct conn *);
+struct job *bcast_best(struct conn *, struct reg **);
 int64_t	bcast_oldest_us(const struct func *);
 void	bcast_foreach(void (*)(struct job *, void *), void *);
 void	bcast_members(struct conn *, const char *);

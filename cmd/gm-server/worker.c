@@ -120,7 +120,7 @@ worker_has_job(struct conn *c)
 	struct reg	*r;
 	int		 p;
 
-	if (bcast_best(c) != NULL)
+	if (bcast_best(c, NULL) != NULL)
 		return 1;
 	TAILQ_FOREACH(r, &c->c_regs, r_wentry)
 		for (p = 0; p < PRIO_COUNT; p++)
@@ -221,7 +221,7 @@ worker_wake(struct func *f, int jobs)
 void
 worker_grab(struct conn *c, uint32_t type)
 {
-	struct reg	*r, *best_r = NULL;
+	struct reg	*r, *best_r = NULL, *mine_r = NULL;
 	struct job	*j, *best = NULL, *mine;
 	struct gm_arg	 a[4];
 	char		 h[GM_HANDLE_SIZE];
@@ -242,11 +242,11 @@ worker_grab(struct conn *c, uint32_t type)
 		return;
 	}
 	/* A job for this member alone comes first in its priority. */
-	mine = bcast_best(c);
+	mine = bcast_best(c, &mine_r);
 	for (p = 0; p < PRIO_COUNT && best == NULL; p++) {
 		if (mine != NULL && mine->j_prio == p) {
 			best = mine;
-			best_r = worker_reg(c, best->j_func);
+			best_r = mine_r;
 			break;
 		}
 		TAILQ_FOREACH(r, &c->c_regs, r_wentry) {
